@@ -1,1 +1,10 @@
-__version__ = "0.1.0"
+"""almm_rllib: the Adaptive Liquidity Provision Engine.
+
+RL market makers on a Numba limit order book, trained with Ray RLlib and scored against the classic
+strategies. The core (book, market simulator) is importable without ray, torch or gymnasium.
+"""
+
+from ._version import __version__
+from .core.book import BookError, Fill, LimitOrderBook, Order, QueuePosition
+
+__all__ = ["BookError", "Fill", "LimitOrderBook", "Order", "QueuePosition", "__version__"]
