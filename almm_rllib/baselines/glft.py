@@ -15,7 +15,7 @@ Units: ``q`` is the inventory in **units of the order size** (``inventory / (ord
 likewise; ``delta`` and ``s`` money; ``sigma`` money per sqrt-second; ``k`` per money; ``A`` fills per second
 of one order quoted at the mid; ``gamma`` per money *per order*: with one share per order (the 2013 paper,
 and :mod:`.paper`) it is the usual per-money risk aversion; with orders of ``D`` shares the formula is
-Gueant (2017, "Optimal market making", eq. for the closed-form approximations) with ``xi = gamma_share`` and
+the closed-form approximation of Gueant (2017, "Optimal market making") with ``xi = gamma_share`` and
 ``Delta = D``, where ``gamma = gamma_share * D``.
 """
 

@@ -15,7 +15,8 @@ It does not use the env or the core: each step of length ``dt``
 ``fill_after_move=True`` swaps 2 and 3: the distances are measured from the mid *after* its move (the quotes
 are still the ones set before it). Both are discretisations of the same continuous-time model; the second
 adds a little adverse selection (a quote is likelier to be hit when the mid has just moved towards it).
-The paper does not say which it used; the test suite checks that its reported figures lie between the two.
+The paper does not say which it used; the test suite checks that its reported mean profits lie between
+the two, up to sampling error.
 
 Profit is ``cash + q_T * s_T`` (money), no terminal penalty, as in the paper. Paths use independent streams
 spawned from one ``np.random.SeedSequence(seed)``, so two strategies run with the same seed see the same mid
