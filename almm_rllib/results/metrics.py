@@ -13,7 +13,8 @@ Choices ``metrics.md`` leaves open, made here once (and mirrored in the field do
   dispersion can be estimated from one step).
 * ``max_drawdown_pct`` is 0 when ``max_drawdown`` is 0; when several steps share the largest drawdown, the
   first one is the trough ``t*``.
-* ``var_95``/``cvar_95``: ``quantile`` is numpy's default (linear interpolation).
+* ``var_95``/``cvar_95`` and ``inventory_var_95`` are computed by :mod:`almm_rllib.core.risk` (``var_cvar``:
+  numpy's default linear quantile at exactly 0.05; ``inventory_var``).
 * ``inventory_var_95``: 1.645 as written in ``metrics.md`` (not ``norm.ppf(0.95) = 1.64485``); ``h`` is
   ``step_dt`` when given, else the median spacing of the ``time`` column (NaN for a single step without
   ``step_dt``). Steps whose ``sigma_t`` or ``mid_t`` is NaN (a volatility estimate still warming up) are
@@ -41,6 +42,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from almm_rllib.core.risk import inventory_var, var_cvar
 from almm_rllib.results import schema as S
 
 #: z-value of the one-sided 95% normal quantile, as written in metrics.md.
@@ -83,23 +85,6 @@ ROUND_TRIP_COLUMNS = (
 
 # ----------------------------------------------------------------------------------------------------
 # Building blocks.
-
-
-def var_cvar(x, alpha: float = VAR_ALPHA) -> tuple[float, float]:
-    """Historical VaR and CVaR (expected shortfall) of ``x`` at level ``alpha``, as positive losses.
-
-    ``var = -quantile(x, 1 - alpha)``, ``cvar = -mean(x[x <= quantile(x, 1 - alpha)])`` (numpy's default
-    linear quantile). NaN for an empty ``x``. Written here because ``almm_rllib.core.risk`` did not exist
-    when this module was written; the formula is the one of ``docs/metrics.md``.
-    """
-    x = np.asarray(x, dtype=np.float64)
-    if x.size == 0:
-        return float("nan"), float("nan")
-    q = np.quantile(x, 1.0 - alpha)
-    tail = x[x <= q]
-    if tail.size == 0:  # cannot happen with linear interpolation, kept for float safety
-        tail = x[[np.argmin(x)]]
-    return float(-q), float(-tail.mean())
 
 
 def drawdown_path(pnl) -> np.ndarray:
@@ -311,12 +296,15 @@ def episode_metrics(
     out[S.MAX_DRAWDOWN_PCT] = mdd / (capital + peak)
     out[S.CALMAR] = total / mdd if mdd > 0 else float("nan")
 
-    out[S.VAR_95], out[S.CVAR_95] = var_cvar(x, VAR_ALPHA)
+    vc = var_cvar(x, VAR_ALPHA)
+    out[S.VAR_95], out[S.CVAR_95] = float(vc.var), float(vc.cvar)
 
     h = float(step_dt) if step_dt is not None else _infer_step_dt(time)
-    terms = np.abs(q) * mid * Z_95 * sigma * np.sqrt(h)
-    terms = terms[np.isfinite(terms)]
-    out[S.INVENTORY_VAR_95] = float(terms.mean()) if terms.size else float("nan")
+    ok = np.isfinite(q) & np.isfinite(mid) & np.isfinite(sigma)
+    if np.isfinite(h) and ok.any():
+        out[S.INVENTORY_VAR_95] = inventory_var(q[ok], mid[ok], sigma[ok], h, z=Z_95)
+    else:
+        out[S.INVENTORY_VAR_95] = float("nan")
 
     # -- fills -------------------------------------------------------------------------------------------
     trips = fifo_round_trips(fills)
