@@ -295,7 +295,9 @@ def test_write_run_refuses_to_overwrite_unless_asked(tmp_path, run_tables):
     with pytest.raises(ResultsError, match="already holds a run"):
         rio.write_run(run_dir, steps, fills, episodes, {"v": 2})
     assert rio.read_run(run_dir).config == {"v": 1}
+    (run_dir / "report.html").write_text("report of the old run")
     rio.write_run(run_dir, steps.iloc[:10], fills, episodes, {"v": 2}, overwrite=True)
+    assert not (run_dir / "report.html").exists()
     run = rio.read_run(run_dir)
     assert run.config == {"v": 2} and len(run.steps) == 10
 
@@ -415,11 +417,20 @@ def test_read_some_tables_as_arrow(run_dir, run_tables):
 # Layering.
 
 
-def test_results_layer_imports_no_ray_torch_gymnasium_nor_pyplot():
-    code = (
-        "import sys\n"
-        "import almm_rllib.results, almm_rllib.results.report\n"
-        "bad = [m for m in ('ray', 'torch', 'gymnasium', 'matplotlib') if m in sys.modules]\n"
-        "assert not bad, bad\n"
-    )
+def test_results_layer_imports_no_ray_torch_gymnasium_and_reports_without_pyplot(tmp_path):
+    code = f"""
+import sys
+import almm_rllib.results, almm_rllib.results.report
+bad = [m for m in ('ray', 'torch', 'gymnasium', 'matplotlib') if m in sys.modules]
+assert not bad, bad
+from almm_rllib.results import episodes_table, write_run, write_html_report
+from tests.results_fixtures import simulate_run
+steps, fills = simulate_run(seeds=(0, 1), n_steps=20)
+ep = episodes_table(steps, fills, capital=1e4, horizon_s=1.0)
+write_html_report(write_run({str(tmp_path / "r")!r}, steps, fills, ep, {{}}), n_resamples=99)
+assert 'matplotlib' in sys.modules and 'matplotlib.pyplot' not in sys.modules
+bad = [m for m in ('ray', 'torch', 'gymnasium') if m in sys.modules]
+assert not bad, bad
+"""
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1])
+    assert (tmp_path / "r" / "report.html").is_file()

@@ -119,6 +119,9 @@ def test_adverse_selection_float_time_boundary():
     fills = make_fills([(0, 0.1 + 0.2, 1, 99.0, 1.0, 100.0)])
     m = metrics(steps, fills, horizon_s=0.7)
     assert m[S.ADVERSE_SELECTION] == pytest.approx(100.0 - 101.0)
+    # fill time + H equal to a step's end: that step (time >= fill time + H), not the next one
+    m = metrics(steps, make_fills([(0, 1.0, 1, 99.0, 1.0, 100.0)]), horizon_s=1.0)
+    assert m[S.ADVERSE_SELECTION] == pytest.approx(100.0 - 105.0)
 
 
 def test_adverse_selection_past_episode_end_uses_last_mid():

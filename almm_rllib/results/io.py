@@ -47,11 +47,13 @@ from almm_rllib.results.schema import (
 FILE_NAMES = {STEPS: "steps.parquet", FILLS: "fills.parquet", EPISODES: "episodes.parquet"}
 CONFIG_FILE = "config.json"
 VERSION_FILE = "version.json"
+REPORT_FILE = "report.html"  #: written by :func:`almm_rllib.results.report.write_html_report`
 
 DEFAULT_COMPRESSION = "zstd"
 
 __all__ = [
     "CONFIG_FILE",
+    "REPORT_FILE",
     "atomic_write",
     "FILE_NAMES",
     "VERSION_FILE",
@@ -303,8 +305,10 @@ class RunWriter:
                 else:
                     pq.write_table(SCHEMAS[name].empty_table(), self._tmp[name], compression=self.compression)
                 _fsync_file(self._tmp[name])
-            # version.json marks a complete run: an old one must not vouch for half-replaced tables.
+            # version.json marks a complete run: an old one must not vouch for half-replaced tables; an old
+            # report describes the old tables.
             _unlink_quietly(self.run_dir / VERSION_FILE)
+            _unlink_quietly(self.run_dir / REPORT_FILE)
             for name in TABLES:
                 os.replace(self._tmp[name], self.run_dir / FILE_NAMES[name])
         except BaseException as e:

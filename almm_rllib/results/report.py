@@ -28,7 +28,7 @@ import pandas as pd
 
 from almm_rllib.results import schema as S
 from almm_rllib.results import stats
-from almm_rllib.results.io import RunData, atomic_write, read_run
+from almm_rllib.results.io import REPORT_FILE, RunData, atomic_write, read_run
 from almm_rllib.results.metrics import drawdown_path
 
 #: The expected-performance table's four headline metrics, in order, with their column titles.
@@ -42,7 +42,6 @@ HEADLINE_TITLES = tuple(HEADLINE.values())
 #: Metrics of the report by default: every per-episode metric but ``n_steps`` (a setting, not a result).
 REPORT_METRICS = tuple(m for m in S.EPISODE_METRICS if m != S.N_STEPS)
 CROSS_SHARPE = "cross_episode_sharpe"
-REPORT_FILE = "report.html"
 
 
 # ------------------------------------------------------------------------------------------------------------
