@@ -76,6 +76,18 @@ def test_terminal_report_other_metrics_and_paired(sim_run):
     assert shown.iloc[0]["Difference vs avellaneda_stoikov"] == report.fmt_num(raw["mean_diff"])
 
 
+def test_confidence_level_is_shown(sim_run):
+    _, episodes = sim_run
+    text = report.format_report(episodes, confidence_level=0.9, n_resamples=499)
+    assert "cells are mean [90% bootstrap CI]" in text
+    assert "90% CI" in text and "95%" not in text
+    wide95 = report.report_tables(episodes, n_resamples=499).headline.loc["wide", "Total P&L"]
+    wide90 = report.report_tables(episodes, confidence_level=0.9, n_resamples=499).headline.loc[
+        "wide", "Total P&L"
+    ]
+    assert wide90 != wide95  # a narrower interval
+
+
 def test_report_still_renders_when_pairing_is_refused():
     ep = make_episodes({"avellaneda_stoikov": 0.0, "b": 1.0}, seeds=range(6))
     ep = ep[~((ep[S.STRATEGY] == "b") & (ep[S.SEED] == 5))]

@@ -93,6 +93,7 @@ class ReportTables:
     Attributes:
         strategies: strategies in report order (the reference first when present).
         reference: the reference strategy of the paired comparison.
+        confidence_level: of every interval.
         n_seeds: number of distinct seeds.
         summary: :func:`stats.summarize` output (long).
         sharpe: :func:`stats.cross_episode_sharpe` output.
@@ -105,6 +106,7 @@ class ReportTables:
 
     strategies: list[str]
     reference: str
+    confidence_level: float
     n_seeds: int
     summary: pd.DataFrame
     sharpe: pd.DataFrame
@@ -196,6 +198,7 @@ def report_tables(
     return ReportTables(
         strategies=strategies,
         reference=reference,
+        confidence_level=confidence_level,
         n_seeds=n_seeds,
         summary=summary,
         sharpe=sharpe,
@@ -228,7 +231,7 @@ def format_report(episodes: pd.DataFrame | ReportTables, **kwargs) -> str:
     Keyword arguments go to :func:`report_tables` (``reference``, ``confidence_level``, ...).
     """
     t = episodes if isinstance(episodes, ReportTables) else report_tables(episodes, **kwargs)
-    level = kwargs.get("confidence_level", stats.DEFAULT_CONFIDENCE)
+    level = t.confidence_level
     parts = [
         f"{len(t.strategies)} strategies x {t.n_seeds} seeds; cells are mean [{level:.0%} bootstrap CI]",
         "",
@@ -394,13 +397,14 @@ def regime_breakdown(
     steps: pd.DataFrame,
     strategies: Sequence[str] | None = None,
     *,
+    confidence_level: float = stats.DEFAULT_CONFIDENCE,
     n_resamples: int = 2000,
-    random_state: int = 0,
+    random_state: int = stats.DEFAULT_RANDOM_STATE,
 ) -> pd.DataFrame:
     """Mean P&L per step in each regime, per strategy.
 
     Each episode's mean ``dpnl`` over its steps in the regime is one observation; the table gives the mean of
-    those over episodes, its bootstrap 95% CI, and the number of episodes and steps.
+    those over episodes, its bootstrap CI, and the number of episodes and steps.
     """
     if strategies is None:
         strategies = list(pd.unique(steps[S.STRATEGY]))
@@ -413,7 +417,9 @@ def regime_breakdown(
     for s in strategies:
         for r, g in per_ep[per_ep[S.STRATEGY] == s].groupby(S.REGIME, sort=True):
             v = g["mean"].to_numpy(np.float64)
-            lo, hi, _ = stats.bootstrap_ci(v, n_resamples=n_resamples, random_state=random_state)
+            lo, hi, _ = stats.bootstrap_ci(
+                v, confidence_level=confidence_level, n_resamples=n_resamples, random_state=random_state
+            )
             rows.append((s, int(r), len(g), int(g["size"].sum()), float(np.nanmean(v)), lo, hi))
     cols = ["strategy", "regime", "n_episodes", "n_steps", "mean_dpnl", "ci_low", "ci_high"]
     return pd.DataFrame(rows, columns=cols)
@@ -435,7 +441,7 @@ def _plot_regimes(table: pd.DataFrame, strategies, colors) -> str:
     ax.set_xticks(np.arange(len(regimes)), [f"regime {r}" for r in regimes])
     ax.axhline(0.0, color="k", lw=0.6)
     ax.set_ylabel("mean P&L per step (money)")
-    ax.set_title("P&L per step by market regime (error bars: 95% bootstrap CI over episodes)")
+    ax.set_title("P&L per step by market regime (error bars: bootstrap CI over episodes)")
     ax.grid(alpha=0.3, axis="y")
     ax.legend(fontsize=8)
     return _png(fig)
@@ -557,7 +563,9 @@ def render_html(
             "than the mid moved against the fills within the horizon H.",
         ),
     ]
-    regimes = regime_breakdown(steps, t.strategies, random_state=random_state)
+    regimes = regime_breakdown(
+        steps, t.strategies, confidence_level=confidence_level, random_state=random_state
+    )
     reg_fmt = pd.DataFrame(
         {
             "Strategy": regimes["strategy"],
