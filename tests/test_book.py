@@ -41,7 +41,16 @@ from .reference.book_ref import RefBook
 from .reference.invariants import check_book_state
 from .reference.trace_nb import trace_nb
 
-FILL_FIELDS = ("time", "price", "qty", "maker_order_id", "taker_order_id", "maker_owner", "taker_owner", "aggressor")
+FILL_FIELDS = (
+    "time",
+    "price",
+    "qty",
+    "maker_order_id",
+    "taker_order_id",
+    "maker_owner",
+    "taker_owner",
+    "aggressor",
+)
 
 
 def test_jit_is_on():
@@ -66,7 +75,12 @@ def _apply_both(st, ref, fills, e):
         if e["type"] == EV_REDUCE:
             cancelled = min(cancelled, e["qty"])
     r_status, r_filled, r_rested, r_fills = ref.apply(
-        int(e["type"]), int(e["side"]), int(e["price"]), int(e["qty"]), int(e["owner"]), int(e["order_id"]),
+        int(e["type"]),
+        int(e["side"]),
+        int(e["price"]),
+        int(e["qty"]),
+        int(e["owner"]),
+        int(e["order_id"]),
         float(e["time"]),
     )
     assert (status, filled, rested) == (r_status, r_filled, r_rested), e
@@ -96,7 +110,9 @@ def _compare_state(st, ref, order_ids=()):
 
 
 _event = hs.tuples(
-    hs.sampled_from([EV_LIMIT, EV_LIMIT, EV_LIMIT, EV_LIMIT_POST_ONLY, EV_MARKET, EV_CANCEL, EV_REDUCE, EV_REPLACE]),
+    hs.sampled_from(
+        [EV_LIMIT, EV_LIMIT, EV_LIMIT, EV_LIMIT_POST_ONLY, EV_MARKET, EV_CANCEL, EV_REDUCE, EV_REPLACE]
+    ),
     hs.sampled_from([BUY, SELL]),
     hs.integers(-12, 12),  # price offset from 100
     hs.integers(1, 6),
@@ -181,12 +197,19 @@ def test_differential_million_events():
         depth = np.zeros((m, 2, depth_n, 2), np.int64)
         qpos = np.zeros((m, 2), np.int64)
         n_done, nfill, status, bad, code = trace_nb(st, e, fills, results, best, depth, qpos, 10)
-        assert (n_done, status, bad, code) == (m, 0, -1, 0), (n_done, status, bad, nb.CHECK_MESSAGES.get(code))
+        assert (n_done, status, bad, code) == (m, 0, -1, 0), (
+            n_done,
+            status,
+            bad,
+            nb.CHECK_MESSAGES.get(code),
+        )
         r_best, r_depth, r_qpos, r_res, r_fills = _ref_trace(ref, e, depth_n)
         np.testing.assert_array_equal(best, r_best)
         np.testing.assert_array_equal(depth, r_depth)
         np.testing.assert_array_equal(qpos, r_qpos)
-        np.testing.assert_array_equal(np.stack([results[k] for k in ("status", "filled", "rested")], 1), r_res)
+        np.testing.assert_array_equal(
+            np.stack([results[k] for k in ("status", "filled", "rested")], 1), r_res
+        )
         got = fills[:nfill]
         assert nfill == len(r_fills)
         for j, k in enumerate(FILL_FIELDS):
@@ -281,8 +304,14 @@ def test_fifo_reduce_keeps_priority_replace_loses_it(book):
     fills = book.submit_order(Order("sell", 30, None))
     assert [(f.maker_order_id, f.quantity) for f in fills] == [(2, 20), (3, 10)]
     book.replace_order(3, 99.97, 30)  # new price and size
-    assert book.get_order(3) == {"order_id": 3, "side": "buy", "price": 99.97, "quantity": 30, "owner": 3,
-                                 "time": book.get_order(3)["time"]}
+    assert book.get_order(3) == {
+        "order_id": 3,
+        "side": "buy",
+        "price": 99.97,
+        "quantity": 30,
+        "owner": 3,
+        "time": book.get_order(3)["time"],
+    }
     assert book.reduce_order(3, 30) is True and book.get_order(3) is None  # reduce to zero cancels
     book.check()
 
@@ -459,8 +488,9 @@ def _stream_digest_script():
 
 def test_same_stream_same_result_across_processes():
     outs = [
-        subprocess.run([sys.executable, "-c", _stream_digest_script()], capture_output=True, text=True, check=True)
-        .stdout.strip()
+        subprocess.run(
+            [sys.executable, "-c", _stream_digest_script()], capture_output=True, text=True, check=True
+        ).stdout.strip()
         for _ in range(2)
     ]
     assert outs[0] == outs[1] and len(outs[0]) == 64

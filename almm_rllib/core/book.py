@@ -29,6 +29,7 @@ from .schema import (
     EV_MARKET,
     EV_REDUCE,
     EV_REPLACE,
+    EVENT_DTYPE,
     FILL_DTYPE,
     NO_PRICE,
     RESULT_DTYPE,
@@ -121,8 +122,12 @@ class LimitOrderBook:
             raise BookError(f"LimitOrderBook.tick_size must be a positive finite number, got {tick_size!r}")
         if not (isinstance(lot_size, int | np.integer) and lot_size >= 1):
             raise BookError(f"LimitOrderBook.lot_size must be a positive integer, got {lot_size!r}")
-        if not (isinstance(initial_price, int | float) and math.isfinite(initial_price) and initial_price > 0):
-            raise BookError(f"LimitOrderBook.initial_price must be a positive finite number, got {initial_price!r}")
+        if not (
+            isinstance(initial_price, int | float) and math.isfinite(initial_price) and initial_price > 0
+        ):
+            raise BookError(
+                f"LimitOrderBook.initial_price must be a positive finite number, got {initial_price!r}"
+            )
         if not (isinstance(capacity, int) and capacity >= 1):
             raise BookError(f"LimitOrderBook.capacity must be a positive integer, got {capacity!r}")
         if not (isinstance(window, int) and window >= 8 and window & (window - 1) == 0):
@@ -210,7 +215,9 @@ class LimitOrderBook:
         if status == STATUS_ORDER_TABLE_FULL:
             raise BookError(f"order table full (capacity={self.capacity}); the book is unchanged")
         if status == STATUS_FILL_BUFFER_FULL:
-            raise BookError(f"fill buffer full ({self._fills.shape[0]} fills per call); the book is unchanged")
+            raise BookError(
+                f"fill buffer full ({self._fills.shape[0]} fills per call); the book is unchanged"
+            )
         if status == STATUS_OUT_OF_WINDOW:
             raise BookError(
                 f"price {self._price(price)} cannot rest: the resting orders and it span more than the book's "
@@ -291,14 +298,26 @@ class LimitOrderBook:
         Returns ``(fills, results)``: the ``FILL_DTYPE`` records produced and one ``RESULT_DTYPE`` per event.
         This is the fast path: events are trusted, as the simulator builds them.
         """
+        if events.dtype != EVENT_DTYPE:
+            raise BookError(f"process_events expects an array of EVENT_DTYPE, got dtype {events.dtype}")
         results = np.zeros(events.shape[0], RESULT_DTYPE)
-        n_done, nfill, status = nb.process_events_nb(self.state, events, self._fills, 0, results)
-        if status != STATUS_OK:
-            raise BookError(
-                f"event {n_done} could not be applied ({STATUS_NAMES[int(status)]}); events 0..{n_done - 1} "
-                "were applied and the book is valid"
+        chunks = []
+        start = 0
+        while True:
+            # the kernel stops cleanly before an event the fill buffer cannot take: drain it and resume there
+            n_done, nfill, status = nb.process_events_nb(
+                self.state, events[start:], self._fills, 0, results[start:]
             )
-        return self._fills[:nfill].copy(), results
+            chunks.append(self._fills[:nfill].copy())
+            start += n_done
+            if status == STATUS_OK:
+                break
+            if status != STATUS_FILL_BUFFER_FULL or (n_done == 0 and nfill == 0):
+                raise BookError(
+                    f"event {start} could not be applied ({STATUS_NAMES[int(status)]}); events 0..{start - 1} "
+                    "were applied and the book is valid"
+                )
+        return np.concatenate(chunks), results
 
     # ----------------------------------------------------------------------------------------------- queries
     @property

@@ -38,7 +38,7 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
-from .nbopts import NJIT
+from .nbopts import NJIT, NJIT_HOT, NJIT_INLINE
 from .schema import (
     BUY,
     EV_CANCEL,
@@ -73,12 +73,10 @@ H_N_ASK_LV = 6  #: non-empty ask levels
 H_LAST_MID2 = 7  #: 2 * the last two-sided mid (ticks), NO_PRICE before the book was ever two-sided
 H_WINDOW = 8  #: ring size (power of two)
 H_CAPACITY = 9  #: order-table capacity
-H_HSHIFT = 10  #: 64 - log2(hash table size), for Fibonacci hashing
-H_N_RECENTRE = 11  #: how many times the window re-centred
+H_N_RECENTRE = 10  #: how many times the window re-centred
 H_SIZE = 16
 
 HASH_EMPTY = np.int64(-1)
-_FIB = np.uint64(11400714819323198485)
 
 
 class BookState(NamedTuple):
@@ -121,7 +119,6 @@ def new_book_state(capacity: int, window: int, centre: int) -> BookState:
     hdr[H_LAST_MID2] = NO_PRICE
     hdr[H_WINDOW] = window
     hdr[H_CAPACITY] = capacity
-    hdr[H_HSHIFT] = 64 - hbits
     o_next = np.arange(1, capacity + 1, dtype=np.int32)
     o_next[-1] = NO_ORDER
     return BookState(
@@ -151,12 +148,16 @@ def new_book_state(capacity: int, window: int, centre: int) -> BookState:
 # id -> slot hash table
 
 
-@numba.njit(**NJIT)
+@numba.njit(**NJIT_INLINE)
 def _hm_home(st, key):
-    return np.int64((np.uint64(key) * _FIB) >> np.uint64(st.hdr[H_HSHIFT]))
+    """Home slot of ``key``: low bits folded with high bits. Sequential ids (the common case) land in
+    consecutive slots, which keeps the table cache-friendly; ids that differ only in high bits (e.g. an agent
+    prefix) are spread by the fold."""
+    k = np.uint64(key)
+    return np.int64((k ^ (k >> np.uint64(24)) ^ (k >> np.uint64(44))) & np.uint64(st.hm_keys.shape[0] - 1))
 
 
-@numba.njit(**NJIT)
+@numba.njit(**NJIT_INLINE)
 def hm_find_nb(st, key):
     """Slot of resting order ``key``, or NO_ORDER."""
     mask = st.hm_keys.shape[0] - 1
@@ -170,7 +171,7 @@ def hm_find_nb(st, key):
         i = (i + 1) & mask
 
 
-@numba.njit(**NJIT)
+@numba.njit(**NJIT_INLINE)
 def _hm_insert(st, key, slot):
     mask = st.hm_keys.shape[0] - 1
     i = _hm_home(st, key)
@@ -180,7 +181,7 @@ def _hm_insert(st, key, slot):
     st.hm_vals[i] = slot
 
 
-@numba.njit(**NJIT)
+@numba.njit(**NJIT_INLINE)
 def _hm_delete(st, key):
     keys = st.hm_keys
     mask = keys.shape[0] - 1
@@ -213,7 +214,7 @@ def _hm_delete(st, key):
 # levels and best prices
 
 
-@numba.njit(**NJIT)
+@numba.njit(**NJIT_HOT)
 def _scan_bid_down(st, start):
     """Highest non-empty bid level at or below ``start`` (within the window), or NO_PRICE."""
     if st.hdr[H_N_BID_LV] == 0:
@@ -228,7 +229,7 @@ def _scan_bid_down(st, start):
     return NO_PRICE
 
 
-@numba.njit(**NJIT)
+@numba.njit(**NJIT_HOT)
 def _scan_ask_up(st, start):
     """Lowest non-empty ask level at or above ``start`` (within the window), or NO_PRICE."""
     if st.hdr[H_N_ASK_LV] == 0:
@@ -243,7 +244,7 @@ def _scan_ask_up(st, start):
     return NO_PRICE
 
 
-@numba.njit(**NJIT)
+@numba.njit(**NJIT_INLINE)
 def _update_last_mid(st):
     bb = st.hdr[H_BEST_BID]
     ba = st.hdr[H_BEST_ASK]
@@ -251,13 +252,13 @@ def _update_last_mid(st):
         st.hdr[H_LAST_MID2] = bb + ba
 
 
-@numba.njit(**NJIT)
+@numba.njit(**NJIT_INLINE)
 def _fits(st, price):
     lo = st.hdr[H_LO]
     return lo <= price < lo + st.hdr[H_WINDOW]
 
 
-@numba.njit(**NJIT)
+@numba.njit(**NJIT_HOT)
 def _occupied_range(st):
     """(min, max) resting price, scanning the ring; (NO_PRICE, NO_PRICE) for an empty book."""
     w = st.hdr[H_WINDOW]
@@ -276,7 +277,7 @@ def _occupied_range(st):
     return pmin, pmax
 
 
-@numba.njit(**NJIT)
+@numba.njit(**NJIT_HOT)
 def _can_place(st, price):
     """True if ``price`` fits the window now or after re-centring (does not move the window)."""
     if _fits(st, price):
@@ -289,7 +290,7 @@ def _can_place(st, price):
     return hi - lo < st.hdr[H_WINDOW]
 
 
-@numba.njit(**NJIT)
+@numba.njit(**NJIT_HOT)
 def _recentre(st, price):
     """Move the window so it holds ``price`` and every resting order, centred on their midpoint.
 
@@ -312,7 +313,7 @@ def _recentre(st, price):
     st.hdr[H_N_RECENTRE] += 1
 
 
-@numba.njit(**NJIT)
+@numba.njit(**NJIT_INLINE)
 def _link_order(st, slot):
     """Append resting order ``slot`` at the tail of its level and update the best price."""
     p = st.o_price[slot]
@@ -350,7 +351,7 @@ def _link_order(st, slot):
     _update_last_mid(st)
 
 
-@numba.njit(**NJIT)
+@numba.njit(**NJIT_INLINE)
 def _unlink_order(st, slot):
     """Remove resting order ``slot`` from its level (any position), free its slot and its id."""
     p = st.o_price[slot]
@@ -398,7 +399,7 @@ def _unlink_order(st, slot):
     _update_last_mid(st)
 
 
-@numba.njit(**NJIT)
+@numba.njit(**NJIT_INLINE)
 def _rest(st, order_id, side, price, qty, owner, time):
     """Put a new order on the book (caller checked capacity, window and id). Returns its slot."""
     if not _fits(st, price):
@@ -421,7 +422,7 @@ def _rest(st, order_id, side, price, qty, owner, time):
 # matching
 
 
-@numba.njit(**NJIT)
+@numba.njit(**NJIT_HOT)
 def _dry_match(st, taker_side, limit, qty):
     """(lots that would fill, fills that would be recorded) for a taker, without touching the book.
 
@@ -457,7 +458,7 @@ def _dry_match(st, taker_side, limit, qty):
     return filled, nf
 
 
-@numba.njit(**NJIT)
+@numba.njit(**NJIT_HOT)
 def _match(st, fills, nfill, taker_side, limit, qty, taker_owner, taker_id, time):
     """Execute a taker against the opposite side. Returns (lots filled, new fill count).
 
@@ -500,7 +501,7 @@ def _match(st, fills, nfill, taker_side, limit, qty, taker_owner, taker_id, time
     return filled, nfill
 
 
-@numba.njit(**NJIT)
+@numba.njit(**NJIT_INLINE)
 def _fill_room(st, fills, nfill, taker_side, limit, qty):
     """True if the fill buffer can take every fill this taker could generate."""
     room = fills.shape[0] - nfill
@@ -510,7 +511,7 @@ def _fill_room(st, fills, nfill, taker_side, limit, qty):
     return room >= nf
 
 
-@numba.njit(**NJIT)
+@numba.njit(**NJIT_INLINE)
 def _crosses(st, side, price):
     if side == BUY:
         ba = st.hdr[H_BEST_ASK]
@@ -519,7 +520,7 @@ def _crosses(st, side, price):
     return bb != NO_PRICE and price <= bb
 
 
-@numba.njit(**NJIT)
+@numba.njit(**NJIT_INLINE)
 def _limit_nb(st, fills, nfill, order_id, side, price, qty, owner, time, post_only):
     """One limit order. Returns (status, filled, rested, nfill)."""
     if hm_find_nb(st, order_id) != NO_ORDER:
@@ -547,7 +548,7 @@ def _limit_nb(st, fills, nfill, order_id, side, price, qty, owner, time, post_on
     return STATUS_OK, filled, rested, nfill
 
 
-@numba.njit(**NJIT)
+@numba.njit(**NJIT_INLINE)
 def _market_nb(st, fills, nfill, order_id, side, qty, owner, time):
     if not _fill_room(st, fills, nfill, side, NO_PRICE, qty):
         return STATUS_FILL_BUFFER_FULL, 0, 0, nfill
@@ -556,7 +557,7 @@ def _market_nb(st, fills, nfill, order_id, side, qty, owner, time):
     return status, filled, 0, nfill
 
 
-@numba.njit(**NJIT)
+@numba.njit(**NJIT_INLINE)
 def cancel_nb(st, order_id):
     """Cancel a resting order. Returns True if it was resting."""
     slot = hm_find_nb(st, order_id)
@@ -566,7 +567,7 @@ def cancel_nb(st, order_id):
     return True
 
 
-@numba.njit(**NJIT)
+@numba.njit(**NJIT_INLINE)
 def _reduce_nb(st, order_id, qty):
     """Remove ``qty`` lots from a resting order, keeping its place; reducing to zero or below cancels."""
     slot = hm_find_nb(st, order_id)
@@ -584,7 +585,7 @@ def _reduce_nb(st, order_id, qty):
     return STATUS_OK
 
 
-@numba.njit(**NJIT)
+@numba.njit(**NJIT_INLINE)
 def apply_event_nb(st, fills, nfill, etype, side, price, qty, owner, order_id, time):
     """Apply one event. Returns (status, filled, rested, nfill).
 
@@ -593,7 +594,9 @@ def apply_event_nb(st, fills, nfill, etype, side, price, qty, owner, order_id, t
     if etype == EV_LIMIT or etype == EV_LIMIT_POST_ONLY:
         if qty <= 0 or (side != BUY and side != SELL) or order_id < 0:
             return STATUS_BAD_EVENT, 0, 0, nfill
-        return _limit_nb(st, fills, nfill, order_id, side, price, qty, owner, time, etype == EV_LIMIT_POST_ONLY)
+        return _limit_nb(
+            st, fills, nfill, order_id, side, price, qty, owner, time, etype == EV_LIMIT_POST_ONLY
+        )
     if etype == EV_MARKET:
         if qty <= 0 or (side != BUY and side != SELL):
             return STATUS_BAD_EVENT, 0, 0, nfill
@@ -628,7 +631,7 @@ def apply_event_nb(st, fills, nfill, etype, side, price, qty, owner, order_id, t
     return STATUS_BAD_EVENT, 0, 0, nfill
 
 
-@numba.njit(**NJIT)
+@numba.njit(**NJIT_HOT)
 def process_events_nb(st, events, fills, nfill, results):
     """Apply ``events`` in order; fills are appended to ``fills`` from index ``nfill``.
 
@@ -656,17 +659,17 @@ def process_events_nb(st, events, fills, nfill, results):
 # queries
 
 
-@numba.njit(**NJIT)
+@numba.njit(**NJIT_HOT)
 def best_bid_nb(st):
     return st.hdr[H_BEST_BID]
 
 
-@numba.njit(**NJIT)
+@numba.njit(**NJIT_HOT)
 def best_ask_nb(st):
     return st.hdr[H_BEST_ASK]
 
 
-@numba.njit(**NJIT)
+@numba.njit(**NJIT_HOT)
 def mid_ticks_nb(st):
     """(best bid + best ask) / 2 in ticks; the last two-sided mid when a side is empty; NaN if never two-sided."""
     m2 = st.hdr[H_LAST_MID2]
@@ -675,7 +678,7 @@ def mid_ticks_nb(st):
     return m2 * 0.5
 
 
-@numba.njit(**NJIT)
+@numba.njit(**NJIT_HOT)
 def depth_nb(st, side, n_levels, out_price, out_qty):
     """Top ``n_levels`` non-empty levels of one side, best first, into ``out_price``/``out_qty``.
 
@@ -714,7 +717,7 @@ def depth_nb(st, side, n_levels, out_price, out_qty):
     return k
 
 
-@numba.njit(**NJIT)
+@numba.njit(**NJIT_HOT)
 def imbalance_nb(st, n_levels):
     """Order-book imbalance over the top ``n_levels`` non-empty levels of each side.
 
@@ -754,7 +757,7 @@ def imbalance_nb(st, n_levels):
     return (vb - va) / tot
 
 
-@numba.njit(**NJIT)
+@numba.njit(**NJIT_HOT)
 def queue_position_nb(st, order_id):
     """(lots ahead, orders ahead) of a resting order in its level's FIFO; (-1, -1) if not resting."""
     slot = hm_find_nb(st, order_id)
@@ -770,7 +773,7 @@ def queue_position_nb(st, order_id):
     return ahead, rank
 
 
-@numba.njit(**NJIT)
+@numba.njit(**NJIT_HOT)
 def level_qty_nb(st, side, price):
     """Total resting lots at ``price`` on ``side`` (0 outside the window)."""
     if not _fits(st, price):
@@ -781,7 +784,7 @@ def level_qty_nb(st, side, price):
     return st.ask_qty[s]
 
 
-@numba.njit(**NJIT)
+@numba.njit(**NJIT_HOT)
 def owner_orders_nb(st, owner, out_ids):
     """Write the ids of ``owner``'s resting orders into ``out_ids``; returns how many (may exceed the array)."""
     k = 0

@@ -82,7 +82,9 @@ def random_event_stream(
     ``max_pool`` caps how many submitted orders the stream remembers as cancellable (oldest kept).
     """
     if not 0 <= p_limit <= 1 or not 0 <= p_market <= 1 or p_limit + p_market > 1:
-        raise ValueError(f"need 0 <= p_limit, p_market and p_limit + p_market <= 1, got {p_limit}, {p_market}")
+        raise ValueError(
+            f"need 0 <= p_limit, p_market and p_limit + p_market <= 1, got {p_limit}, {p_market}"
+        )
     ev = np.zeros(n, EVENT_DTYPE)
     return _fill_stream_nb(
         np.random.default_rng(seed), ev, p_limit, p_market, centre, dist_p, size_p, drift_every, max_pool

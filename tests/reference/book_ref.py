@@ -125,7 +125,9 @@ class RefBook:
         filled = 0
         while filled < qty:
             p = self.best(-side)
-            if p is None or (limit is not None and ((side == BUY and p > limit) or (side == SELL and p < limit))):
+            if p is None or (
+                limit is not None and ((side == BUY and p > limit) or (side == SELL and p < limit))
+            ):
                 break
             maker = self.book[-side][p][0]
             mq = self.orders[maker][2]

@@ -39,7 +39,9 @@ def check_book_state(st) -> None:
         slots = st.o_price[mine] & (w - 1)
         want_qty = np.bincount(slots, weights=st.o_qty[mine], minlength=w).astype(np.int64)
         want_cnt = np.bincount(slots, minlength=w)
-        assert np.array_equal(want_qty, lqty), f"side {side}: a level's total differs from the sum of its orders"
+        assert np.array_equal(want_qty, lqty), (
+            f"side {side}: a level's total differs from the sum of its orders"
+        )
         assert np.array_equal(want_cnt, lcnt), f"side {side}: a level's count differs from its orders"
         assert int(np.count_nonzero(lcnt)) == hdr[nlv], f"side {side}: non-empty level counter wrong"
         for s in np.flatnonzero(lcnt):
@@ -52,8 +54,11 @@ def check_book_state(st) -> None:
                 prev, o, n = o, st.o_next[o], n + 1
             assert prev == tail[s] and n == lcnt[s], "FIFO tail or length wrong"
         assert np.all(head[lcnt == 0] == NO_ORDER), "empty level with a head"
-        best[side] = (prices[st.o_side[live] == side].max() if side == BUY else prices[st.o_side[live] == side].min()) \
-            if len(mine) else NO_PRICE
+        best[side] = (
+            (prices[st.o_side[live] == side].max() if side == BUY else prices[st.o_side[live] == side].min())
+            if len(mine)
+            else NO_PRICE
+        )
     assert seen.sum() == len(live), "orphaned order (in the table, on no level)"
     assert hdr[nb.H_BEST_BID] == best[BUY], "best bid is not the highest bid"
     assert hdr[nb.H_BEST_ASK] == best[SELL], "best ask is not the lowest ask"

@@ -1,0 +1,42 @@
+# almm_rllib — every install step lives here. Run `make help` for the list.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help install demo test lint format bench clean
+
+help:  ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+install: $(STAMP)  ## create .venv and install the package (editable) with its test extras; no-op when up to date
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 needed, found {sys.version.split()[0]} (set PYTHON=...)"'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: install  ## the main job (for now: stream random orders through the book, print snapshots and throughput)
+	$(BIN)/almm demo
+
+test: install  ## install if needed, then run the whole test suite
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+lint: install  ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install  ## apply ruff fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: install  ## run the performance benchmarks (ratios against a reference measured in the same run)
+	$(BIN)/python benchmarks/bench_lob.py
+
+clean:  ## remove caches (including numba's compiled-kernel cache); keeps .venv and results/
+	find . -path ./.venv -prune -o -name __pycache__ -type d -print -exec rm -rf {} +
+	rm -rf .pytest_cache .ruff_cache .hypothesis $${XDG_CACHE_HOME:-$$HOME/.cache}/almm_rllib
