@@ -301,7 +301,7 @@ def test_missing_empty_and_mismatched_files(tmp_path):
 # ------------------------------------------------------------------------------------------------ replay
 
 
-def test_replay_amzn_reproduces_every_row(amzn_replay):
+def test_replay_amzn_reproduces_every_row(amzn, amzn_replay):
     r = amzn_replay
     assert r.transitions == 57_514 and r.transitions_checked == 57_514
     assert r.mismatches == 0, r.mismatch_details
@@ -314,6 +314,18 @@ def test_replay_amzn_reproduces_every_row(amzn_replay):
     assert r.ids["known"] + r.ids["unknown"] == removals
     assert r.slide_ins["new"] + r.slide_ins["agreed"] + r.slide_ins["resynced"] > 1_000
     assert r.invariant_checks == 57_514 // 5_000 + 1
+    # price-time priority against real flow: an executed order is (almost always) first in the book's queue;
+    # the few exceptions are same-timestamp fills listed out of queue order or slid-in volume of unknown priority
+    q = r.queue
+    assert q["executions"] > 4_000
+    assert q["at_front"] + q["behind_file_orders"] + q["behind_synthetic_only"] == q["executions"]
+    assert q["at_front"] >= 0.99 * q["executions"]
+    for d in r.queue_details:
+        if d["kind"] == "behind_file_orders":
+            ahead = set(d["ahead"])
+            later = amzn.messages.iloc[d["row"] + 1 : d["row"] + 10]
+            # the order ahead is executed by the same aggressive order, at the same timestamp, right after
+            assert ((later.order_id.isin(ahead)) & (later.time == d["time"]) & (later.type == 4)).any()
     r.book.check()
     assert r.timings["total_s"] < 120
     assert r.timings["step_us"]["n"] == 27_845 + removals  # message 0 (a hidden execution) is the seed
@@ -331,6 +343,7 @@ def test_replay_aapl_ten_levels(aapl):
     assert r.mismatches == 0, r.mismatch_details
     assert not r.anomalies, r.anomaly_details
     assert r.invariant_checks == 998 // 50 + 1
+    assert r.queue["executions"] > 50 and r.queue["at_front"] == r.queue["executions"]
     r.book.check()
     depth = r.book.get_depth(10)
     ap, asz, bp, bsz = aapl.level_arrays()
@@ -570,6 +583,9 @@ def test_replay_simulated_lobster_files(tmp_path, seed, levels, keep):
     assert not r.anomalies, r.anomaly_details
     assert r.ids["unknown"] > 0  # orders from before the file
     assert r.slide_ins["new"] + r.slide_ins["agreed"] + r.slide_ins["resynced"] > 0
+    assert (
+        r.queue["executions"] > 0 and r.queue["at_front"] == r.queue["executions"]
+    )  # the simulation is FIFO
     if keep < levels:
         assert r.ids["outside"] > 0
 
@@ -628,3 +644,21 @@ def test_stats_aapl_plausible(aapl):
     assert st["returns"]["60s"]["n"] == 0 and math.isnan(st["returns"]["60s"]["vol"])  # 49 s of data
     assert st["placement_ticks"]["frac_behind"] > 0  # ten levels carry orders behind the best
     assert st["rates_per_s"]["partial_cancel"]["total"] == 0
+
+
+def test_replay_detects_lost_queue_priority(tmp_path, monkeypatch):
+    # a book whose partial cancel moves the order to the back of its queue keeps every level total right, so
+    # only the queue-position check can see it
+    msgs, rows = _simulate_lobster(3, 5)
+    data = read_lobster(*_write_pair(tmp_path, "SIM", 5, msgs, rows))
+    assert replay_lobster(data).ok
+
+    def requeue(self, order_id, quantity):
+        o = self.get_order(order_id)
+        self.replace_order(order_id, o["price"], o["quantity"] - quantity)
+        return True
+
+    monkeypatch.setattr(LimitOrderBook, "reduce_order", requeue)
+    r = replay_lobster(data)
+    assert r.mismatches == 0
+    assert r.anomalies.get("queue position differs from arrival order", 0) > 0

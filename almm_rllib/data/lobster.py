@@ -402,7 +402,13 @@ class ReplayResult:
     were cancelled out of sight). ``ids``: messages of types 2-4 naming an order added in the file
     (``known``), one it never added (``unknown``: an order entered before the file or out of sight, taken from
     the level's synthetic volume), or a price beyond the visible levels (``outside``: only when ``levels``
-    keeps fewer levels than the file has). ``timings`` (seconds and microseconds, see
+    keeps fewer levels than the file has). ``queue``: price-time priority checked against the real flow: every
+    message naming a known order first compares the book's ``get_queue_position`` with the order's arrival
+    rank at its level (a difference is an anomaly); of the ``executions`` of known orders, ``at_front`` found
+    the order first in its queue, ``behind_file_orders`` behind orders the file added earlier (NASDAQ listing
+    same-timestamp fills out of queue order), ``behind_synthetic_only`` behind synthetic volume only (whose
+    true time priority is unknown); ``queue_details`` holds the first few that were not at the front.
+    ``timings`` (seconds and microseconds, see
     :func:`replay_lobster`); ``event_ns``: wall nanoseconds of each message's replay step (NaN for row 0 and
     messages that change nothing). ``book``: the final book.
     """
@@ -418,6 +424,8 @@ class ReplayResult:
     anomaly_details: list[dict]
     slide_ins: dict[str, int]
     ids: dict[str, int]
+    queue: dict[str, int]
+    queue_details: list[dict]
     seeded_orders: int
     invariant_checks: int
     timings: dict
@@ -435,7 +443,7 @@ class ReplayResult:
         lines = [
             f"replayed {self.transitions} messages at {self.levels} level(s): {self.transitions_checked} rows "
             f"checked, {self.mismatches} mismatched, anomalies {dict(self.anomalies) or 'none'}",
-            f"types {self.type_counts}; ids {self.ids}; slide-ins {self.slide_ins}",
+            f"types {self.type_counts}; ids {self.ids}; slide-ins {self.slide_ins}; queue {self.queue}",
             f"{t['total_s']:.3f} s total, replay step {t['step_us']['mean']:.2f} us/message mean "
             f"(p50 {t['step_us']['p50']:.2f}, p99 {t['step_us']['p99']:.2f}), check {t['check_us_mean']:.2f} us/row",
         ]
@@ -504,6 +512,8 @@ class _Replayer:
         self.anomaly_details: list[dict] = []
         self.slide = {"rows": 0, "new": 0, "agreed": 0, "resynced": 0, "stale_levels": 0, "stale_shares": 0}
         self.ids = {"known": 0, "unknown": 0, "outside": 0}
+        self.queue = {"executions": 0, "at_front": 0, "behind_file_orders": 0, "behind_synthetic_only": 0}
+        self.queue_details: list[dict] = []
         self.row = 0
 
     # ------------------------------------------------------------------------------------------ bookkeeping
@@ -630,6 +640,7 @@ class _Replayer:
             known = None
         if known is not None:
             self.ids["known"] += 1
+            self._check_queue(oid, side, price, typ)
             rem = self.book.get_order(oid)["quantity"]
             if typ == MSG_DELETE and size != rem:
                 self._anomaly("delete size differs from the order's remaining size", remaining=rem)
@@ -641,6 +652,32 @@ class _Replayer:
         if price in visible and (side, price) not in self.level:
             self._slide_in(side, [p for p in visible if p != price], price)
         return True
+
+    def _check_queue(self, oid: int, side: int, price: int, typ: int) -> None:
+        """Price-time priority against real flow: the book's queue position of a known order must equal its
+        arrival rank among the orders this replay rested at that level; an executed order should be at the front.
+        """
+        pos = self.book.get_queue_position(oid)
+        ahead = []
+        for o in self.level[(side, price)]:
+            if o == oid:
+                break
+            ahead.append(o)
+        if pos is None or pos.orders_ahead != len(ahead):
+            self._anomaly("queue position differs from arrival order", book=pos, arrival_rank=len(ahead))
+            return
+        if typ != MSG_EXECUTE:
+            return
+        self.queue["executions"] += 1
+        if not ahead:
+            self.queue["at_front"] += 1
+            return
+        kind = "behind_file_orders" if any(o < SYNTHETIC_ID_BASE for o in ahead) else "behind_synthetic_only"
+        self.queue[kind] += 1
+        if len(self.queue_details) < self.max_details:
+            self.queue_details.append(
+                {"kind": kind, **self._message(self.row), "shares_ahead": pos.quantity_ahead, "ahead": ahead}
+            )
 
     def _remove_unknown(self, side: int, price: int, size: int) -> None:
         """An order the file never added (entered before it, or out of sight): take from the level's volume."""
@@ -846,6 +883,8 @@ def replay_lobster(
         anomaly_details=r.anomaly_details,
         slide_ins=r.slide,
         ids=r.ids,
+        queue=r.queue,
+        queue_details=r.queue_details,
         seeded_orders=seeded,
         invariant_checks=invariant_checks,
         timings=timings,
