@@ -192,6 +192,21 @@ def _edit_line(path: pathlib.Path, lineno: int, edit) -> None:
     path.write_text("\n".join(lines))
 
 
+@pytest.mark.parametrize("ending", [b"\n", b"\r\n", b"\n\n", b"\r\n \r\n"])
+def test_final_newlines_and_trailing_blank_lines_are_fine(tmp_path, aapl, ending):
+    m, o = _copy_aapl(tmp_path)
+    for p in (m, o):
+        p.write_bytes(p.read_bytes() + ending)
+    data = read_lobster(m, o)
+    assert data.messages.equals(aapl.messages) and data.orderbook.equals(aapl.orderbook)
+
+
+def test_header_only_file(tmp_path):
+    m, o = _write_pair(tmp_path, "X", 1, [], [], header=True)
+    with pytest.raises(LobsterFormatError, match="no data rows"):
+        read_lobster(m, o)
+
+
 def test_truncated_message_file_names_both_files(tmp_path):
     m, o = _copy_aapl(tmp_path)
     m.write_text("\n".join(m.read_text().split("\n")[:500]))

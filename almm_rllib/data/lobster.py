@@ -21,6 +21,7 @@ orderbook row 0 and applies messages 1..n-1 through the facade (``submit_order``
 
 from __future__ import annotations
 
+import io
 import math
 import re
 import time as _time
@@ -149,12 +150,10 @@ def _fail(path: Path, header: bool, row: int, problem: str) -> LobsterFormatErro
 
 
 def _locate_bad_line(
-    path: Path, header: bool, ncols: int, names: list[str], cause: str
+    path: Path, body: bytes, header: bool, ncols: int, names: list[str], cause: str
 ) -> LobsterFormatError:
-    """Scan ``path`` line by line for the first line that is not ``ncols`` finite numbers."""
-    with open(path, encoding="utf-8", errors="replace", newline="") as fh:
-        text = fh.read()
-    lines = text.splitlines()
+    """Scan the file's text line by line for the first line that is not ``ncols`` finite numbers."""
+    lines = body.decode("utf-8", errors="replace").splitlines()
     for lineno, line in enumerate(lines, start=1):
         if lineno == 1 and header:
             continue
@@ -184,12 +183,13 @@ def _locate_bad_line(
 def _read_matrix(path: Path, what: str, ncols: int | None) -> tuple[np.ndarray, bool]:
     """All data rows of a LOBSTER CSV as float64 ``(n, ncols)``; ``ncols=None`` (orderbook) infers 4 x levels.
 
-    Returns ``(values, has_header)``. A header row is recognised by a non-numeric first field.
+    Returns ``(values, has_header)``. A header row is recognised by a non-numeric first field. Blank lines at
+    the end of the file are ignored; anywhere else they are an error.
     """
     if not path.is_file():
         raise LobsterFormatError(f"{path}: {what} file not found")
-    with open(path, "rb") as fh:
-        first = fh.readline().decode("utf-8", errors="replace").strip()
+    body = path.read_bytes().rstrip()
+    first = body.split(b"\n", 1)[0].decode("utf-8", errors="replace").strip()
     if not first:
         raise LobsterFormatError(f"{path}: line 1: empty {what} file (or a blank first line)")
     fields = first.split(",")
@@ -208,17 +208,23 @@ def _read_matrix(path: Path, what: str, ncols: int | None) -> tuple[np.ndarray, 
         names = list(MESSAGE_FILE_COLUMNS)
     if n != ncols:
         raise LobsterFormatError(f"{path}: line 1: expected {ncols} comma-separated fields, found {n}")
+    if header and b"\n" not in body:
+        raise LobsterFormatError(f"{path}: no data rows (only a header)")
     cause = ""
     try:
         df = pd.read_csv(
-            path, header=None, skiprows=1 if header else 0, dtype=np.float64, skip_blank_lines=False
+            io.BytesIO(body),
+            header=None,
+            skiprows=1 if header else 0,
+            dtype=np.float64,
+            skip_blank_lines=False,
         )
         values = df.to_numpy(np.float64)
         good = values.ndim == 2 and values.shape[1] == ncols and bool(np.isfinite(values).all())
     except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         values, good, cause = None, False, f"{type(exc).__name__}: {exc}"
     if not good:
-        raise _locate_bad_line(path, header, ncols, names, cause or "non-finite or missing values")
+        raise _locate_bad_line(path, body, header, ncols, names, cause or "non-finite or missing values")
     if values.shape[0] == 0:
         raise LobsterFormatError(f"{path}: no data rows")
     return values, header
@@ -482,7 +488,8 @@ class _Replayer:
         self.sz = {SELL: asz, BUY: bsz}
         self.nlev = {SELL: (~np.isnan(ap)).sum(axis=1), BUY: (~np.isnan(bp)).sum(axis=1)}
 
-        # a tick window that holds every price of the file twice over, an order table that cannot fill up
+        # a tick window that holds every price of the file twice over; an order table with room for every
+        # order the file adds plus one synthetic order per removal (a removal slides in at most one level)
         on_book = (self.m_type >= MSG_NEW) & (self.m_type <= MSG_EXECUTE)
         allp = np.concatenate([ap[~np.isnan(ap)], bp[~np.isnan(bp)], self.m_price[on_book]])
         span = int(allp.max() - allp.min()) + 1
@@ -500,12 +507,10 @@ class _Replayer:
             capacity=capacity,
             window=window,
         )
-        self.where: dict[
-            int, tuple[int, int]
-        ] = {}  # order id -> (side, price) for every order this replay rests
-        self.level: dict[
-            tuple[int, int], dict[int, None]
-        ] = {}  # (side, price) -> ids resting there, oldest first
+        #: order id -> (side, price) of every order this replay rests (file orders and synthetic ones)
+        self.where: dict[int, tuple[int, int]] = {}
+        #: (side, price) -> ids resting there in arrival order (a dict used as an ordered set)
+        self.level: dict[tuple[int, int], dict[int, None]] = {}
         self._next_synth = SYNTHETIC_ID_BASE
         self._depth_cache: tuple[list, list] | None = None
         self.anomalies: dict[str, int] = {}
@@ -1013,6 +1018,8 @@ def lobster_stats(data: LobsterData, *, horizons: tuple[float, ...] = (1.0, 10.0
 
     Keys:
 
+    * ``frac_shared_timestamp``: messages whose timestamp equals a neighbour's; ``interarrival_s``: time between
+      consecutive messages (seconds).
     * ``spread_ticks``: best ask - best bid (rows with both sides): ``time_weighted``, ``per_event`` summaries
       and ``pmf_time``.
     * ``depth_shares``: per side, size at level ``k = 1..levels``: ``mean_time``, ``median_time`` lists
@@ -1022,17 +1029,19 @@ def lobster_stats(data: LobsterData, *, horizons: tuple[float, ...] = (1.0, 10.0
     * ``market_orders``: type-4 executions grouped by (time, direction) = one aggressive order each:
       ``size_shares`` summary, ``fills_per_order`` and ``levels_per_order`` means, ``frac_multi_level``,
       ``buy``/``sell`` counts (aggressor = opposite of the resting side), ``rate_per_s``. Hidden executions
-      (type 5) are summarised separately in ``hidden_executions``.
+      (type 5) are summarised separately in ``hidden_executions`` (``frac_off_tick``: printed between ticks,
+      e.g. at a half-penny midpoint).
     * ``limit_orders``: type-1 ``size_shares`` summary, ``frac_round_lot`` (multiple of 100),
       ``frac_100``, ``frac_odd_lot`` (< 100).
     * ``placement_ticks``: distance of each new limit order from the same-side best quote just before it,
       positive = behind the best, 0 = joins it, negative = improves it (inside the spread): summary, ``pmf``,
       ``frac_inside_spread``, ``frac_at_best``, ``frac_behind``. A level-N file only carries orders within
       the visible N levels, so the distribution is truncated there (at 0 for a level-1 file).
-    * ``returns``: per horizon ``"1s"``, ``"10s"``, ``"60s"``: ``n``, ``vol`` (std of log returns),
-      ``vol_per_sqrt_s`` (= vol / sqrt(horizon)), ``vol_session`` (scaled to a 6.5 h session), ``std_ticks``
-      (std of the mid change), ``kurtosis`` (excess), ``frac_zero`` (horizons with no mid change),
-      ``acf`` (lags 1..5 autocorrelation; for 1 s the figure the brief asks for), ``ofi_corr`` (correlation
+    * ``returns``: per horizon ``"1s"``, ``"10s"``, ``"60s"`` (the mid sampled on a clock grid, the last
+      row at or before each grid time): ``n`` returns, ``vol`` (std of log returns), ``vol_per_sqrt_s``
+      (= vol / sqrt(horizon)), ``vol_session`` (scaled to a 6.5 h session), ``std_ticks`` and
+      ``mean_abs_ticks`` (of the mid change), ``kurtosis`` (excess, unbiased), ``frac_zero`` (horizons with no
+      mid change), ``acf`` (autocorrelation of the returns at lags 1..5), ``ofi_corr`` (correlation
       of the horizon's order-flow imbalance with the same horizon's mid change), ``ofi_next_corr`` (with the
       next horizon's change) and ``ofi_impact_ticks_per_share`` (least-squares slope of mid change on OFI).
       OFI is Cont, Kukanov & Stoikov (2014) on the best level.
@@ -1060,6 +1069,7 @@ def lobster_stats(data: LobsterData, *, horizons: tuple[float, ...] = (1.0, 10.0
         "frac_shared_timestamp": float(
             np.mean(np.r_[False, t[1:] == t[:-1]] | np.r_[t[1:] == t[:-1], False])
         ),
+        "interarrival_s": _summary(np.diff(t)),
     }
 
     # spread and depth
