@@ -656,7 +656,10 @@ def test_stats_aapl_plausible(aapl):
     assert len(st["depth_shares"]["bid"]["mean_time"]) == 10
     assert st["spread_ticks"]["time_weighted"]["p50"] >= 1
     assert st["returns"]["1s"]["n"] > 40 and math.isfinite(st["returns"]["1s"]["vol"])
-    assert st["returns"]["60s"]["n"] == 0 and math.isnan(st["returns"]["60s"]["vol"])  # 49 s of data
+    assert st["returns"]["1s"]["ofi_corr"] > 0 and math.isfinite(st["returns"]["1s"]["kurtosis"])
+    # 49 s of data: four 10 s returns are too few for a correlation, and there is no 60 s return at all
+    assert st["returns"]["10s"]["n"] < 10 and math.isnan(st["returns"]["10s"]["ofi_corr"])
+    assert st["returns"]["60s"]["n"] == 0 and math.isnan(st["returns"]["60s"]["vol"])
     assert st["placement_ticks"]["frac_behind"] > 0  # ten levels carry orders behind the best
     assert st["rates_per_s"]["partial_cancel"]["total"] == 0
 

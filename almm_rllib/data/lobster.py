@@ -924,6 +924,8 @@ def _check_book(book: LimitOrderBook, i: int) -> None:
 # calibration statistics
 
 _QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
+#: Correlations, autocorrelations, regression slopes and kurtosis need at least this many points (else NaN).
+MIN_POINTS = 10
 
 
 def _wquantile(x: np.ndarray, w: np.ndarray, q: float) -> float:
@@ -971,15 +973,15 @@ def _pmf(values: np.ndarray, w: np.ndarray | None = None, min_frac: float = 1e-3
 
 
 def _corr(a: np.ndarray, b: np.ndarray) -> float:
-    if a.size < 3 or np.std(a) == 0 or np.std(b) == 0:
+    if a.size < MIN_POINTS or np.std(a) == 0 or np.std(b) == 0:
         return math.nan
     return float(np.corrcoef(a, b)[0, 1])
 
 
 def _kurtosis(x: np.ndarray) -> float:
-    """Excess kurtosis (0 for a normal distribution), unbiased (Fisher); NaN below 4 points or for constants."""
+    """Excess kurtosis (0 for a normal distribution), unbiased (Fisher); NaN for few points or constants."""
     n = x.size
-    if n < 4:
+    if n < max(4, MIN_POINTS):
         return math.nan
     d = x - x.mean()
     m2 = (d**2).mean()
@@ -1013,8 +1015,9 @@ def lobster_stats(data: LobsterData, *, horizons: tuple[float, ...] = (1.0, 10.0
     horizon (dimensionless) unless a key says ``_ticks``. Time-weighted figures weight orderbook row ``i`` by
     the time until the next message (so states that last 0 s within a burst do not count). Distributions are
     summaries ``{n, mean, std, min, p5, p25, p50, p75, p95, p99, max}``; ``pmf`` maps integer values to
-    fractions (values below 0.1% left out). A figure that needs more data than the file holds (e.g. 60 s
-    returns of a 49 s file) is NaN, its ``n`` says why.
+    fractions (values below 0.1% left out). A figure that needs more data than the file holds is NaN and its
+    ``n`` says why: a std needs 2 points; correlations, slopes and kurtosis ``MIN_POINTS`` (so a 49 s file has
+    no 60 s returns and no 10 s correlations).
 
     Keys:
 
@@ -1188,10 +1191,10 @@ def lobster_stats(data: LobsterData, *, horizons: tuple[float, ...] = (1.0, 10.0
         res["mean_abs_ticks"] = float(np.abs(dm).mean()) if dm.size else math.nan
         res["kurtosis"] = _kurtosis(r)
         res["frac_zero"] = float(np.mean(dm == 0)) if dm.size else math.nan
-        res["acf"] = [_corr(r[:-k], r[k:]) if r.size > k + 2 else math.nan for k in range(1, 6)]
+        res["acf"] = [_corr(r[:-k], r[k:]) if r.size > k else math.nan for k in range(1, 6)]
         res["ofi_corr"] = _corr(ofi, dm)
         res["ofi_next_corr"] = _corr(ofi[:-1], dm[1:]) if ofi.size > 1 else math.nan
-        var = float(np.var(ofi)) if ofi.size >= 3 else 0.0
+        var = float(np.var(ofi)) if ofi.size >= MIN_POINTS else 0.0
         res["ofi_impact_ticks_per_share"] = (
             float(np.cov(ofi, dm, ddof=0)[0, 1] / var) if var > 0 else math.nan
         )
