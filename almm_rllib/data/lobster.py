@@ -9,9 +9,10 @@ LOBSTER (lobsterdata.com) reconstructs NASDAQ TotalView-ITCH into two CSV files 
 * **orderbook file**, row ``i`` = the visible book after message ``i``: per level ask price, ask size, bid
   price, bid size; empty levels read ask 9999999999, bid -9999999999, size 0.
 
-Units after :func:`read_lobster` (as in :mod:`almm_rllib.core.schema`): prices in integer **ticks** of $0.01
-(LOBSTER price / 100; a hidden execution at a half-penny midpoint reads x.5 ticks), sizes in **shares**, time
-in **seconds after midnight** (float). Empty levels are price NaN, size 0.
+Units after :func:`read_lobster` (as in :mod:`almm_rllib.core.schema`): prices in **ticks** of $0.01
+(LOBSTER price / 100, whole numbers held in float64 so that an empty level can be NaN; only a hidden execution
+at a half-penny midpoint reads x.5 ticks), sizes in **shares**, time in **seconds after midnight** (float).
+Empty levels are price NaN, size 0.
 
 :func:`replay_lobster` seeds a :class:`~almm_rllib.core.book.LimitOrderBook` (tick $0.01, lot 1 share) from
 orderbook row 0 and applies messages 1..n-1 through the facade (``submit_order`` post-only,
