@@ -84,14 +84,14 @@ def test_config_defaults_and_params_layout():
     [
         ("eta", -1, "ImpactConfig.eta must be >= 0, got -1"),
         ("gamma", -0.5, "ImpactConfig.gamma must be >= 0"),
-        ("epsilon", float("nan"), "ImpactConfig.epsilon must be a real number"),
+        ("epsilon", float("nan"), "ImpactConfig.epsilon must not be NaN"),
         ("beta", float("inf"), "ImpactConfig.beta must be finite"),
         ("daily_volume", 0.0, "ImpactConfig.daily_volume must be > 0"),
         ("day_seconds", -3.0, "ImpactConfig.day_seconds must be > 0"),
         ("decay_rate", -1e-3, "ImpactConfig.decay_rate must be >= 0"),
         ("liquidation_seconds", 0, "ImpactConfig.liquidation_seconds must be > 0"),
-        ("eta", "1.0", "ImpactConfig.eta must be a real number"),
-        ("gamma", True, "ImpactConfig.gamma must be a real number"),
+        ("eta", "1.0", "ImpactConfig.eta must be a number"),
+        ("gamma", True, "ImpactConfig.gamma must be a number"),
     ],
 )
 def test_config_rejects_bad_values_naming_the_field(field, value, needle):

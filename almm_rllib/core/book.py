@@ -145,6 +145,19 @@ class LimitOrderBook:
         self.last_filled: float = 0.0
         self.last_rested: float = 0.0
 
+    @classmethod
+    def from_state(cls, state: nb.BookState, tick_size: float, lot_size: int) -> LimitOrderBook:
+        """A facade over an existing book state (shares its arrays), e.g. the market simulator's book."""
+        obj = cls.__new__(cls)
+        obj.tick_size = float(tick_size)
+        obj.lot_size = int(lot_size)
+        obj.state = state
+        obj._fills = np.zeros(65_536, FILL_DTYPE)
+        obj._next_id = 1 << 60  # ids a facade user submits cannot collide with the simulator's
+        obj._clock = 0.0
+        obj.last_status, obj.last_filled, obj.last_rested = STATUS_NAMES[STATUS_OK], 0.0, 0.0
+        return obj
+
     # ----------------------------------------------------------------------------------------------- conversion
     def _ticks(self, price, what: str) -> int:
         if isinstance(price, bool) or not isinstance(price, int | float | np.integer | np.floating):

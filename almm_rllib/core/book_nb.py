@@ -632,6 +632,13 @@ def apply_event_nb(st, fills, nfill, etype, side, price, qty, owner, order_id, t
 
 
 @numba.njit(**NJIT_HOT)
+def apply_event_call_nb(st, fills, nfill, etype, side, price, qty, owner, order_id, time):
+    """``apply_event_nb`` behind a real call boundary, for kernels such as the market step that handle a few
+    dozen events per call: they compile in seconds instead of inlining the whole book (~30 ns per call)."""
+    return apply_event_nb(st, fills, nfill, etype, side, price, qty, owner, order_id, time)
+
+
+@numba.njit(**NJIT_HOT)
 def process_events_nb(st, events, fills, nfill, results):
     """Apply ``events`` in order; fills are appended to ``fills`` from index ``nfill``.
 

@@ -25,6 +25,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from almm_rllib.core.config import Config, ConfigError
 from almm_rllib.core.impact_nb import (
     IMPACT_ALMGREN_CHRISS,
     IMPACT_NONE,
@@ -82,7 +83,7 @@ def _real(owner: str, name: str, value) -> float:
 
 
 @dataclasses.dataclass(frozen=True)
-class ImpactConfig:
+class ImpactConfig(Config):
     """Which impact model the market applies to aggressive trades, and its parameters.
 
     Every numeric field is stored as a float. Values are checked on construction; a bad one raises
@@ -122,11 +123,10 @@ class ImpactConfig:
     """Duration, in seconds, of the single trade assumed to liquidate the final inventory when computing
     ``total_pnl_liquidated``. > 0, finite."""
 
-    def __post_init__(self) -> None:
-        owner = type(self).__name__
-        if not isinstance(self.model, str) or self.model not in IMPACT_MODELS:
+    def _validate(self) -> None:
+        if self.model not in IMPACT_MODELS:
             allowed = ", ".join(repr(k) for k in IMPACT_MODELS)
-            raise ValueError(f"{owner}.model must be one of {allowed}, got {self.model!r}")
+            raise ConfigError("model", f"must be one of {allowed}, got {self.model!r}")
         rules = {
             "gamma": ">= 0",
             "eta": ">= 0",
@@ -138,13 +138,11 @@ class ImpactConfig:
             "liquidation_seconds": "> 0",
         }
         for name, rule in rules.items():
-            given = getattr(self, name)
-            x = _real(owner, name, given)
+            x = getattr(self, name)
             if math.isinf(x) and name != "decay_rate":
-                raise ValueError(f"{owner}.{name} must be finite, got {given!r}")
+                raise ConfigError(name, f"must be finite, got {x!r}")
             if not (x > 0.0 if rule.startswith("> ") else x >= 0.0):
-                raise ValueError(f"{owner}.{name} must be {rule}, got {given!r}")
-            object.__setattr__(self, name, x)
+                raise ConfigError(name, f"must be {rule}, got {x!r}")
 
     @property
     def model_id(self) -> int:

@@ -1,0 +1,321 @@
+"""The market's configuration: frozen dataclasses, one docstring per field, validated on construction.
+
+Units: prices in money, volatilities *relative* per sqrt-second (a 1e-4 volatility on a $100 stock moves it
+about 1 cent per sqrt-second), rates per second, sizes in lots, times in seconds.
+
+Default calibration (see ``almm market-report`` for what it produces): a $100 stock with a 1-cent tick and
+100-share lots; a spread of one to two ticks most of the time; ~10 limit orders and ~1.5 market orders per
+second per side in the medium regime; three volatility regimes a few minutes long each.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Literal
+
+import numpy as np
+
+from .config import Config, ConfigError, check
+from .impact import ImpactConfig
+
+
+@dataclasses.dataclass(frozen=True)
+class RegimeConfig(Config):
+    """Volatility regimes: a continuous-time Markov chain over named regimes."""
+
+    names: tuple[str, ...] = ("low", "medium", "high")
+    """Regime names; the curriculum pins one by name."""
+    volatility: tuple[float, ...] = (0.8e-4, 1.6e-4, 3.2e-4)
+    """Relative volatility of the latent fair price per sqrt-second, per regime (>= 0)."""
+    transition_rates: tuple[tuple[float, ...], ...] = (
+        (0.0, 1 / 240, 1 / 960),
+        (1 / 240, 0.0, 1 / 480),
+        (1 / 480, 1 / 240, 0.0),
+    )
+    """Generator matrix of the chain, per second. Off-diagonal entries are the rates of jumping from row
+    regime to column regime (>= 0). The diagonal may be given as 0 (filled in) or as minus the row sum; any
+    other diagonal is refused, as is a row whose rates do not sum to zero."""
+    switching: bool = True
+    """False pins the chain to ``initial`` for the whole episode (the curriculum's fixed-volatility phases)."""
+    initial: str | None = None
+    """Regime at reset (a name); None draws it from the chain's stationary distribution."""
+    limit_rate_mult: tuple[float, ...] = (0.8, 1.0, 1.4)
+    """Multiplier of the background limit-order rate per regime (more activity when volatile)."""
+    market_rate_mult: tuple[float, ...] = (0.7, 1.0, 1.8)
+    """Multiplier of the background market-order rate per regime."""
+    cancel_rate_mult: tuple[float, ...] = (0.8, 1.0, 1.5)
+    """Multiplier of the background cancellation hazard per regime."""
+
+    def _validate(self) -> None:
+        n = len(self.names)
+        check(n >= 1, "names", "must name at least one regime")
+        check(len(set(self.names)) == n, "names", f"must be unique, got {self.names}")
+        for f in ("volatility", "limit_rate_mult", "market_rate_mult", "cancel_rate_mult"):
+            v = getattr(self, f)
+            check(len(v) == n, f, f"must have one entry per regime ({n}), got {len(v)}")
+            for i, x in enumerate(v):
+                check(math.isfinite(x) and x >= 0, f"{f}[{i}]", f"must be finite and >= 0, got {x}")
+        q = self.transition_rates
+        check(len(q) == n, "transition_rates", f"must be a {n}x{n} matrix, got {len(q)} rows")
+        for i, row in enumerate(q):
+            check(len(row) == n, f"transition_rates[{i}]", f"must have {n} entries, got {len(row)}")
+            off = 0.0
+            for j, x in enumerate(row):
+                check(math.isfinite(x), f"transition_rates[{i}][{j}]", f"must be finite, got {x}")
+                if i != j:
+                    check(x >= 0, f"transition_rates[{i}][{j}]", f"must be >= 0 (a rate), got {x}")
+                    off += x
+            d = row[i]
+            check(
+                d == 0 or abs(d + off) <= 1e-9 * max(1.0, off),
+                f"transition_rates[{i}]",
+                f"is not a generator row: the diagonal must be 0 or minus the row's other rates ({-off}), got {d}",
+            )
+        if self.initial is not None:
+            check(self.initial in self.names, "initial", f"must be one of {self.names}, got {self.initial!r}")
+        if not self.switching:
+            check(self.initial is not None, "initial", "must name the pinned regime when switching is false")
+
+    def generator(self) -> np.ndarray:
+        """The rate matrix Q with its diagonal filled in (rows sum to zero)."""
+        q = np.array(self.transition_rates, dtype=np.float64)
+        np.fill_diagonal(q, 0.0)
+        np.fill_diagonal(q, -q.sum(axis=1))
+        return q
+
+    def stationary(self) -> np.ndarray:
+        """Stationary distribution pi (pi Q = 0, sum 1); uniform over communicating regimes if degenerate."""
+        q = self.generator()
+        n = q.shape[0]
+        a = np.vstack([q.T, np.ones(n)])
+        b = np.zeros(n + 1)
+        b[-1] = 1.0
+        pi, *_ = np.linalg.lstsq(a, b, rcond=None)
+        pi = np.clip(pi, 0.0, None)
+        return pi / pi.sum()
+
+    def index(self, name: str) -> int:
+        return self.names.index(name)
+
+
+@dataclasses.dataclass(frozen=True)
+class JumpConfig(Config):
+    """Optional jumps of the latent fair price (compound Poisson, normal relative sizes)."""
+
+    rate: float = 0.0
+    """Jumps per second (0 = no jumps)."""
+    size_std: float = 1e-3
+    """Standard deviation of a jump's relative size (1e-3 = 10 basis points)."""
+
+    def _validate(self) -> None:
+        check(
+            math.isfinite(self.rate) and self.rate >= 0, "rate", f"must be finite and >= 0, got {self.rate}"
+        )
+        check(self.size_std >= 0, "size_std", f"must be >= 0, got {self.size_std}")
+
+
+@dataclasses.dataclass(frozen=True)
+class FlowConfig(Config):
+    """Background order flow: Poisson arrivals per side and type, state-dependent cancellations."""
+
+    limit_rate: float = 10.0
+    """Base rate of background limit orders per side, per second (times the regime multiplier)."""
+    market_rate: float = 1.5
+    """Base rate of background market orders per side, per second (times the regime multiplier)."""
+    cancel_rate: float = 0.08
+    """Base cancellation hazard of a resting background order at the fair price, per second."""
+    cancel_distance_coef: float = 0.15
+    """The hazard grows with distance d (ticks) from the fair price: cancel_rate * (1 + coef * d)."""
+    limit_distance: Literal["geometric", "uniform"] = "geometric"
+    """Distribution of a new limit order's distance (ticks) behind its reference price."""
+    limit_distance_p: float = 0.35
+    """Geometric: success probability (mean distance 1/p - 1 ticks; clustered at the touch). Uniform: unused."""
+    limit_distance_max: int = 40
+    """Largest distance in ticks (geometric draws are clipped; uniform draws are 0..max)."""
+    p_anchor_fair: float = 0.25
+    """Probability that a limit order is placed relative to the fair price (plus temporary impact) rather than
+    relative to the best quote on its side: the channel through which the book follows the fair price."""
+    p_inside_spread: float = 0.2
+    """Probability that a limit order improves the best quote (lands inside the spread) when the spread is
+    wider than one tick."""
+    size_model: Literal["lognormal", "geometric"] = "lognormal"
+    """Distribution of limit-order sizes in lots (rounded, at least one lot)."""
+    size_mu: float = 0.7
+    """Lognormal mu of limit-order sizes (lots); geometric: unused."""
+    size_sigma: float = 0.8
+    """Lognormal sigma of limit-order sizes; geometric: the mean size in lots."""
+    market_size_mu: float = 0.5
+    """Lognormal mu of market-order sizes (lots)."""
+    market_size_sigma: float = 0.9
+    """Lognormal sigma of market-order sizes."""
+    informed_slope: float = 0.6
+    """Informed flow: a market order buys with probability 1 / (1 + exp(-slope * (fair - mid) / tick)), so it
+    leans toward the fair price when the mid strays (the source of adverse selection)."""
+
+    def _validate(self) -> None:
+        for f in ("limit_rate", "market_rate", "cancel_rate", "cancel_distance_coef", "informed_slope"):
+            x = getattr(self, f)
+            check(math.isfinite(x) and x >= 0, f, f"must be finite and >= 0, got {x}")
+        check(
+            0 < self.limit_distance_p <= 1,
+            "limit_distance_p",
+            f"must be in (0, 1], got {self.limit_distance_p}",
+        )
+        check(
+            self.limit_distance_max >= 0, "limit_distance_max", f"must be >= 0, got {self.limit_distance_max}"
+        )
+        for f in ("p_anchor_fair", "p_inside_spread"):
+            x = getattr(self, f)
+            check(0 <= x <= 1, f, f"must be a probability in [0, 1], got {x}")
+        check(self.size_sigma > 0, "size_sigma", f"must be > 0, got {self.size_sigma}")
+        check(self.market_size_sigma > 0, "market_size_sigma", f"must be > 0, got {self.market_size_sigma}")
+        if self.size_model == "geometric":
+            check(
+                self.size_sigma >= 1,
+                "size_sigma",
+                "is the mean size for the geometric model and must be >= 1",
+            )
+
+
+@dataclasses.dataclass(frozen=True)
+class LatencyConfig(Config):
+    """Agents' message latency: each new order or cancel reaches the book after a delay drawn per message."""
+
+    model: Literal["constant", "uniform", "lognormal"] = "constant"
+    """Latency distribution."""
+    mean: float = 0.005
+    """Constant: the latency (s). Lognormal: the mean (s)."""
+    low: float = 0.001
+    """Uniform: lower bound (s)."""
+    high: float = 0.010
+    """Uniform: upper bound (s)."""
+    sigma: float = 0.5
+    """Lognormal: sigma of log-latency."""
+
+    def _validate(self) -> None:
+        check(
+            math.isfinite(self.mean) and self.mean >= 0, "mean", f"must be finite and >= 0, got {self.mean}"
+        )
+        check(self.low >= 0, "low", f"must be >= 0, got {self.low}")
+        check(
+            math.isfinite(self.high) and self.high >= self.low,
+            "high",
+            f"must be >= low ({self.low}), got {self.high}",
+        )
+        check(self.sigma >= 0, "sigma", f"must be >= 0, got {self.sigma}")
+
+
+@dataclasses.dataclass(frozen=True)
+class FeeConfig(Config):
+    """Exchange fees in basis points of notional; negative = rebate. Paid to the exchange's account."""
+
+    maker_bps: float = 0.0
+    """Fee on passive (maker) fills, basis points."""
+    taker_bps: float = 0.0
+    """Fee on aggressive (taker) fills, basis points."""
+
+    def _validate(self) -> None:
+        check(abs(self.maker_bps) < 1e4, "maker_bps", f"must be within +-10000 bps, got {self.maker_bps}")
+        check(abs(self.taker_bps) < 1e4, "taker_bps", f"must be within +-10000 bps, got {self.taker_bps}")
+
+
+@dataclasses.dataclass(frozen=True)
+class StylizedConfig(Config):
+    """The Avellaneda-Stoikov (2008) stylized market of the paper's numerical section.
+
+    The mid moves up or down by sigma * sqrt(dt) with equal probability each step; each agent quote at distance
+    delta (money) from the mid is filled with probability A * exp(-k * delta) * dt per step (capped at 1).
+    """
+
+    sigma: float = 2.0
+    """Volatility of the mid in money per sqrt-second (the paper: 2)."""
+    A: float = 140.0
+    """Arrival intensity scale per second (the paper: 140)."""
+    k: float = 1.5
+    """Decay of fill intensity with distance, per unit of money (the paper: 1.5)."""
+    fill_size: Literal["quote", "one_lot"] = "one_lot"
+    """How much of a hit quote fills: one lot (the paper's unit orders) or the whole quoted size."""
+
+    def _validate(self) -> None:
+        check(self.sigma >= 0, "sigma", f"must be >= 0, got {self.sigma}")
+        check(self.A >= 0, "A", f"must be >= 0, got {self.A}")
+        check(self.k > 0, "k", f"must be > 0, got {self.k}")
+
+
+@dataclasses.dataclass(frozen=True)
+class MarketConfig(Config):
+    """One simulated market: the order book market (``model="lob"``) or the stylized AS market."""
+
+    model: Literal["lob", "stylized"] = "lob"
+    """``"lob"``: the limit order book with background flow; ``"stylized"``: the Avellaneda-Stoikov market."""
+    tick_size: float = 0.01
+    """Money per tick (> 0)."""
+    lot_size: int = 100
+    """Shares per lot (>= 1)."""
+    initial_price: float = 100.0
+    """Fair price at reset, money (> 0, on the tick grid is not required)."""
+    book_capacity: int = 16_384
+    """Resting orders the book can hold (background orders beyond it are dropped and counted)."""
+    book_window: int = 4_096
+    """Ticks in the book's price window (a power of two); it re-centres as the price drifts."""
+    initial_depth_levels: int = 10
+    """At reset the book is seeded with this many levels per side, one tick apart around the fair price."""
+    initial_depth_lots: int = 6
+    """Lots per seeded level."""
+    warmup_seconds: float = 30.0
+    """Background flow run at reset before the episode starts, so the book is in its steady state."""
+    regimes: RegimeConfig = dataclasses.field(default_factory=RegimeConfig)
+    """Volatility regimes."""
+    jumps: JumpConfig = dataclasses.field(default_factory=JumpConfig)
+    """Jumps of the fair price."""
+    flow: FlowConfig = dataclasses.field(default_factory=FlowConfig)
+    """Background order flow."""
+    latency: LatencyConfig = dataclasses.field(default_factory=LatencyConfig)
+    """Agents' message latency."""
+    impact: ImpactConfig = dataclasses.field(default_factory=lambda: ImpactConfig(model="none"))
+    """Market impact of agents' aggressive trades (moves the fair price and the background quotes)."""
+    charge_impact_cost: bool = True
+    """Deduct the impact model's cost of an agent's aggressive trades from its cash (paid to the exchange's
+    account so that money is conserved). The book walk already charges the spread crossed; the impact cost is
+    the model's estimate on top of it."""
+    fees: FeeConfig = dataclasses.field(default_factory=FeeConfig)
+    """Exchange fees."""
+    stylized: StylizedConfig = dataclasses.field(default_factory=StylizedConfig)
+    """Parameters of the stylized market (used when ``model="stylized"``)."""
+    max_events_per_step: int = 4_096
+    """Capacity of the per-step event buffer (background + agents); a step that would need more is an error."""
+    max_fills_per_step: int = 16_384
+    """Capacity of the per-step fill buffer."""
+
+    def _validate(self) -> None:
+        check(
+            math.isfinite(self.tick_size) and self.tick_size > 0,
+            "tick_size",
+            f"must be > 0, got {self.tick_size}",
+        )
+        check(self.lot_size >= 1, "lot_size", f"must be >= 1, got {self.lot_size}")
+        check(
+            math.isfinite(self.initial_price) and self.initial_price > 0,
+            "initial_price",
+            f"must be > 0, got {self.initial_price}",
+        )
+        check(self.book_capacity >= 16, "book_capacity", f"must be >= 16, got {self.book_capacity}")
+        w = self.book_window
+        check(w >= 64 and w & (w - 1) == 0, "book_window", f"must be a power of two >= 64, got {w}")
+        check(
+            self.initial_price / self.tick_size > w,
+            "initial_price",
+            f"must be more than book_window ticks above zero ({w * self.tick_size}), got {self.initial_price}",
+        )
+        check(self.initial_depth_levels >= 0, "initial_depth_levels", "must be >= 0")
+        check(self.initial_depth_lots >= 1, "initial_depth_lots", "must be >= 1")
+        check(self.warmup_seconds >= 0, "warmup_seconds", f"must be >= 0, got {self.warmup_seconds}")
+        check(self.max_events_per_step >= 16, "max_events_per_step", "must be >= 16")
+        check(self.max_fills_per_step >= 16, "max_fills_per_step", "must be >= 16")
+        if 2 * self.initial_depth_levels > self.book_capacity:
+            raise ConfigError("initial_depth_levels", "seeds more orders than book_capacity holds")
+
+    @property
+    def n_regimes(self) -> int:
+        return len(self.regimes.names)
