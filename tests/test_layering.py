@@ -30,6 +30,9 @@ LAYERS = {
 STDLIB = set(sys.stdlib_module_names)
 CORE_ALLOWED = {"numpy", "numba"}
 MIDDLE_FORBIDDEN_AT_TOP = {"ray", "torch"}
+#: the one middle-layer module allowed to import ray at its top: the RLlib MultiAgentEnv subclass, which the
+#: package imports lazily (checked at run time below)
+RAY_ADAPTERS = {"env/rllib_env.py"}
 
 
 def _modules():
@@ -95,7 +98,7 @@ def test_imports_point_down(path, rel, top):
             continue  # the package root (version, facade re-exports)
         elif mine == 0:
             assert root in STDLIB or root in CORE_ALLOWED, f"core module {rel} imports {name}"
-        elif mine == 1 and at_top:
+        elif mine == 1 and at_top and rel.as_posix() not in RAY_ADAPTERS:
             assert root not in MIDDLE_FORBIDDEN_AT_TOP, f"{rel} imports {name} at module level"
 
 
@@ -118,7 +121,8 @@ def test_core_runtime_imports_stay_light():
 def test_middle_layer_runtime_imports_no_ray_or_torch():
     code = (
         "import sys, importlib\n"
-        "for m in ('almm_rllib.baselines', 'almm_rllib.results', 'almm_rllib.results.report'):\n"
+        "for m in ('almm_rllib.baselines', 'almm_rllib.results', 'almm_rllib.results.report', 'almm_rllib.env',\n"
+        "          'almm_rllib.data'):\n"
         "    importlib.import_module(m)\n"
         "print(','.join(m for m in ('ray', 'torch') if m in sys.modules))\n"
     )

@@ -30,6 +30,7 @@ from .schema import BUY, EV_LIMIT, EVENT_DTYPE, FILL_DTYPE, NO_ORDER, NO_PRICE, 
 
 MAX_PENDING = 1024
 _STATUS_TEXT = {
+    -1: f"an agent has more than {MAX_PENDING} messages in flight",
     mk.MARKET_ERR_EVENTS_FULL: "the step needed more events than max_events_per_step",
     mk.MARKET_ERR_RNG: "a random-number buffer ran dry (max_events_per_step too small for the flow rates)",
     11: "the step produced more fills than max_fills_per_step",

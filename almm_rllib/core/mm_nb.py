@@ -1,0 +1,286 @@
+"""The market-making step kernel: one compiled call per environment step.
+
+``mm_step_nb`` turns every agent's action (bid/ask offsets in ticks from the mid, sizes in lots) into quotes,
+applies the inventory limit, advances the market by ``dt`` and writes the features the environment packs into
+observations, rewards and infos. Python only validates and clips the actions before, and packs dicts after.
+
+Quote rules (documented in the env):
+
+* bid = floor(mid - bid_offset), ask = ceil(mid + ask_offset) in ticks: prices round *outward*;
+* if that leaves bid >= ask the two are pushed apart around the mid (an agent never crosses itself);
+* sizes round to the nearest lot; 0 lots = no quote on that side;
+* inventory limit L (lots): the bid is cut to L - q and the ask to L + q (never below 0), so no fill of the
+  posted quotes can take the inventory beyond L;
+* a quote equal in price and size to the one already working keeps its order (and queue place).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from . import book_nb as bk
+from . import market_nb as mk
+from .nbopts import NJIT_HOT
+from .schema import BUY, NO_PRICE, SELL
+
+# parameters (float64 vector)
+MP_DT = 0
+MP_INV_LIMIT = 1  #: lots
+MP_IMB_LEVELS = 2
+MP_STYLIZED = 3  #: 1.0 for the stylized market
+MP_LOW_WATER = 4  #: unread random numbers a stream needs before a step (else: STATUS_NEED_RANDOM)
+MP_LAMBDA_INV = 5
+MP_LAMBDA_VOL = 6
+MP_LAMBDA_IMP = 7
+MP_REWARD_SCALE = 8
+MP_PNL_UNIT = 9
+MP_VOL_REF = 10
+MP_LOT = 11
+MP_TICK = 12
+MP_ACT_LOW = 13  #: 4 entries: lower bounds of the action box
+MP_ACT_HIGH = 17  #: 4 entries
+MP_SIZE = 24
+
+# per-episode running state (float64 vector ES_*, then the return ring, then per-agent P&L)
+ES_MID0 = 0  #: mid at reset, ticks
+ES_LAST_MID = 1
+ES_N_RET = 2
+ES_SUM = 3
+ES_SUM2 = 4
+ES_SIGMA = 5
+ES_RING = 8  #: vol_window entries of log mid returns follow
+
+STATUS_NEED_RANDOM = 1  #: refill the random-number buffers and call again (nothing was done)
+STATUS_NON_FINITE = 2  #: an action is NaN or inf (nothing was done); ``feat[0, FT_BAD]`` = agent * 4 + index
+
+# per-agent features written after the step (float64[n_agents, FT_SIZE])
+FT_MID = 0  #: ticks, after the step
+FT_BID = 1  #: best bid, ticks (NaN if empty)
+FT_ASK = 2
+FT_SPREAD = 3  #: ticks (0 in the stylized market)
+FT_IMBALANCE = 4
+FT_QPOS_BID = 5  #: lots ahead / lots at the level of the agent's bid, in [0, 1); 1 when not resting
+FT_QPOS_ASK = 6
+FT_REST_BID = 7  #: lots resting on the bid after the step
+FT_REST_ASK = 8
+FT_FILLED_BID = 9  #: lots of the agent's bids filled during the step (as maker)
+FT_FILLED_ASK = 10
+FT_TAKER_BUY = 11
+FT_TAKER_SELL = 12
+FT_N_FILLS = 13
+FT_INV = 14  #: lots after the step
+FT_CASH = 15  #: money after the step
+FT_IMPACT = 16  #: impact cost charged in the step (money)
+FT_FEES = 17  #: fees paid in the step (money)
+FT_QUOTE_BID = 18  #: the bid price quoted this step, ticks (NaN when not quoting)
+FT_QUOTE_ASK = 19
+FT_QUOTE_BID_LOTS = 20  #: the lots quoted (after the inventory limit)
+FT_QUOTE_ASK_LOTS = 21
+FT_MID_BEFORE = 22  #: mid the quotes were priced from, ticks
+FT_PNL = 23  #: mark-to-mid P&L since reset (money)
+FT_DPNL = 24
+FT_PEN_INV = 25
+FT_PEN_VOL = 26
+FT_PEN_IMP = 27
+FT_REWARD = 28  #: scaled reward
+FT_SIGMA = 29  #: realised relative volatility per sqrt-second
+FT_BAD = 30
+FT_SIZE = 32
+
+OBS_DIM = 9
+OBS_CLIP = 10.0
+
+
+@numba.njit(**NJIT_HOT)
+def _mid_nb(ms, stylized):
+    if stylized:
+        return ms.f[mk.F_LAST_MID]
+    m = bk.mid_ticks_nb(ms.book)
+    if np.isnan(m):
+        return ms.f[mk.F_LAST_MID]
+    return m
+
+
+@numba.njit(**NJIT_HOT)
+def _queue_frac_nb(ms, agent, side_idx):
+    lots, ahead, rank = mk.agent_resting_nb(ms, agent, side_idx)
+    if lots <= 0:
+        return 0.0, 1.0
+    oid = ms.quotes[agent, side_idx, mk.Q_ID]
+    price = ms.quotes[agent, side_idx, mk.Q_PRICE]
+    level = bk.level_qty_nb(ms.book, BUY if side_idx == 0 else SELL, price)
+    if level <= 0 or oid < 0:
+        return float(lots), 1.0
+    return float(lots), ahead / level
+
+
+@numba.njit(**NJIT_HOT)
+def quote_prices_nb(mid, bid_off, ask_off):
+    """(bid, ask) in ticks from a mid in ticks and offsets in ticks: outward rounding, never self-crossing."""
+    bid = np.int64(np.floor(mid - bid_off + 1e-9))
+    ask = np.int64(np.ceil(mid + ask_off - 1e-9))
+    if bid >= ask:
+        # push apart around the mid, keeping the side that was asked to be more aggressive closer
+        c = np.int64(np.floor(mid))
+        bid = c if bid_off <= ask_off else c - 1
+        ask = bid + 1
+    return bid, ask
+
+
+@numba.njit(**NJIT_HOT)
+def mm_step_nb(ms, act, mp, es, feat, obs):
+    """Quote, step, measure, reward. ``act`` float[n_agents, 4] raw actions (clipped here to the box).
+
+    Writes ``feat`` (float64[n, FT_SIZE]) and ``obs`` (float32[n, 9]) and updates the episode state ``es``.
+    Returns 0, STATUS_NEED_RANDOM or STATUS_NON_FINITE (nothing done for those two), or a market error status.
+    """
+    n = ms.i[mk.I_N_AGENTS]
+    for s in range(mk.N_STREAMS):
+        if ms.rbuf.shape[1] - ms.rpos[s] < mp[MP_LOW_WATER]:
+            return STATUS_NEED_RANDOM
+    for a in range(n):
+        for j in range(4):
+            x = act[a, j]
+            if not np.isfinite(x):
+                feat[0, FT_BAD] = a * 4 + j
+                return STATUS_NON_FINITE
+            lo = mp[MP_ACT_LOW + j]
+            hi = mp[MP_ACT_HIGH + j]
+            act[a, j] = lo if x < lo else (hi if x > hi else x)
+    stylized = mp[MP_STYLIZED] != 0.0
+    limit = np.int64(mp[MP_INV_LIMIT])
+    now = ms.f[mk.F_TIME]
+    mid = _mid_nb(ms, stylized)
+    for a in range(n):
+        inv = ms.inv[a + 1]
+        bid, ask = quote_prices_nb(mid, act[a, 0], act[a, 1])
+        b_lots = np.int64(np.floor(act[a, 2] + 0.5))
+        a_lots = np.int64(np.floor(act[a, 3] + 0.5))
+        room_b = limit - inv
+        room_a = limit + inv
+        if b_lots > room_b:
+            b_lots = room_b if room_b > 0 else 0
+        if a_lots > room_a:
+            a_lots = room_a if room_a > 0 else 0
+        feat[a, FT_MID_BEFORE] = mid
+        feat[a, FT_QUOTE_BID] = bid if b_lots > 0 else np.nan
+        feat[a, FT_QUOTE_ASK] = ask if a_lots > 0 else np.nan
+        feat[a, FT_QUOTE_BID_LOTS] = b_lots
+        feat[a, FT_QUOTE_ASK_LOTS] = a_lots
+        if stylized:
+            mk.set_quote_direct_nb(ms, a, 0, bid, b_lots)
+            mk.set_quote_direct_nb(ms, a, 1, ask, a_lots)
+        else:
+            if not mk.set_quote_nb(ms, a, 0, bid, b_lots, now):
+                return -1
+            if not mk.set_quote_nb(ms, a, 1, ask, a_lots, now):
+                return -1
+    if stylized:
+        status = mk.stylized_step_nb(ms, mp[MP_DT])
+    else:
+        status = mk.lob_step_nb(ms, mp[MP_DT])
+    if status != 0:
+        return status
+    mid1 = _mid_nb(ms, stylized)
+    if stylized:
+        bb = np.nan
+        ba = np.nan
+        spread = 0.0
+        imb = 0.0
+    else:
+        b = ms.book.hdr[bk.H_BEST_BID]
+        s = ms.book.hdr[bk.H_BEST_ASK]
+        bb = np.nan if b == NO_PRICE else float(b)
+        ba = np.nan if s == NO_PRICE else float(s)
+        spread = ba - bb if (b != NO_PRICE and s != NO_PRICE) else 0.0
+        imb = bk.imbalance_nb(ms.book, np.int64(mp[MP_IMB_LEVELS]))
+    for a in range(n):
+        f = feat[a]
+        f[FT_MID] = mid1
+        f[FT_BID] = bb
+        f[FT_ASK] = ba
+        f[FT_SPREAD] = spread
+        f[FT_IMBALANCE] = imb
+        if stylized:
+            rb = float(ms.quotes[a, 0, mk.Q_QTY])
+            ra = float(ms.quotes[a, 1, mk.Q_QTY])
+            f[FT_REST_BID] = rb
+            f[FT_REST_ASK] = ra
+            f[FT_QPOS_BID] = 0.0 if rb > 0 else 1.0
+            f[FT_QPOS_ASK] = 0.0 if ra > 0 else 1.0
+        else:
+            rb, qb = _queue_frac_nb(ms, a, 0)
+            ra, qa = _queue_frac_nb(ms, a, 1)
+            f[FT_REST_BID] = rb
+            f[FT_REST_ASK] = ra
+            f[FT_QPOS_BID] = qb
+            f[FT_QPOS_ASK] = qa
+        o = ms.out[a]
+        f[FT_FILLED_BID] = o[mk.O_FILLED_BID]
+        f[FT_FILLED_ASK] = o[mk.O_FILLED_ASK]
+        f[FT_TAKER_BUY] = o[mk.O_TAKER_BUY]
+        f[FT_TAKER_SELL] = o[mk.O_TAKER_SELL]
+        f[FT_N_FILLS] = o[mk.O_N_FILLS]
+        f[FT_IMPACT] = o[mk.O_IMPACT]
+        f[FT_FEES] = o[mk.O_FEES]
+        f[FT_INV] = ms.inv[a + 1]
+        f[FT_CASH] = ms.cash[a + 1]
+    _measure_nb(mp, es, feat, obs, n, mid1)
+    return 0
+
+
+@numba.njit(**NJIT_HOT)
+def _measure_nb(mp, es, feat, obs, n, mid1):
+    """Realised volatility, P&L, reward components and the observation vector."""
+    # realised volatility: O(1) update of the ring of log mid returns
+    w = es.shape[0] - ES_RING - n
+    last = es[ES_LAST_MID]
+    if mid1 > 0.0 and last > 0.0:
+        r = np.log(mid1 / last)
+        k = np.int64(es[ES_N_RET]) % w
+        if es[ES_N_RET] >= w:
+            old = es[ES_RING + k]
+            es[ES_SUM] -= old
+            es[ES_SUM2] -= old * old
+        es[ES_RING + k] = r
+        es[ES_SUM] += r
+        es[ES_SUM2] += r * r
+        es[ES_N_RET] += 1.0
+    es[ES_LAST_MID] = mid1
+    m = min(es[ES_N_RET], float(w))
+    if m >= 5.0:
+        var = (es[ES_SUM2] - es[ES_SUM] * es[ES_SUM] / m) / (m - 1.0)
+        es[ES_SIGMA] = np.sqrt(max(var, 0.0) / mp[MP_DT])
+    sigma = es[ES_SIGMA]
+    mid_money = mid1 * mp[MP_TICK]
+    lot = mp[MP_LOT]
+    for a in range(n):
+        f = feat[a]
+        q = f[FT_INV] * lot
+        pnl = f[FT_CASH] + q * mid_money
+        dpnl = pnl - es[es.shape[0] - n + a]
+        es[es.shape[0] - n + a] = pnl
+        pen_inv = mp[MP_LAMBDA_INV] * q * q
+        pen_vol = mp[MP_LAMBDA_VOL] * sigma * sigma
+        pen_imp = mp[MP_LAMBDA_IMP] * f[FT_IMPACT]
+        f[FT_PNL] = pnl
+        f[FT_DPNL] = dpnl
+        f[FT_PEN_INV] = pen_inv
+        f[FT_PEN_VOL] = pen_vol
+        f[FT_PEN_IMP] = pen_imp
+        f[FT_REWARD] = (dpnl - pen_inv - pen_vol - pen_imp) * mp[MP_REWARD_SCALE]
+        f[FT_SIGMA] = sigma
+        o = obs[a]
+        o[0] = 100.0 * (mid1 / es[ES_MID0] - 1.0)
+        o[1] = f[FT_SPREAD] / 10.0
+        o[2] = f[FT_INV] / mp[MP_INV_LIMIT]
+        o[3] = sigma / mp[MP_VOL_REF]
+        o[4] = f[FT_IMBALANCE]
+        o[5] = f[FT_QPOS_BID]
+        o[6] = f[FT_QPOS_ASK]
+        o[7] = dpnl / mp[MP_PNL_UNIT]
+        o[8] = f[FT_N_FILLS] / 5.0
+        for j in range(OBS_DIM):
+            x = o[j]
+            o[j] = -OBS_CLIP if x < -OBS_CLIP else (OBS_CLIP if x > OBS_CLIP else x)

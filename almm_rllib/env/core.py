@@ -1,0 +1,348 @@
+"""The market-making environment's engine, shared by the RLlib MultiAgentEnv and the Gymnasium env.
+
+Spaces (per agent)
+------------------
+Observation, ``Box(-10, 10, (9,), float32)``; every feature is scaled to be of order one:
+
+====  ===================  ==========================================================================
+idx   feature              definition
+====  ===================  ==========================================================================
+0     mid                  100 * (mid / mid at reset - 1): relative change in percent
+1     spread               (best ask - best bid) in ticks / 10 (0 when a side is empty; 0 stylized)
+2     inventory            inventory / inventory limit, in [-1, 1]
+3     volatility           realised vol of mid log-returns over ``vol_window`` steps, per sqrt-second,
+                           divided by the market's reference vol (the middle regime's; the reference itself
+                           until 5 returns exist)
+4     imbalance            order-book imbalance over ``imbalance_levels`` levels, in [-1, 1]
+5     queue bid            lots ahead of the agent's bid / lots at its level: 0 = front, 1 = back or no bid
+6     queue ask            same for the ask
+7     P&L change           step P&L / ``pnl_scale`` (default: 10 ticks on one lot), clipped to [-10, 10]
+8     fills                the agent's fills in the step / 5, clipped to [0, 10]
+====  ===================  ==========================================================================
+
+Action, ``Box([min_off, min_off, 0, 0], [max_off, max_off, max_size, max_size], (4,), float32)``:
+bid offset and ask offset in ticks from the mid (bid = floor(mid - off), ask = ceil(mid + off)), bid size
+and ask size in lots (rounded; 0 = no quote on that side). Out-of-bounds actions are **clipped** to the box;
+non-finite actions raise ``ValueError`` naming the agent and the component. A quote unchanged in price and
+size keeps its order and queue place; a changed one is cancelled and replaced, each message subject to latency.
+Quotes that could take |inventory| beyond ``inventory_limit_lots`` are cut to the room left.
+
+Reward (per agent, times ``reward_scale``)::
+
+    dP&L - lambda_I * q**2 - lambda_V * sigma**2 - lambda_Q * impact_cost
+
+with P&L marked to the mid (``metrics.md``), q in shares, sigma the realised relative volatility per
+sqrt-second (observation 3 before scaling) and impact_cost in money. With
+``terminal_inventory="liquidate"`` the last step also pays the impact model's cost of liquidating q.
+
+Episode: ``episode_seconds / dt`` steps; truncated (not terminated) at the end of time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from almm_rllib.core import market_nb as mk
+from almm_rllib.core import mm_nb as mm
+from almm_rllib.core.market import _STATUS_TEXT, MarketError, MarketSimulator
+
+from .config import PHASES, EnvConfig, phase_market
+
+OBS_DIM = 9
+ACT_DIM = 4
+OBS_LOW = -10.0
+OBS_HIGH = 10.0
+
+#: Keys of the per-agent ``info`` dict (the step log is built from them; units: money, shares, seconds).
+INFO_KEYS = (
+    "step",
+    "time",
+    "mid",
+    "best_bid",
+    "best_ask",
+    "bid_price",
+    "ask_price",
+    "cash",
+    "inventory",
+    "pnl",
+    "dpnl",
+    "reward",
+    "penalty_inventory",
+    "penalty_volatility",
+    "penalty_impact",
+    "posted_bid_qty",
+    "posted_ask_qty",
+    "filled_bid_qty",
+    "filled_ask_qty",
+    "taker_buy_qty",
+    "taker_sell_qty",
+    "impact_cost",
+    "fees",
+    "sigma",
+    "regime",
+    "regime_name",
+    "phase",
+    "n_fills",
+    "fills",
+    "liquidation_cost",
+)
+
+#: dtype of ``info["fills"]``: the agent's fills in the step (side +1 = the agent bought).
+AGENT_FILL_DTYPE = np.dtype(
+    [
+        ("time", np.float64),
+        ("side", np.int8),
+        ("price", np.float64),
+        ("qty", np.float64),
+        ("is_maker", np.bool_),
+        ("order_id", np.int64),
+    ]
+)
+
+
+class MarketMakingCore:
+    """Engine with array inputs/outputs; the env classes wrap it in Gymnasium / RLlib conventions."""
+
+    def __init__(self, config: EnvConfig | dict | None = None):
+        if config is None:
+            config = EnvConfig()
+        elif isinstance(config, dict):
+            config = EnvConfig.from_dict(dict(config), source="env_config")
+        if not isinstance(config, EnvConfig):
+            raise TypeError(f"env config must be an EnvConfig or a mapping, got {type(config).__name__}")
+        self.config = config
+        self._phase = config.phase
+        self.agent_ids = [f"mm_{i}" for i in range(config.n_agents)]
+        self.act_low = np.array(
+            [config.min_offset_ticks, config.min_offset_ticks, 0.0, 0.0], dtype=np.float32
+        )
+        self.act_high = np.array(
+            [config.max_offset_ticks, config.max_offset_ticks, config.max_size_lots, config.max_size_lots],
+            dtype=np.float32,
+        )
+        self._act64_low = self.act_low.astype(np.float64)
+        self._act64_high = self.act_high.astype(np.float64)
+        self.sim: MarketSimulator | None = None
+        self._episode = 0
+        self._build_market()
+
+    # ------------------------------------------------------------------------------------------------ set-up
+    def _build_market(self) -> None:
+        cfg = self.config
+        self.market_config = phase_market(cfg.market, self._phase)
+        self._built_phase = self._phase
+        n = cfg.n_agents
+        self.sim = MarketSimulator(self.market_config, n_agents=n, seed=0)
+        mc = self.market_config
+        self._stylized = mc.model == "stylized"
+        self.feat = np.zeros((max(n, 1), mm.FT_SIZE), np.float64)
+        self.obs = np.zeros((n, OBS_DIM), np.float32)
+        self._act = np.zeros((n, ACT_DIM), np.float64)
+        if self._stylized:
+            # a relative vol comparable to the order-book market's: sigma (money/sqrt s) / price
+            self.vol_ref = mc.stylized.sigma / mc.initial_price
+        else:
+            vols = mc.regimes.volatility
+            self.vol_ref = float(sorted(vols)[len(vols) // 2]) or 1e-4
+        mp = np.zeros(mm.MP_SIZE, np.float64)
+        mp[mm.MP_DT] = cfg.dt
+        mp[mm.MP_INV_LIMIT] = cfg.inventory_limit_lots
+        mp[mm.MP_IMB_LEVELS] = cfg.imbalance_levels
+        mp[mm.MP_STYLIZED] = 1.0 if self._stylized else 0.0
+        mp[mm.MP_LOW_WATER] = self.sim._low_water
+        mp[mm.MP_LAMBDA_INV] = cfg.lambda_inventory
+        mp[mm.MP_LAMBDA_VOL] = cfg.lambda_volatility
+        mp[mm.MP_LAMBDA_IMP] = cfg.lambda_impact
+        mp[mm.MP_REWARD_SCALE] = cfg.reward_scale
+        mp[mm.MP_PNL_UNIT] = cfg.pnl_unit
+        mp[mm.MP_VOL_REF] = self.vol_ref
+        mp[mm.MP_LOT] = mc.lot_size
+        mp[mm.MP_TICK] = mc.tick_size
+        mp[mm.MP_ACT_LOW : mm.MP_ACT_LOW + 4] = self.act_low
+        mp[mm.MP_ACT_HIGH : mm.MP_ACT_HIGH + 4] = self.act_high
+        self.mp = mp
+        self.es = np.zeros(mm.ES_RING + cfg.vol_window + n, np.float64)
+
+    def set_task(self, phase: str) -> None:
+        """Curriculum hook: switch to ``phase`` (one of PHASES); takes effect at the next reset."""
+        if phase not in PHASES:
+            raise ValueError(f"unknown curriculum phase {phase!r}; known: {', '.join(PHASES)}")
+        self._phase = phase
+
+    def get_task(self) -> str | None:
+        """The phase in force (the one the current episode runs in, unless set_task was called since)."""
+        return self._phase
+
+    # ------------------------------------------------------------------------------------------------ episode
+    def reset(self, seed: int | None = None) -> tuple[np.ndarray, list[dict]]:
+        cfg = self.config
+        if self._phase != self._built_phase:
+            self._build_market()
+        if seed is None:
+            if cfg.seed is not None:
+                seed = int(np.random.SeedSequence([cfg.seed, self._episode]).generate_state(1)[0])
+        self._episode += 1
+        self.sim.reset(seed)
+        self.seed_used = seed
+        sim = self.sim
+        tick = self.market_config.tick_size
+        self.tick = tick
+        self.lot = self.market_config.lot_size
+        self.t = 0
+        self.mid0 = sim.mid_ticks()
+        self.es[:] = 0.0
+        self.es[mm.ES_MID0] = self.mid0
+        self.es[mm.ES_LAST_MID] = self.mid0
+        self.es[mm.ES_SIGMA] = self.vol_ref
+        n = cfg.n_agents
+        obs = np.zeros((n, OBS_DIM), np.float32)
+        if not self._stylized:
+            bb, ba = sim.best_ticks()
+            if bb is not None and ba is not None:
+                obs[:, 1] = (ba - bb) / 10.0
+            obs[:, 4] = sim.imbalance(cfg.imbalance_levels)
+        obs[:, 3] = 1.0
+        obs[:, 5] = 1.0
+        obs[:, 6] = 1.0
+        infos = [
+            {
+                "step": 0,
+                "time": 0.0,
+                "mid": self.mid0 * tick,
+                "regime": sim.regime,
+                "regime_name": sim.regime_name,
+                "phase": self._phase,
+                "seed": seed,
+            }
+            for _ in range(n)
+        ]
+        return obs, infos
+
+    def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool, list[dict]]:
+        """Apply ``actions`` float[n_agents, 4]; returns (obs, rewards, truncated, infos).
+
+        One compiled call does the work (``mm_nb.mm_step_nb``); the returned arrays are fresh copies.
+        """
+        act = self._act
+        try:
+            act[...] = actions
+        except (ValueError, TypeError):
+            raise ValueError(
+                f"actions must have shape {act.shape} (agents x 4), got {np.shape(actions)}"
+            ) from None
+        sim = self.sim
+        status = mm.mm_step_nb(sim.state, act, self.mp, self.es, self.feat, self.obs)
+        if status == mm.STATUS_NEED_RANDOM:
+            sim._refill()
+            act[...] = actions
+            status = mm.mm_step_nb(sim.state, act, self.mp, self.es, self.feat, self.obs)
+        if status != 0:
+            self._raise(status, actions)
+        self.t += 1
+        cfg = self.config
+        n = cfg.n_agents
+        f = self.feat
+        done = self.t >= cfg.n_steps
+        liq = _ZEROS if n == 1 else np.zeros(n)
+        if done and cfg.terminal_inventory == "liquidate":
+            liq = np.array([sim.liquidation_cost(i) for i in range(n)])
+            f[:n, mm.FT_PNL] -= liq
+            f[:n, mm.FT_DPNL] -= liq
+            f[:n, mm.FT_REWARD] -= liq * cfg.reward_scale
+            self.obs[:, 7] = np.clip(f[:n, mm.FT_DPNL] / cfg.pnl_unit, OBS_LOW, OBS_HIGH)
+        rewards = f[:n, mm.FT_REWARD].copy()
+        return self.obs.copy(), rewards, done, self._infos(f, liq)
+
+    def _raise(self, status: int, actions) -> None:
+        if status == mm.STATUS_NON_FINITE:
+            k = int(self.feat[0, mm.FT_BAD])
+            i, j = divmod(k, 4)
+            names = ("bid_offset", "ask_offset", "bid_size", "ask_size")
+            bad = np.asarray(actions, dtype=np.float64).reshape(-1, 4)[i, j]
+            raise ValueError(
+                f"non-finite action for agent {self.agent_ids[i]}: {names[j]} = {bad} "
+                f"(the env clips out-of-bounds actions but cannot repair NaN or inf)"
+            )
+        why = _STATUS_TEXT.get(int(status), f"status {status}")
+        raise MarketError(f"market step failed at t={self.sim.time:.3f}s: {why}")
+
+    def _agent_fills(self, owner: int) -> np.ndarray:
+        ms = self.sim.state
+        nf = int(ms.i[mk.I_N_FILLS])
+        fl = ms.fills[:nf]
+        maker = fl["maker_owner"] == owner
+        taker = fl["taker_owner"] == owner
+        sel = maker | taker
+        k = int(sel.sum())
+        out = np.zeros(k, AGENT_FILL_DTYPE)
+        if k:
+            fs = fl[sel]
+            is_maker = maker[sel]
+            # the agent bought if it was the maker of a sell-aggressor fill or the taker of a buy-aggressor fill
+            bought = np.where(is_maker, fs["aggressor"] < 0, fs["aggressor"] > 0)
+            out["time"] = fs["time"]
+            out["side"] = np.where(bought, 1, -1)
+            out["price"] = fs["price"] * self.tick
+            out["qty"] = fs["qty"] * self.lot
+            out["is_maker"] = is_maker
+            out["order_id"] = np.where(is_maker, fs["maker_order_id"], fs["taker_order_id"])
+        return out
+
+    def _infos(self, f: np.ndarray, liq: np.ndarray) -> list[dict]:
+        sim = self.sim
+        tick, lot = self.tick, self.lot
+        regime = sim.regime
+        regime_name = sim.regime_name
+        time = sim.time
+        phase = self._phase
+        infos = []
+        for i in range(self.config.n_agents):
+            row = f[i].tolist()
+            n_fills = int(row[mm.FT_N_FILLS])
+            infos.append(
+                dict(
+                    zip(
+                        INFO_KEYS,
+                        (
+                            self.t,
+                            time,
+                            row[mm.FT_MID] * tick,
+                            row[mm.FT_BID] * tick,
+                            row[mm.FT_ASK] * tick,
+                            row[mm.FT_QUOTE_BID] * tick,
+                            row[mm.FT_QUOTE_ASK] * tick,
+                            row[mm.FT_CASH],
+                            row[mm.FT_INV] * lot,
+                            row[mm.FT_PNL],
+                            row[mm.FT_DPNL],
+                            row[mm.FT_REWARD],
+                            row[mm.FT_PEN_INV],
+                            row[mm.FT_PEN_VOL],
+                            row[mm.FT_PEN_IMP],
+                            (row[mm.FT_REST_BID] + row[mm.FT_FILLED_BID]) * lot,
+                            (row[mm.FT_REST_ASK] + row[mm.FT_FILLED_ASK]) * lot,
+                            row[mm.FT_FILLED_BID] * lot,
+                            row[mm.FT_FILLED_ASK] * lot,
+                            row[mm.FT_TAKER_BUY] * lot,
+                            row[mm.FT_TAKER_SELL] * lot,
+                            row[mm.FT_IMPACT],
+                            row[mm.FT_FEES],
+                            row[mm.FT_SIGMA],
+                            regime,
+                            regime_name,
+                            phase,
+                            n_fills,
+                            self._agent_fills(i + 1) if n_fills else _NO_FILLS,
+                            float(liq[i]),
+                        ),
+                        strict=True,
+                    )
+                )
+            )
+        return infos
+
+
+_NO_FILLS = np.zeros(0, AGENT_FILL_DTYPE)
+_NO_FILLS.flags.writeable = False
+_ZEROS = np.zeros(1)
+_ZEROS.flags.writeable = False
