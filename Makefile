@@ -37,6 +37,7 @@ format: install  ## apply ruff fixes and formatting
 bench: install  ## run the performance benchmarks (ratios against a reference measured in the same run)
 	$(BIN)/python benchmarks/bench_lob.py
 	$(BIN)/python benchmarks/bench_sim.py
+	$(BIN)/python benchmarks/bench_env.py
 
 clean:  ## remove caches (including numba's compiled-kernel cache); keeps .venv and results/
 	find . -path ./.venv -prune -o -name __pycache__ -type d -print -exec rm -rf {} +

@@ -65,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--snapshots", type=int, default=5, help="book snapshots to print")
     p.set_defaults(func=_cmd_demo)
+    from almm_rllib.results.market_report import add_market_report_parser
+
+    add_market_report_parser(sub)
     return ap
 
 

@@ -708,8 +708,10 @@ def set_quote_nb(ms, agent, side_idx, price, qty, now):
             in_flight = now * _NS < qs[Q_ARRIVAL_NS]
             if in_flight or bk.hm_find_nb(ms.book, oid) != NO_ORDER:
                 return True
-        # cancel the working order (harmless if it has been filled meanwhile)
-        if not _enqueue_nb(ms, now + latency_nb(ms, ms.p), EV_CANCEL, side, NO_PRICE, 0, owner, oid):
+        # cancel the working order (harmless if it has been filled meanwhile); never let the cancel overtake
+        # the order it cancels when latencies are random, or the order would rest orphaned
+        t_cancel = max(now + latency_nb(ms, ms.p), (qs[Q_ARRIVAL_NS] + 1) / _NS)
+        if not _enqueue_nb(ms, t_cancel, EV_CANCEL, side, NO_PRICE, 0, owner, oid):
             return False
         qs[Q_ID] = NO_ORDER
     if qty <= 0:

@@ -9,8 +9,10 @@ Quote rules (documented in the env):
 * bid = floor(mid - bid_offset), ask = ceil(mid + ask_offset) in ticks: prices round *outward*;
 * if that leaves bid >= ask the two are pushed apart around the mid (an agent never crosses itself);
 * sizes round to the nearest lot; 0 lots = no quote on that side;
-* inventory limit L (lots): the bid is cut to L - q and the ask to L + q (never below 0), so no fill of the
-  posted quotes can take the inventory beyond L;
+* inventory limit L (lots): the bid is cut to L - q and the ask to L + q (never below 0); a quote that
+  replaces a working order also leaves room for that order, which can still fill until its cancel arrives,
+  so no fill of the agent's orders can take |inventory| beyond L (exact while latency < dt: an order
+  replaced twice within one latency is not counted);
 * a quote equal in price and size to the one already working keeps its order (and queue place).
 """
 
@@ -116,6 +118,32 @@ def _queue_frac_nb(ms, agent, side_idx):
 
 
 @numba.njit(**NJIT_HOT)
+def _cap_lots_nb(ms, agent, side_idx, price, lots, room, now, stylized):
+    """Cut a quote so that no fill can take |inventory| past the limit.
+
+    ``room`` = limit -/+ inventory. A quote that keeps the working order needs ``lots <= room``. A replacement
+    must also leave room for the working order it cancels, which may still fill until the cancel arrives.
+    """
+    if room <= 0 or lots <= 0:
+        return 0
+    if lots > room:
+        lots = room
+    qs = ms.quotes[agent, side_idx]
+    if qs[mk.Q_ID] < 0 or stylized:
+        return lots
+    if qs[mk.Q_PRICE] == price and qs[mk.Q_QTY] == lots:
+        in_flight = now * 1e9 < qs[mk.Q_ARRIVAL_NS]
+        if in_flight or bk.hm_find_nb(ms.book, qs[mk.Q_ID]) >= 0:
+            return lots  # unchanged: keeps its order, and lots <= room already
+    if now * 1e9 < qs[mk.Q_ARRIVAL_NS]:
+        old = qs[mk.Q_QTY]
+    else:
+        old, _, _ = mk.agent_resting_nb(ms, agent, side_idx)
+    lots = min(lots, room - old)
+    return lots if lots > 0 else 0
+
+
+@numba.njit(**NJIT_HOT)
 def quote_prices_nb(mid, bid_off, ask_off):
     """(bid, ask) in ticks from a mid in ticks and offsets in ticks: outward rounding, never self-crossing."""
     bid = np.int64(np.floor(mid - bid_off + 1e-9))
@@ -157,12 +185,8 @@ def mm_step_nb(ms, act, mp, es, feat, obs):
         bid, ask = quote_prices_nb(mid, act[a, 0], act[a, 1])
         b_lots = np.int64(np.floor(act[a, 2] + 0.5))
         a_lots = np.int64(np.floor(act[a, 3] + 0.5))
-        room_b = limit - inv
-        room_a = limit + inv
-        if b_lots > room_b:
-            b_lots = room_b if room_b > 0 else 0
-        if a_lots > room_a:
-            a_lots = room_a if room_a > 0 else 0
+        b_lots = _cap_lots_nb(ms, a, 0, bid, b_lots, limit - inv, now, stylized)
+        a_lots = _cap_lots_nb(ms, a, 1, ask, a_lots, limit + inv, now, stylized)
         feat[a, FT_MID_BEFORE] = mid
         feat[a, FT_QUOTE_BID] = bid if b_lots > 0 else np.nan
         feat[a, FT_QUOTE_ASK] = ask if a_lots > 0 else np.nan

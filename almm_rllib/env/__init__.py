@@ -10,7 +10,7 @@ from __future__ import annotations
 import gymnasium
 
 from .config import PHASES, EnvConfig, phase_market
-from .core import ACT_DIM, AGENT_FILL_DTYPE, INFO_KEYS, OBS_DIM, MarketMakingCore
+from .core import ACT_DIM, AGENT_FILL_COLUMNS, INFO_KEYS, OBS_DIM, MarketMakingCore
 from .gym_env import MarketMakingGymEnv
 
 ENV_ID = "almm/MarketMaking-v0"
@@ -30,7 +30,7 @@ def __getattr__(name: str):
 
 __all__ = [
     "ACT_DIM",
-    "AGENT_FILL_DTYPE",
+    "AGENT_FILL_COLUMNS",
     "ENV_ID",
     "INFO_KEYS",
     "OBS_DIM",

@@ -40,6 +40,7 @@ Episode: ``episode_seconds / dt`` steps; truncated (not terminated) at the end o
 
 from __future__ import annotations
 
+import gymnasium as gym
 import numpy as np
 
 from almm_rllib.core import market_nb as mk
@@ -87,17 +88,21 @@ INFO_KEYS = (
     "liquidation_cost",
 )
 
-#: dtype of ``info["fills"]``: the agent's fills in the step (side +1 = the agent bought).
-AGENT_FILL_DTYPE = np.dtype(
-    [
-        ("time", np.float64),
-        ("side", np.int8),
-        ("price", np.float64),
-        ("qty", np.float64),
-        ("is_maker", np.bool_),
-        ("order_id", np.int64),
-    ]
-)
+#: Columns of ``info["fills"]``, a float64 array [n_fills, 6] of the agent's fills in the step: time (s), side
+#: (+1 = the agent bought), price (money), qty (shares), is_maker (1/0), order_id (exact: ids < 2**53).
+AGENT_FILL_COLUMNS = ("time", "side", "price", "qty", "is_maker", "order_id")
+
+
+def episode_seed(env, seed: int | None) -> int:
+    """Gymnasium seeding for the env wrappers: ``reset(seed=s)`` runs the market on seed ``s`` and re-seeds the
+    env's ``np_random``; a later ``reset()`` draws the next episode's seed from ``np_random``, so the sequence of
+    episodes is reproducible. An env never seeded uses ``config.seed`` for its first episode if set."""
+    if seed is None and env._np_random is None and env.core.config.seed is not None:
+        seed = env.core.config.seed
+    if seed is not None:
+        env._np_random, env._np_random_seed = gym.utils.seeding.np_random(int(seed))
+        return int(seed)
+    return int(env.np_random.integers(0, 2**63 - 1))
 
 
 class MarketMakingCore:
@@ -175,12 +180,10 @@ class MarketMakingCore:
 
     # ------------------------------------------------------------------------------------------------ episode
     def reset(self, seed: int | None = None) -> tuple[np.ndarray, list[dict]]:
+        """New episode on the market seeded with ``seed`` (None: fresh OS entropy)."""
         cfg = self.config
         if self._phase != self._built_phase:
             self._build_market()
-        if seed is None:
-            if cfg.seed is not None:
-                seed = int(np.random.SeedSequence([cfg.seed, self._episode]).generate_state(1)[0])
         self._episode += 1
         self.sim.reset(seed)
         self.seed_used = seed
@@ -271,21 +274,18 @@ class MarketMakingCore:
         nf = int(ms.i[mk.I_N_FILLS])
         fl = ms.fills[:nf]
         maker = fl["maker_owner"] == owner
-        taker = fl["taker_owner"] == owner
-        sel = maker | taker
-        k = int(sel.sum())
-        out = np.zeros(k, AGENT_FILL_DTYPE)
-        if k:
-            fs = fl[sel]
-            is_maker = maker[sel]
-            # the agent bought if it was the maker of a sell-aggressor fill or the taker of a buy-aggressor fill
-            bought = np.where(is_maker, fs["aggressor"] < 0, fs["aggressor"] > 0)
-            out["time"] = fs["time"]
-            out["side"] = np.where(bought, 1, -1)
-            out["price"] = fs["price"] * self.tick
-            out["qty"] = fs["qty"] * self.lot
-            out["is_maker"] = is_maker
-            out["order_id"] = np.where(is_maker, fs["maker_order_id"], fs["taker_order_id"])
+        sel = maker | (fl["taker_owner"] == owner)
+        fs = fl[sel]
+        is_maker = maker[sel]
+        out = np.empty((len(fs), len(AGENT_FILL_COLUMNS)), np.float64)
+        # the agent bought if it was the maker of a sell-aggressor fill or the taker of a buy-aggressor fill
+        bought = np.where(is_maker, fs["aggressor"] < 0, fs["aggressor"] > 0)
+        out[:, 0] = fs["time"]
+        out[:, 1] = np.where(bought, 1.0, -1.0)
+        out[:, 2] = fs["price"] * self.tick
+        out[:, 3] = fs["qty"] * self.lot
+        out[:, 4] = is_maker
+        out[:, 5] = np.where(is_maker, fs["maker_order_id"], fs["taker_order_id"])
         return out
 
     def _infos(self, f: np.ndarray, liq: np.ndarray) -> list[dict]:
@@ -342,7 +342,7 @@ class MarketMakingCore:
         return infos
 
 
-_NO_FILLS = np.zeros(0, AGENT_FILL_DTYPE)
+_NO_FILLS = np.zeros((0, len(AGENT_FILL_COLUMNS)), np.float64)
 _NO_FILLS.flags.writeable = False
 _ZEROS = np.zeros(1)
 _ZEROS.flags.writeable = False

@@ -6,7 +6,7 @@ import gymnasium as gym
 import numpy as np
 
 from .config import EnvConfig
-from .core import ACT_DIM, OBS_DIM, OBS_HIGH, OBS_LOW, MarketMakingCore
+from .core import ACT_DIM, OBS_DIM, OBS_HIGH, OBS_LOW, MarketMakingCore, episode_seed
 
 
 class MarketMakingGymEnv(gym.Env):
@@ -33,8 +33,7 @@ class MarketMakingGymEnv(gym.Env):
         self.action_space = gym.spaces.Box(self.core.act_low, self.core.act_high, (ACT_DIM,), np.float32)
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
-        super().reset(seed=seed)
-        obs, infos = self.core.reset(seed)
+        obs, infos = self.core.reset(episode_seed(self, seed))
         return obs[0], infos[0]
 
     def step(self, action):

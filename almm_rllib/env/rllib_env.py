@@ -11,7 +11,7 @@ from ray.rllib.env.multi_agent_env import MultiAgentEnv
 from ray.tune.registry import register_env
 
 from .config import EnvConfig
-from .core import ACT_DIM, OBS_DIM, OBS_HIGH, OBS_LOW, MarketMakingCore
+from .core import ACT_DIM, OBS_DIM, OBS_HIGH, OBS_LOW, MarketMakingCore, episode_seed
 from .gym_env import MarketMakingGymEnv
 
 
@@ -53,7 +53,7 @@ class MarketMakingEnv(MultiAgentEnv):
         self._act = np.zeros((cfg.n_agents, ACT_DIM), np.float64)
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
-        obs, infos = self.core.reset(seed)
+        obs, infos = self.core.reset(episode_seed(self, seed))
         self.agents = list(self.possible_agents)
         return (
             {a: obs[i] for i, a in enumerate(self.possible_agents)},
