@@ -42,6 +42,7 @@ MP_LOT = 11
 MP_TICK = 12
 MP_ACT_LOW = 13  #: 4 entries: lower bounds of the action box
 MP_ACT_HIGH = 17  #: 4 entries
+MP_AS_STEPS = 21  #: adverse-selection horizon in steps (>= 1)
 MP_SIZE = 24
 
 # per-episode running state (float64 vector ES_*, then the return ring, then per-agent P&L)
@@ -52,6 +53,25 @@ ES_SUM = 3
 ES_SUM2 = 4
 ES_SIGMA = 5
 ES_RING = 8  #: vol_window entries of log mid returns follow
+
+# per-agent episode accumulators (float64[n_agents, ACC_SIZE + 3 * (h + 1)]); the ring holds, for the adverse-
+# selection horizon of h steps, each step's sums of side*qty*mid_at_fill, side*qty and qty
+ACC_STEPS = 0
+ACC_SUM_DPNL = 1
+ACC_SUM_DPNL2 = 2
+ACC_PEAK = 3  #: running max of P&L (starts at 0)
+ACC_MAXDD = 4
+ACC_SUM_ABS_INV = 5  #: shares
+ACC_POSTED = 6  #: shares posted (resting + filled as maker)
+ACC_FILLED = 7  #: shares filled as maker
+ACC_SC_NUM = 8  #: sum of side * (mid_at_fill - price) * qty over the agent's fills (money)
+ACC_FILL_QTY = 9  #: shares filled (maker and taker)
+ACC_AS_NUM = 10  #: sum of side * (mid_at_fill - mid_{fill + H}) * qty for fills whose horizon has passed
+ACC_AS_QTY = 11
+ACC_IMPACT = 12
+ACC_N_FILLS = 13
+ACC_LOSS_STEPS = 14  #: sum of min(dpnl, 0)**2 (Sortino denominator)
+ACC_SIZE = 16
 
 STATUS_NEED_RANDOM = 1  #: refill the random-number buffers and call again (nothing was done)
 STATUS_NON_FINITE = 2  #: an action is NaN or inf (nothing was done); ``feat[0, FT_BAD]`` = agent * 4 + index
@@ -157,7 +177,7 @@ def quote_prices_nb(mid, bid_off, ask_off):
 
 
 @numba.njit(**NJIT_HOT)
-def mm_step_nb(ms, act, mp, es, feat, obs):
+def mm_step_nb(ms, act, mp, es, feat, obs, acc):
     """Quote, step, measure, reward. ``act`` float[n_agents, 4] raw actions (clipped here to the box).
 
     Writes ``feat`` (float64[n, FT_SIZE]) and ``obs`` (float32[n, 9]) and updates the episode state ``es``.
@@ -251,7 +271,69 @@ def mm_step_nb(ms, act, mp, es, feat, obs):
         f[FT_INV] = ms.inv[a + 1]
         f[FT_CASH] = ms.cash[a + 1]
     _measure_nb(mp, es, feat, obs, n, mid1)
+    _accumulate_nb(ms, mp, feat, acc, n)
     return 0
+
+
+@numba.njit(**NJIT_HOT)
+def _accumulate_nb(ms, mp, feat, acc, n):
+    """Episode accumulators for the training metrics (what metrics.md defines, computed on the fly)."""
+    lot = mp[MP_LOT]
+    tick = mp[MP_TICK]
+    h = np.int64(mp[MP_AS_STEPS])
+    ring = h + 1
+    nfill = ms.i[mk.I_N_FILLS]
+    for a in range(n):
+        f = feat[a]
+        c = acc[a]
+        k = np.int64(c[ACC_STEPS]) % ring
+        mid_before = f[FT_MID_BEFORE] * tick
+        mid_now = f[FT_MID] * tick
+        # fills of h steps ago meet the mid H seconds after them
+        if c[ACC_STEPS] >= h:
+            j = ACC_SIZE + 3 * ((np.int64(c[ACC_STEPS]) - h) % ring)
+            c[ACC_AS_NUM] += c[j] - c[j + 1] * mid_now
+            c[ACC_AS_QTY] += c[j + 2]
+        sq = 0.0
+        sqm = 0.0
+        qa = 0.0
+        owner = a + 1
+        for fi in range(nfill):
+            fl = ms.fills[fi]
+            if fl.maker_owner == owner:
+                side = 1.0 if fl.aggressor == SELL else -1.0
+            elif fl.taker_owner == owner:
+                side = 1.0 if fl.aggressor == BUY else -1.0
+            else:
+                continue
+            q = fl.qty * lot
+            px = fl.price * tick
+            c[ACC_SC_NUM] += side * (mid_before - px) * q
+            c[ACC_FILL_QTY] += q
+            sq += side * q
+            sqm += side * q * mid_before
+            qa += q
+        base = ACC_SIZE + 3 * k
+        c[base] = sqm
+        c[base + 1] = sq
+        c[base + 2] = qa
+        dp = f[FT_DPNL]
+        pnl = f[FT_PNL]
+        c[ACC_STEPS] += 1.0
+        c[ACC_SUM_DPNL] += dp
+        c[ACC_SUM_DPNL2] += dp * dp
+        if dp < 0.0:
+            c[ACC_LOSS_STEPS] += dp * dp
+        if pnl > c[ACC_PEAK]:
+            c[ACC_PEAK] = pnl
+        dd = c[ACC_PEAK] - pnl
+        if dd > c[ACC_MAXDD]:
+            c[ACC_MAXDD] = dd
+        c[ACC_SUM_ABS_INV] += abs(f[FT_INV]) * lot
+        c[ACC_POSTED] += (f[FT_REST_BID] + f[FT_FILLED_BID] + f[FT_REST_ASK] + f[FT_FILLED_ASK]) * lot
+        c[ACC_FILLED] += (f[FT_FILLED_BID] + f[FT_FILLED_ASK]) * lot
+        c[ACC_IMPACT] += f[FT_IMPACT]
+        c[ACC_N_FILLS] += f[FT_N_FILLS]
 
 
 @numba.njit(**NJIT_HOT)

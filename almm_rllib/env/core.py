@@ -40,6 +40,8 @@ Episode: ``episode_seconds / dt`` steps; truncated (not terminated) at the end o
 
 from __future__ import annotations
 
+import math
+
 import gymnasium as gym
 import numpy as np
 
@@ -167,6 +169,9 @@ class MarketMakingCore:
         mp[mm.MP_ACT_HIGH : mm.MP_ACT_HIGH + 4] = self.act_high
         self.mp = mp
         self.es = np.zeros(mm.ES_RING + cfg.vol_window + n, np.float64)
+        self.as_steps = max(1, round(cfg.adverse_horizon_s / cfg.dt))
+        mp[mm.MP_AS_STEPS] = self.as_steps
+        self.acc = np.zeros((n, mm.ACC_SIZE + 3 * (self.as_steps + 1)), np.float64)
 
     def set_task(self, phase: str) -> None:
         """Curriculum hook: switch to ``phase`` (one of PHASES); takes effect at the next reset."""
@@ -194,6 +199,7 @@ class MarketMakingCore:
         self.t = 0
         self.mid0 = sim.mid_ticks()
         self.es[:] = 0.0
+        self.acc[:] = 0.0
         self.es[mm.ES_MID0] = self.mid0
         self.es[mm.ES_LAST_MID] = self.mid0
         self.es[mm.ES_SIGMA] = self.vol_ref
@@ -234,11 +240,11 @@ class MarketMakingCore:
                 f"actions must have shape {act.shape} (agents x 4), got {np.shape(actions)}"
             ) from None
         sim = self.sim
-        status = mm.mm_step_nb(sim.state, act, self.mp, self.es, self.feat, self.obs)
+        status = mm.mm_step_nb(sim.state, act, self.mp, self.es, self.feat, self.obs, self.acc)
         if status == mm.STATUS_NEED_RANDOM:
             sim._refill()
             act[...] = actions
-            status = mm.mm_step_nb(sim.state, act, self.mp, self.es, self.feat, self.obs)
+            status = mm.mm_step_nb(sim.state, act, self.mp, self.es, self.feat, self.obs, self.acc)
         if status != 0:
             self._raise(status, actions)
         self.t += 1
@@ -254,7 +260,48 @@ class MarketMakingCore:
             f[:n, mm.FT_REWARD] -= liq * cfg.reward_scale
             self.obs[:, 7] = np.clip(f[:n, mm.FT_DPNL] / cfg.pnl_unit, OBS_LOW, OBS_HIGH)
         rewards = f[:n, mm.FT_REWARD].copy()
-        return self.obs.copy(), rewards, done, self._infos(f, liq)
+        infos = self._infos(f, liq)
+        if done:
+            for i in range(n):
+                infos[i]["episode"] = self.episode_summary(i)
+        return self.obs.copy(), rewards, done, infos
+
+    def episode_summary(self, i: int) -> dict:
+        """The episode's market-making figures for agent ``i`` (metrics.md definitions, from the running
+        accumulators; the step log gives the same numbers through ``almm_rllib.results.metrics``)."""
+        c = self.acc[i]
+        n = int(c[mm.ACC_STEPS])
+        if n == 0:
+            return {}
+        mean = c[mm.ACC_SUM_DPNL] / n
+        var = (c[mm.ACC_SUM_DPNL2] - c[mm.ACC_SUM_DPNL] ** 2 / n) / (n - 1) if n > 1 else 0.0
+        std = math.sqrt(var) if var > 1e-24 * max(1.0, c[mm.ACC_SUM_DPNL2]) else 0.0
+        down = math.sqrt(c[mm.ACC_LOSS_STEPS] / n)
+        # fills whose horizon extends past the end meet the last mid (as in results.metrics)
+        as_num, as_qty = c[mm.ACC_AS_NUM], c[mm.ACC_AS_QTY]
+        h = self.as_steps
+        mid_last = self.feat[i, mm.FT_MID] * self.tick
+        for back in range(1, min(h, n) + 1):
+            j = mm.ACC_SIZE + 3 * ((n - back) % (h + 1))
+            as_num += c[j] - c[j + 1] * mid_last
+            as_qty += c[j + 2]
+        fq = c[mm.ACC_FILL_QTY]
+        return {
+            "pnl": float(self.feat[i, mm.FT_PNL]),
+            "sharpe": float(mean / std * math.sqrt(n)) if std > 0 else 0.0,
+            "sortino": float(mean / down * math.sqrt(n)) if down > 0 else float("nan"),
+            "max_drawdown": float(c[mm.ACC_MAXDD]),
+            "avg_abs_inventory": float(c[mm.ACC_SUM_ABS_INV] / n),
+            "final_inventory": float(self.feat[i, mm.FT_INV] * self.lot),
+            "fill_ratio": float(c[mm.ACC_FILLED] / c[mm.ACC_POSTED])
+            if c[mm.ACC_POSTED] > 0
+            else float("nan"),
+            "spread_captured": float(c[mm.ACC_SC_NUM] / fq) if fq > 0 else float("nan"),
+            "adverse_selection": float(as_num / as_qty) if as_qty > 0 else float("nan"),
+            "impact_cost": float(c[mm.ACC_IMPACT]),
+            "n_fills": float(c[mm.ACC_N_FILLS]),
+            "volume": float(fq),
+        }
 
     def _raise(self, status: int, actions) -> None:
         if status == mm.STATUS_NON_FINITE:

@@ -89,11 +89,10 @@ def _f(x) -> float:
 def _acf(x: np.ndarray, lags: int) -> list[float]:
     """Sample autocorrelation at lags 1..``lags`` (the textbook estimator: mean removed, lag-k cross products
     over the total sum of squares, as statsmodels' ``acf``). NaN for a lag with fewer than ``MIN_POINTS``
-    pairs or a constant series."""
+    pairs, a constant series or one with a non-finite value."""
     x = np.asarray(x, np.float64)
-    x = x[np.isfinite(x)]
     out = [math.nan] * lags
-    if x.size < MIN_POINTS:
+    if x.size < MIN_POINTS or not np.isfinite(x).all():
         return out
     d = x - x.mean()
     den = float(d @ d)
@@ -223,19 +222,14 @@ def _return_stats(r: np.ndarray, dm: np.ndarray, seconds: float, lags: int) -> d
     out["acf"] = _acf(r, lags)
     out["abs_acf"] = _acf(np.abs(r), lags)
     out["sq_acf"] = _acf(r**2, lags)
-    tails: dict = {}
-    if r.size >= MIN_POINTS and vol > 0:
-        z = (r - r.mean()) / vol
-        tails["quantiles"] = {f"{p:g}": float(np.quantile(z, p)) for p in TAIL_PROBS}
-        tails["normal"] = {f"{p:g}": _norm_ppf(p) for p in TAIL_PROBS}
-        tails["frac_beyond_4sd"] = float(np.mean(np.abs(z) > 4))
-        tails["normal_frac_beyond_4sd"] = float(2 * (1 - _norm_cdf(4.0)))
-    else:
-        tails["quantiles"] = {f"{p:g}": math.nan for p in TAIL_PROBS}
-        tails["normal"] = {f"{p:g}": _norm_ppf(p) for p in TAIL_PROBS}
-        tails["frac_beyond_4sd"] = math.nan
-        tails["normal_frac_beyond_4sd"] = float(2 * (1 - _norm_cdf(4.0)))
-    out["tails"] = tails
+    ok = r.size >= MIN_POINTS and vol > 0
+    z = (r - r.mean()) / vol if ok else r
+    out["tails"] = {
+        "quantiles": {f"{p:g}": float(np.quantile(z, p)) if ok else math.nan for p in TAIL_PROBS},
+        "normal": {f"{p:g}": _norm_ppf(p) for p in TAIL_PROBS},
+        "frac_beyond_4sd": float(np.mean(np.abs(z) > 4)) if ok else math.nan,
+        "normal_frac_beyond_4sd": float(2 * (1 - _norm_cdf(4.0))),
+    }
     risk: dict = {}
     for a in (0.95, 0.99):
         if r.size:
@@ -505,6 +499,7 @@ def _fair_stats(rec: np.ndarray, dt: float, coarse: int) -> dict:
             "vol_coarse": math.nan,
             "gap_std_ticks": math.nan,
             "gap_mean_ticks": math.nan,
+            "gap_acf_step": math.nan,
         }
     gap = mid - fair
     return {
@@ -672,12 +667,12 @@ def lobster_record(data, *, dt: float = 1.0, lot_shares: int = LOBSTER_LOT_SHARE
 
 
 def _lobster_section(path, *, dt: float, lags: int, coarse: int) -> tuple[dict, np.ndarray]:
-    from almm_rllib.data.lobster import lobster_stats, read_lobster
+    from almm_rllib.data.lobster import TICK_SIZE, lobster_stats, read_lobster
 
     mpath, opath = find_lobster_pair(path)
     data = read_lobster(mpath, opath)
     rec = lobster_record(data, dt=dt)
-    st = market_stats(rec, dt=dt, tick_size=0.01, lags=lags, coarse=coarse)
+    st = market_stats(rec, dt=dt, tick_size=TICK_SIZE, lags=lags, coarse=coarse)
     ls = lobster_stats(data)
     mo = ls["market_orders"]
     sec = {
@@ -835,16 +830,16 @@ def plausibility_checks(
             )
         )
     if per_regime:
-        for key, label in (("ratio_step", "one step"), ("ratio_coarse", "coarse")):
+        hc = next(iter(per_regime.values())).get("coarse_horizon_s")
+        coarse_label = f"{hc:g}-s returns" if hc else "coarse returns"
+        for key, label in (("ratio_step", "one-step returns"), ("ratio_coarse", coarse_label)):
             ratios = {n: v[key] for n, v in per_regime.items()}
             fin = [x for x in ratios.values() if math.isfinite(x)]
             ok = bool(fin and all(1 - vol_tolerance <= x <= 1 / (1 - vol_tolerance) for x in fin))
-            h = next(iter(per_regime.values()))
-            hs = "" if key == "ratio_step" else f" ({_fmt(h.get('coarse_horizon_s'))} s)"
             out.append(
                 _check(
                     f"vol_{'step' if key == 'ratio_step' else 'coarse'}",
-                    f"Realised mid volatility per regime matches the configured value ({label}{hs})",
+                    f"Realised mid volatility per regime matches the configured value ({label})",
                     ", ".join(f"{n} x{_fmt(x, 2)}" for n, x in ratios.items()),
                     f"realised / configured in [{1 - vol_tolerance:g}, {1 / (1 - vol_tolerance):.3g}] in every "
                     "pinned regime",
@@ -932,7 +927,7 @@ def summary_rows(stats: dict) -> list[dict]:
         _row("spread, mean", "ticks", *both("spread", "mean"), "not comparable across price levels"),
         _row("spread, median", "ticks", *both("spread", "median")),
         _row("spread 1-3 ticks", "share of time", *both("spread", "frac_1_to_3")),
-        _row("spread, mean", "bps of price", *both("spread", "mean_bps"), "dimensionless"),
+        _row("spread in bps", "bps of price", *both("spread", "mean_bps"), "dimensionless"),
         _row(
             f"spread / std of {dt:g}-s mid change",
             "ratio",

@@ -1,0 +1,1 @@
+"""Training platform: experiment YAMLs, PPO on RLlib, curriculum, checkpoints (ray / torch layer)."""

@@ -1,0 +1,244 @@
+"""Build a PPOConfig from an experiment and run it with Tune, on an embedded local Ray or an existing cluster."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import pathlib
+import time
+from dataclasses import dataclass
+
+from almm_rllib.training.experiment import BUILDER_SECTIONS, Experiment
+
+DEFAULT_STORAGE = "results/tune"
+
+#: The seed's network: Dense(256)-ReLU-Dense(256)-ReLU-Dense(128)-ReLU shared by the policy and value heads.
+SEED_MODEL = {
+    "fcnet_hiddens": [256, 256, 128],
+    "fcnet_activation": "relu",
+    "vf_share_layers": True,
+    "head_fcnet_hiddens": [],
+}
+
+
+def _map_shared(agent_id, episode=None, *, policy, baselines, **kwargs):
+    return baselines.get(agent_id, policy)
+
+
+def _map_per_agent(agent_id, episode=None, *, baselines, **kwargs):
+    return baselines.get(agent_id, agent_id)
+
+
+def build_config(exp: Experiment):
+    """The PPOConfig of an experiment, built through the AlgorithmConfig builder methods."""
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    import almm_rllib.env.rllib_env  # noqa: F401  (registers almm_mm / almm_mm_multi)
+    from almm_rllib.training.callbacks import make_callbacks
+
+    spec = exp.spec
+    cfg = PPOConfig()
+    env_section = dict(spec.get("environment", {}))
+    env_name = env_section.pop("env", "almm_mm")
+    env_cfg = exp.env_config
+    if exp.curriculum:
+        env_cfg = env_cfg.replace(phase=exp.curriculum[0][0])
+    if spec.get("seed") is not None and env_cfg.seed is None:
+        env_cfg = env_cfg.replace(seed=int(spec["seed"]))
+    env_section.pop("env_config", None)
+    cfg.environment(env=env_name, env_config=env_cfg.to_dict(), **env_section)
+
+    for section in BUILDER_SECTIONS[1:]:
+        if section not in spec or section in ("multi_agent", "callbacks"):
+            continue
+        kwargs = dict(spec[section])
+        if section == "training":
+            lr = kwargs.get("lr")
+            if isinstance(lr, dict):
+                total = float(spec["stop"]["num_env_steps_sampled_lifetime"])
+                kwargs["lr"] = [[0, float(lr["linear_decay_from"])], [int(total), 0.0]]
+        if section == "rl_module" and "model_config" in kwargs:
+            mc = dict(kwargs["model_config"])
+            mc.setdefault("vf_share_layers", True)  # explicit: RLlib's defaults disagree (see the notes)
+            kwargs["model_config"] = mc
+        if section == "evaluation" and isinstance(kwargs.get("evaluation_config"), dict):
+            kwargs["evaluation_config"] = PPOConfig.overrides(**kwargs["evaluation_config"])
+        getattr(cfg, section)(**kwargs)
+    if "rl_module" not in spec:
+        cfg.rl_module(model_config=dict(SEED_MODEL))
+
+    if spec.get("multi_agent"):
+        _multi_agent(cfg, spec, env_cfg)
+    cfg.callbacks(make_callbacks(exp.curriculum))
+    if spec.get("callbacks"):
+        cfg.callbacks(**{k: v for k, v in spec["callbacks"].items() if k != "callbacks_class"})
+    if spec.get("seed") is not None:
+        cfg.debugging(seed=int(spec["seed"]))
+    return cfg
+
+
+def _multi_agent(cfg, spec: dict, env_cfg) -> None:
+    from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec
+    from ray.rllib.core.rl_module.rl_module import RLModuleSpec
+
+    ma = dict(spec["multi_agent"])
+    baselines = {str(k): str(v) for k, v in (ma.pop("baselines", None) or {}).items()}
+    shared = bool(ma.pop("shared", True))
+    ma.pop("learning_agents", None)
+    agents = [f"mm_{i}" for i in range(env_cfg.n_agents)]
+    learners = [a for a in agents if a not in baselines]
+    baseline_ids = {a: f"baseline_{a}" for a in baselines}
+    if shared:
+        policy = (ma.pop("policies", None) or ["shared"])[0]
+        learning = [policy]
+        mapping = functools.partial(_map_shared, policy=policy, baselines=baseline_ids)
+    else:
+        ma.pop("policies", None)
+        learning = learners
+        mapping = functools.partial(_map_per_agent, baselines=baseline_ids)
+    specs = {}
+    model_config = dict(spec.get("rl_module", {}).get("model_config") or SEED_MODEL)
+    model_config.setdefault("vf_share_layers", True)
+    for pid in learning:
+        specs[pid] = RLModuleSpec(model_config=model_config)
+    if baselines:
+        from almm_rllib.training.baseline_module import baseline_module_spec
+
+        for agent, strat in baselines.items():
+            specs[baseline_ids[agent]] = baseline_module_spec(strat, env_cfg)
+    cfg.multi_agent(
+        policies=set(specs),
+        policy_mapping_fn=mapping,
+        policies_to_train=learning,
+        **ma,
+    )
+    cfg.rl_module(rl_module_spec=MultiRLModuleSpec(rl_module_specs=specs))
+
+
+@dataclass
+class TrainResult:
+    experiment_path: str
+    trial_path: str | None
+    best_checkpoint: str | None
+    last_checkpoint: str | None
+    metrics: dict
+    wall_s: float
+
+
+def _init_ray(address: str | None, num_cpus: int | None):
+    import ray
+
+    if ray.is_initialized():
+        return False
+    address = address or os.environ.get("RAY_ADDRESS")
+    if address:
+        ray.init(address=address, log_to_driver=True)
+    else:
+        ray.init(num_cpus=num_cpus or os.cpu_count() or 2, include_dashboard=False, log_to_driver=False)
+    return True
+
+
+def run_experiment(
+    exp: Experiment,
+    *,
+    resume: bool = False,
+    address: str | None = None,
+    storage: str | None = None,
+    num_cpus: int | None = None,
+    verbose: int = 1,
+) -> TrainResult:
+    """Run ``exp`` with ``tune.Tuner`` (or continue it with ``resume``); returns where things landed."""
+    import ray
+    from ray import tune
+
+    spec = exp.spec
+    storage = storage or spec.get("storage") or DEFAULT_STORAGE
+    if "://" not in storage:
+        storage = str(pathlib.Path(storage).expanduser().resolve())
+        pathlib.Path(storage).mkdir(parents=True, exist_ok=True)
+    started = _init_ray(address, num_cpus)
+    t0 = time.perf_counter()
+    try:
+        config = build_config(exp)
+        ck = spec.get("checkpoint") or {}
+        score = ck.get("score_attribute", "env_runners/episode_return_mean")
+        order = ck.get("score_order", "max")
+        run_config = tune.RunConfig(
+            name=exp.name,
+            storage_path=storage,
+            stop=exp.stop,
+            checkpoint_config=tune.CheckpointConfig(
+                checkpoint_frequency=int(ck.get("frequency", 0)),
+                checkpoint_at_end=bool(ck.get("at_end", True)),
+                num_to_keep=ck.get("num_to_keep"),
+                checkpoint_score_attribute=score,
+                checkpoint_score_order=order,
+            ),
+            failure_config=tune.FailureConfig(max_failures=int(spec.get("max_failures", 0))),
+            verbose=verbose,
+        )
+        exp_path = f"{storage.rstrip('/')}/{exp.name}"
+        if resume and tune.Tuner.can_restore(exp_path):
+            tuner = tune.Tuner.restore(exp_path, trainable="PPO", resume_errored=True, param_space=config)
+        else:
+            tuner = tune.Tuner(
+                "PPO",
+                param_space=config,
+                tune_config=tune.TuneConfig(num_samples=int(spec.get("num_samples", 1))),
+                run_config=run_config,
+            )
+        results = tuner.fit()
+        if "://" not in storage:
+            (pathlib.Path(exp_path) / "experiment.yaml").write_text(exp.to_yaml())
+        errors = [r.error for r in results if r.error]
+        if errors and len(errors) == len(results):
+            raise RuntimeError(f"every trial of {exp.name} failed; first error: {errors[0]}")
+        try:
+            best = results.get_best_result(metric=score, mode=order, scope="all")
+        except (RuntimeError, ValueError, KeyError):
+            best = results[0]
+        best_ck = None
+        if best.best_checkpoints:
+            best_ck = max(
+                best.best_checkpoints,
+                key=lambda c: (
+                    c[1].get(score, float("-inf")) if order == "max" else -c[1].get(score, float("inf"))
+                ),
+            )[0].path
+        last_ck = best.checkpoint.path if best.checkpoint else None
+        from ray.tune.utils import flatten_dict
+
+        flat = flatten_dict(dict(best.metrics or {}), delimiter="/")
+        metrics = {k: v for k, v in flat.items() if isinstance(v, int | float | str)}
+        return TrainResult(
+            experiment_path=exp_path,
+            trial_path=str(best.path) if best.path else None,
+            best_checkpoint=best_ck or last_ck,
+            last_checkpoint=last_ck,
+            metrics=metrics,
+            wall_s=time.perf_counter() - t0,
+        )
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def summary_text(res: TrainResult) -> str:
+    keys = (
+        "training_iteration",
+        "num_env_steps_sampled_lifetime",
+        "env_runners/episode_return_mean",
+        "env_runners/mm/pnl",
+        "env_runners/mm/sharpe",
+        "curriculum/phase",
+    )
+    lines = [f"experiment : {res.experiment_path}", f"wall time  : {res.wall_s:.1f} s"]
+    for k in keys:
+        if k in res.metrics:
+            lines.append(f"{k:<34}: {res.metrics[k]}")
+    lines.append(f"best checkpoint: {res.best_checkpoint}")
+    return "\n".join(lines)
+
+
+__all__ = ["SEED_MODEL", "TrainResult", "build_config", "json", "run_experiment", "summary_text"]
