@@ -797,8 +797,8 @@ def plausibility_checks(
             _fmt(k1),
             "> 0",
             bool(k1 > 0) if math.isfinite(k1) else None,
-            "Real returns are leptokurtic (AMZN: about 30 at 1 s); a mixture of regimes and discrete ticks "
-            "produce it here.",
+            "Real short-horizon returns are leptokurtic; here a mixture of regimes, discrete ticks and "
+            "occasional catch-up moves of the book produce it.",
         )
     )
     oc = sim["ofi"]["step"]["corr"]
@@ -1493,8 +1493,10 @@ def _render_html(stats: dict, figs: dict[str, str]) -> str:
         "<h2>Mid-return autocorrelation</h2>",
         f"<p>Autocorrelation of log mid returns at lags 1 to {len(sim['returns']['step']['acf'])}, for "
         f"{dt:g}-s returns (left) and {hc:g}-s returns (right); the grey band is +-2/sqrt(n), the 95% band of "
-        "a series without autocorrelation. Real mid returns show a small negative lag-1 value at short "
-        "horizons (bid-ask bounce, quote refills) and nothing at longer ones.</p>",
+        "a series without autocorrelation. Real mid returns are close to unpredictable: a large-tick stock "
+        "shows a small negative lag-1 value at short horizons (bid-ask bounce, quote refills), a small-tick "
+        "one such as AMZN a value near zero, and neither shows much at longer horizons. A clearly positive "
+        "value that decays over several lags is a mid that trends after its value moved: it lags.</p>",
         _img(figs["acf"], "return autocorrelation"),
         _checks_for(checks, "bounce", "acf_coarse"),
         "<h2>Volatility clustering</h2>",
