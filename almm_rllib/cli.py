@@ -68,6 +68,13 @@ def build_parser() -> argparse.ArgumentParser:
     from almm_rllib.results.market_report import add_market_report_parser
 
     add_market_report_parser(sub)
+    from almm_rllib.training.commands import add_train_parser
+
+    add_train_parser(sub)
+    from almm_rllib.evaluation.commands import add_evaluate_parser, add_simulate_parser
+
+    add_evaluate_parser(sub)
+    add_simulate_parser(sub)
     return ap
 
 

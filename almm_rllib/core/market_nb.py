@@ -2,8 +2,9 @@
 
 ``lob_step_nb`` does, in order:
 
-1. **Regime**: the continuous-time Markov chain jumps over the window (exponential holding times); a change
-   takes effect for the rest of the window.
+1. **Regime**: the continuous-time Markov chain jumps over the window (exponential holding times); the
+   regime at the end of the window sets the volatility and the flow rates of the whole window (regime changes
+   take effect at step boundaries; regimes last minutes, steps about a second).
 2. **Fair price**: geometric Brownian motion with the regime's volatility plus compound-Poisson jumps; the
    temporary-impact displacement decays by ``exp(-lambda dt)``.
 3. **Background arrivals**: limit orders per side and market orders as Poisson processes (exponential

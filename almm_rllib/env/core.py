@@ -90,8 +90,9 @@ INFO_KEYS = (
     "liquidation_cost",
 )
 
-#: Columns of ``info["fills"]``, a float64 array [n_fills, 6] of the agent's fills in the step: time (s), side
-#: (+1 = the agent bought), price (money), qty (shares), is_maker (1/0), order_id (exact: ids < 2**53).
+#: Fields of each entry of ``info["fills"]``, a tuple of the agent's fills in the step, each a tuple: time (s),
+#: side (+1 = the agent bought), price (money), qty (shares), is_maker (1/0), order_id (exact: ids < 2**53).
+#: Plain tuples, not arrays: Gymnasium's vector envs stack array-valued infos and need fixed shapes.
 AGENT_FILL_COLUMNS = ("time", "side", "price", "qty", "is_maker", "order_id")
 
 
@@ -316,7 +317,7 @@ class MarketMakingCore:
         why = _STATUS_TEXT.get(int(status), f"status {status}")
         raise MarketError(f"market step failed at t={self.sim.time:.3f}s: {why}")
 
-    def _agent_fills(self, owner: int) -> np.ndarray:
+    def _agent_fills(self, owner: int) -> tuple:
         ms = self.sim.state
         nf = int(ms.i[mk.I_N_FILLS])
         fl = ms.fills[:nf]
@@ -333,7 +334,7 @@ class MarketMakingCore:
         out[:, 3] = fs["qty"] * self.lot
         out[:, 4] = is_maker
         out[:, 5] = np.where(is_maker, fs["maker_order_id"], fs["taker_order_id"])
-        return out
+        return tuple(map(tuple, out.tolist()))
 
     def _infos(self, f: np.ndarray, liq: np.ndarray) -> list[dict]:
         sim = self.sim
@@ -389,7 +390,6 @@ class MarketMakingCore:
         return infos
 
 
-_NO_FILLS = np.zeros((0, len(AGENT_FILL_COLUMNS)), np.float64)
-_NO_FILLS.flags.writeable = False
+_NO_FILLS: tuple = ()
 _ZEROS = np.zeros(1)
 _ZEROS.flags.writeable = False
