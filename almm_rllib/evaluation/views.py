@@ -104,15 +104,19 @@ class ObservationDecoder:
         """The decoder of an env config (its curriculum phase applied, as the env applies it)."""
         from almm_rllib.env.core import MarketMakingCore
 
-        core = MarketMakingCore(env_config)
+        return cls.from_core(MarketMakingCore(env_config))
+
+    @classmethod
+    def from_core(cls, core) -> ObservationDecoder:
+        """The decoder of a built env (``env.core``, a :class:`~almm_rllib.env.MarketMakingCore`)."""
         mc = core.market_config
         return cls(
             tick_size=float(mc.tick_size),
             lot_size=float(mc.lot_size),
-            inventory_limit_lots=int(env_config.inventory_limit_lots),
+            inventory_limit_lots=int(core.config.inventory_limit_lots),
             vol_ref=float(core.vol_ref),
             initial_price=float(mc.initial_price),
-            dt=float(env_config.dt),
+            dt=float(core.config.dt),
         )
 
     def view(self, obs: np.ndarray) -> MarketView:

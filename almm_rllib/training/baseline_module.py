@@ -76,7 +76,9 @@ class BaselineRLModule(TorchRLModule):
         mc = dict(self.model_config or {})
         missing = [k for k in ("strategy", "decoder") if k not in mc]
         if missing:
-            raise ValueError(f"BaselineRLModule: model_config lacks {missing}; build it with baseline_module_spec()")
+            raise ValueError(
+                f"BaselineRLModule: model_config lacks {missing}; build it with baseline_module_spec()"
+            )
         self.strategy_name = str(mc["strategy"])
         self.strategy_params = dict(mc.get("params") or {})
         self.strategy = make_strategy(self.strategy_name, **self.strategy_params)
@@ -86,7 +88,9 @@ class BaselineRLModule(TorchRLModule):
             raise ValueError(f"BaselineRLModule: std must be > 0, got {std}")
         space = self.action_space
         if not isinstance(space, gym.spaces.Box) or space.shape != (ACT_DIM,):
-            raise ValueError(f"BaselineRLModule: needs the env's Box action space of shape ({ACT_DIM},), got {space}")
+            raise ValueError(
+                f"BaselineRLModule: needs the env's Box action space of shape ({ACT_DIM},), got {space}"
+            )
         self._low = np.asarray(space.low, dtype=np.float64)
         self._high = np.asarray(space.high, dtype=np.float64)
         self.log_std = nn.Parameter(torch.full((ACT_DIM,), math.log(std)), requires_grad=False)

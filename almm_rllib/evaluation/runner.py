@@ -1,0 +1,557 @@
+"""The evaluation runner: every policy on the same seeds, step and fill logs, per-episode metrics, a run folder.
+
+:func:`run_episode` runs one episode of the single-agent env (``MarketMakingGymEnv``) with a baseline or a
+checkpoint policy and returns its :class:`EpisodeLog`; :func:`evaluate` runs every policy on every seed
+(common random numbers: the background flow, fair price and regimes of a seed are the same whatever the
+policy does, see ``almm_rllib.core.market``) across worker processes and writes ``<out_dir>/<run>/`` with
+``steps.parquet``, ``fills.parquet``, ``episodes.parquet``, ``config.json`` and ``version.json``.
+
+How the logs are built from the env (choices stated once):
+
+* ``steps``: one row per env step from the step's ``info`` dict (``almm_rllib.env.core.INFO_KEYS``); ``step``
+  is the env's own count, 1..n (the state after step k; ``pnl_0 = 0`` is implied, as in ``metrics.md``);
+  ``phase`` is the curriculum phase of the episode, ``"eval"`` when none is set; ``agent_id`` is ``mm_0``.
+* ``fills``: one row per entry of ``info["fills"]`` (time, side, price, qty, is_maker, order_id), with the
+  step's number. ``mid_at_fill`` is the mid **before** the step: the env only knows mids at step ends, and the
+  fills of step k happen inside ``(t_{k-1}, t_k]`` at prices quoted from ``mid_{k-1}`` (the mid the agent's
+  quotes were priced from). In the stylized market this is exact (fills happen before the mid moves); in the
+  order-book market it ignores the moves of the mid within the step before the fill, which biases
+  ``spread_captured`` by at most the mid's intra-step move and leaves ``adverse_selection`` measured from the
+  quote's reference mid.
+* liquidation cost: ``core.sim.liquidation_cost(0)`` after the last step (the impact model's cost of
+  liquidating ``q_n``; 0 without an impact model). When the env already liquidates at the end
+  (``terminal_inventory="liquidate"``), ``pnl_n`` has paid that cost and the episode's ``liquidation_cost`` is
+  0, so ``total_pnl_liquidated`` does not count it twice.
+* per-episode metrics: :func:`almm_rllib.results.episode_metrics` (what ``episodes_table`` computes for each
+  episode) with the env config's ``capital``, ``adverse_horizon_s`` and ``dt``.
+
+Parallelism: with ``workers > 1`` episodes run in a ``ProcessPoolExecutor``, started with ``fork`` when this
+process has not loaded torch or Ray and with ``spawn`` otherwise (forking OpenMP or Ray threads can hang a
+child). Each worker process loads each policy once and keeps it for every later chunk;
+chunks are a few episodes of one policy, so the pool stays balanced. Results are written in policy then seed
+order, whatever order the workers finish in, so a run folder does not depend on ``workers``.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import dataclasses
+import datetime as _dt
+import math
+import multiprocessing
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from almm_rllib.core import market_nb as mk
+from almm_rllib.env.config import EnvConfig
+from almm_rllib.evaluation.policies import (
+    CheckpointPolicy,
+    Policy,
+    PolicySpec,
+    load_policy,
+    parse_policy_spec,
+)
+from almm_rllib.evaluation.views import view_from_env
+from almm_rllib.results import RunWriter, episode_metrics
+from almm_rllib.results import schema as S
+
+#: Agent id of the single agent (column ``agent_id``).
+AGENT_ID = "mm_0"
+#: ``phase`` column when the episode runs without a curriculum phase.
+DEFAULT_PHASE_LABEL = "eval"
+#: The simulator's cumulative background counters reported in :attr:`EpisodeLog.background`.
+_BACKGROUND_COUNTERS = {
+    "limit_buy": mk.I_CNT_LIMIT_BUY,
+    "limit_sell": mk.I_CNT_LIMIT_SELL,
+    "market": mk.I_CNT_MARKET,
+    "cancel": mk.I_CNT_CANCEL,
+}
+#: With ``workers=None``, runs of fewer env steps than this stay in this process.
+PARALLEL_MIN_STEPS = 30_000
+#: Episodes per chunk at most (a chunk is the unit of work sent to a worker process).
+MAX_CHUNK = 10
+
+_STEP_FLOAT_INFO = (
+    S.TIME,
+    S.MID,
+    S.BEST_BID,
+    S.BEST_ASK,
+    S.BID_PRICE,
+    S.ASK_PRICE,
+    S.CASH,
+    S.INVENTORY,
+    S.PNL,
+    S.DPNL,
+    S.REWARD,
+    S.POSTED_BID_QTY,
+    S.POSTED_ASK_QTY,
+    S.FILLED_BID_QTY,
+    S.FILLED_ASK_QTY,
+    S.IMPACT_COST,
+    S.SIGMA,
+)
+
+
+@dataclasses.dataclass
+class EpisodeLog:
+    """One episode of one policy: its step and fill rows (pinned ``steps``/``fills`` columns, in schema
+    order), the liquidation cost of its final inventory, and the market's cumulative background counts at
+    the end (``limit_buy``, ``limit_sell``, ``market``, ``cancel``: arrivals since the reset, warm-up
+    included; the first three are exogenous, the same for every policy on a seed)."""
+
+    run_id: str
+    strategy: str
+    seed: int
+    agent_id: str
+    steps: pd.DataFrame
+    fills: pd.DataFrame
+    liquidation_cost: float
+    background: dict[str, int] = dataclasses.field(default_factory=dict)
+    wall_s: float = 0.0
+
+    def metrics(self, env_config: EnvConfig) -> dict[str, Any]:
+        """The episode's row of the ``episodes`` table: its key columns and every metric of
+        :func:`almm_rllib.results.episode_metrics` (the env config's capital, adverse-selection horizon and
+        step length)."""
+        m = episode_metrics(
+            self.steps,
+            self.fills,
+            capital=env_config.capital,
+            horizon_s=env_config.adverse_horizon_s,
+            liquidation_cost=self.liquidation_cost,
+            step_dt=env_config.dt,
+        )
+        key = {S.RUN_ID: self.run_id, S.STRATEGY: self.strategy, S.SEED: self.seed, S.AGENT_ID: self.agent_id}
+        return {**key, **m}
+
+
+# ------------------------------------------------------------------------------------------------------------
+# One episode.
+
+_ENV_CACHE: dict[EnvConfig, Any] = {}
+_POLICY_CACHE: dict[tuple[str, str], Policy] = {}
+
+
+def as_env_config(env_config: EnvConfig | dict | None, phase: str | None = None) -> EnvConfig:
+    """An :class:`EnvConfig` from a config, a mapping of its fields or None; ``phase`` (if given) replaces the
+    config's curriculum phase. Single agent only."""
+    if env_config is None:
+        cfg = EnvConfig()
+    elif isinstance(env_config, EnvConfig):
+        cfg = env_config
+    elif isinstance(env_config, dict):
+        cfg = EnvConfig.from_dict(dict(env_config), source="env_config")
+    else:
+        raise TypeError(f"env_config must be an EnvConfig or a mapping, got {type(env_config).__name__}")
+    if phase is not None:
+        cfg = cfg.replace(phase=phase)
+    if cfg.n_agents != 1:
+        raise ValueError(f"the evaluation runner drives one market maker; got n_agents={cfg.n_agents}")
+    return cfg
+
+
+def _env_for(cfg: EnvConfig):
+    from almm_rllib.env.gym_env import MarketMakingGymEnv
+
+    env = _ENV_CACHE.get(cfg)
+    if env is None:
+        if len(_ENV_CACHE) >= 4:
+            _ENV_CACHE.clear()
+        env = _ENV_CACHE[cfg] = MarketMakingGymEnv(cfg)
+    return env
+
+
+def _policy_for(spec: PolicySpec | str | Policy, label: str | None) -> Policy:
+    if isinstance(spec, Policy):
+        return spec
+    if isinstance(spec, str):
+        spec = parse_policy_spec(spec)
+    key = (repr(spec), label or spec.label)
+    pol = _POLICY_CACHE.get(key)
+    if pol is None:
+        pol = _POLICY_CACHE[key] = load_policy(spec, label=label)
+    return pol
+
+
+def _fill_frame(rows: list[tuple[int, np.ndarray, float]], key: dict[str, Any]) -> pd.DataFrame:
+    if rows:
+        step = np.concatenate([np.full(len(f), k, np.int32) for k, f, _ in rows])
+        mid = np.concatenate([np.full(len(f), m, np.float64) for _, f, m in rows])
+        f = np.concatenate([f for _, f, _ in rows])
+    else:
+        step = np.zeros(0, np.int32)
+        mid = np.zeros(0, np.float64)
+        f = np.zeros((0, 6), np.float64)
+    n = len(step)
+    return pd.DataFrame(
+        {
+            S.RUN_ID: np.full(n, key[S.RUN_ID], dtype=object),
+            S.STRATEGY: np.full(n, key[S.STRATEGY], dtype=object),
+            S.SEED: np.full(n, key[S.SEED], np.int64),
+            S.AGENT_ID: np.full(n, key[S.AGENT_ID], dtype=object),
+            S.STEP: step,
+            S.TIME: f[:, 0],
+            S.SIDE: f[:, 1].astype(np.int8),
+            S.PRICE: f[:, 2],
+            S.QTY: f[:, 3],
+            S.MID_AT_FILL: mid,
+            S.IS_MAKER: f[:, 4] != 0.0,
+            S.ORDER_ID: f[:, 5].astype(np.int64),
+        },
+        columns=list(S.FILLS_COLUMNS),
+    )
+
+
+def run_episode(
+    policy_spec: PolicySpec | str | Policy,
+    env_config: EnvConfig | dict | None,
+    seed: int,
+    *,
+    strategy_name: str | None = None,
+    run_id: str = "run",
+) -> EpisodeLog:
+    """Run one episode of the single-agent env on ``seed`` with one policy.
+
+    Args:
+        policy_spec: a policy spec string (baseline name with optional ``:key=value`` parameters, or a
+            checkpoint folder), a parsed :class:`PolicySpec`, or an already loaded :class:`Policy`.
+        env_config: the env config (an :class:`EnvConfig`, a mapping of its fields, or None for the default).
+        seed: the episode's seed: the env is reset with it and randomised policies are re-seeded with it.
+        strategy_name: the ``strategy`` label in the logs (default: the spec's label).
+        run_id: the ``run_id`` column.
+
+    Returns:
+        The :class:`EpisodeLog` (see the module docstring for how each column is filled).
+    """
+    cfg = as_env_config(env_config)
+    policy = _policy_for(policy_spec, strategy_name)
+    label = strategy_name or policy.label
+    env = _env_for(cfg)
+    if isinstance(policy, CheckpointPolicy):
+        policy.check_env(env)
+    seed = int(seed)
+    t0 = time.perf_counter()
+    obs, info = env.reset(seed=seed)
+    policy.reset(seed)
+    core = env.core
+    n = cfg.n_steps
+    floats = {c: np.empty(n, np.float64) for c in _STEP_FLOAT_INFO}
+    regime = np.empty(n, np.int8)
+    n_fills = np.empty(n, np.int32)
+    step_no = np.empty(n, np.int32)
+    fill_rows: list[tuple[int, np.ndarray, float]] = []
+    prev_mid = float(info["mid"])
+    phase = info.get("phase") or DEFAULT_PHASE_LABEL
+    needs_view = policy.needs_view
+    k = 0
+    done = False
+    while not done:
+        view = view_from_env(core, info, obs, k) if needs_view else None
+        action = policy.act(obs, view)
+        obs, _reward, terminated, truncated, info = env.step(action)
+        done = terminated or truncated
+        if k >= n:  # the env's episode is longer than its config says: refuse rather than truncate silently
+            raise RuntimeError(f"the env ran past its configured {n} steps")
+        for c in _STEP_FLOAT_INFO:
+            floats[c][k] = info[c]
+        regime[k] = info["regime"]
+        n_fills[k] = info["n_fills"]
+        step_no[k] = info["step"]
+        if info["n_fills"]:
+            fill_rows.append(
+                (int(info["step"]), np.asarray(info["fills"], np.float64).reshape(-1, 6), prev_mid)
+            )
+        prev_mid = float(info["mid"])
+        k += 1
+    liq = 0.0 if cfg.terminal_inventory == "liquidate" else float(core.sim.liquidation_cost(0))
+    key = {S.RUN_ID: str(run_id), S.STRATEGY: str(label), S.SEED: seed, S.AGENT_ID: AGENT_ID}
+    steps = pd.DataFrame(
+        {
+            S.RUN_ID: np.full(k, key[S.RUN_ID], dtype=object),
+            S.STRATEGY: np.full(k, key[S.STRATEGY], dtype=object),
+            S.SEED: np.full(k, seed, np.int64),
+            S.AGENT_ID: np.full(k, AGENT_ID, dtype=object),
+            S.STEP: step_no[:k],
+            **{c: v[:k] for c, v in floats.items()},
+            S.REGIME: regime[:k],
+            S.N_FILLS: n_fills[:k],
+            S.PHASE: np.full(k, str(phase), dtype=object),
+        },
+        columns=list(S.STEPS_COLUMNS),
+    )
+    return EpisodeLog(
+        run_id=key[S.RUN_ID],
+        strategy=key[S.STRATEGY],
+        seed=seed,
+        agent_id=AGENT_ID,
+        steps=steps,
+        fills=_fill_frame(fill_rows, key),
+        liquidation_cost=liq,
+        background={name: int(core.sim.state.i[idx]) for name, idx in _BACKGROUND_COUNTERS.items()},
+        wall_s=time.perf_counter() - t0,
+    )
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Many episodes.
+
+
+def _run_chunk(
+    spec: PolicySpec, label: str, cfg: EnvConfig, seeds: Sequence[int], run_id: str
+) -> list[tuple[EpisodeLog, dict[str, Any]]]:
+    out = []
+    for s in seeds:
+        log = run_episode(spec, cfg, s, strategy_name=label, run_id=run_id)
+        out.append((log, log.metrics(cfg)))
+    return out
+
+
+def _worker_init() -> None:
+    # one worker per core: a checkpoint's torch (imported later, in this process) reads these at import
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+
+
+def _start_method() -> str:
+    """``fork`` when this process has neither torch nor Ray loaded (cheap: workers inherit the imported modules
+    and compiled kernels), else ``spawn`` (forking a process that runs OpenMP or Ray threads can hang)."""
+    heavy = "torch" in sys.modules or "ray" in sys.modules
+    if heavy or "fork" not in multiprocessing.get_all_start_methods():
+        return "spawn"
+    return "fork"
+
+
+def parse_seeds(text: str | int | Sequence[int]) -> list[int]:
+    """Seeds from ``N`` (0..N-1), ``a-b`` (a..b inclusive), a comma-separated list, or a sequence of ints."""
+    if isinstance(text, int | np.integer) and not isinstance(text, bool):
+        n = int(text)
+        if n < 1:
+            raise ValueError(f"seeds: need at least one episode, got {n}")
+        return list(range(n))
+    if not isinstance(text, str):
+        seeds = [int(s) for s in text]
+    else:
+        t = text.strip()
+        if "," in t:
+            seeds = [int(s) for s in t.split(",") if s.strip()]
+        elif "-" in t.lstrip("-"):
+            a, b = t.split("-", 1)
+            lo, hi = int(a), int(b)
+            if hi < lo:
+                raise ValueError(f"seeds: empty range {t!r}")
+            seeds = list(range(lo, hi + 1))
+        else:
+            return parse_seeds(int(t))
+    if not seeds:
+        raise ValueError("seeds: the list is empty")
+    if any(s < 0 for s in seeds):
+        raise ValueError(f"seeds must be >= 0, got {[s for s in seeds if s < 0][:5]}")
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(
+            "seeds: each seed may appear only once (paired comparisons need one episode per seed)"
+        )
+    return seeds
+
+
+def resolve_policies(
+    policies: Sequence[str | PolicySpec],
+    policy_names: Sequence[str] | None = None,
+    *,
+    module_id: str | None = None,
+) -> list[PolicySpec]:
+    """Parse policy specs and apply ``policy_names``: one name per policy, or one per checkpoint policy (in
+    order; baselines keep their names). Labels must be unique."""
+    specs = []
+    for p in policies:
+        spec = p if isinstance(p, PolicySpec) else parse_policy_spec(p)
+        if module_id and spec.kind == "checkpoint":
+            spec = dataclasses.replace(spec, module_id=module_id)
+        specs.append(spec)
+    if not specs:
+        raise ValueError("no policies to evaluate")
+    names = list(policy_names or [])
+    if names:
+        ckpts = [i for i, s in enumerate(specs) if s.kind == "checkpoint"]
+        if len(names) == len(specs):
+            targets = list(range(len(specs)))
+        elif len(names) == len(ckpts):
+            targets = ckpts
+        else:
+            raise ValueError(
+                f"{len(names)} policy name(s) for {len(specs)} policies ({len(ckpts)} checkpoint(s)): give one "
+                "name per policy or one per checkpoint"
+            )
+        for i, name in zip(targets, names):
+            specs[i] = specs[i].with_label(name)
+    labels = [s.label for s in specs]
+    dup = sorted({x for x in labels if labels.count(x) > 1})
+    if dup:
+        raise ValueError(
+            f"policy labels must be unique; repeated: {dup} (use policy names to tell them apart)"
+        )
+    return specs
+
+
+def _chunks(n_seeds: int, n_policies: int, workers: int) -> int:
+    """Episodes per chunk: about four chunks per worker in all, at most MAX_CHUNK episodes each."""
+    per_policy = max(1, math.ceil(4 * workers / n_policies))
+    return max(1, min(MAX_CHUNK, math.ceil(n_seeds / per_policy)))
+
+
+def default_run_name(prefix: str = "eval") -> str:
+    return f"{prefix}-{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
+
+
+def _unique_dir(out_dir: Path, name: str) -> Path:
+    path = out_dir / name
+    i = 1
+    while path.exists():
+        path = out_dir / f"{name}-{i}"
+        i += 1
+    return path
+
+
+def evaluate(
+    policies: Sequence[str | PolicySpec],
+    env_config: EnvConfig | dict | None,
+    seeds: Sequence[int] | int | str,
+    *,
+    out_dir: str | os.PathLike[str] = "results",
+    run_name: str | None = None,
+    workers: int | None = None,
+    phase: str | None = None,
+    progress: bool = True,
+    policy_names: Sequence[str] | None = None,
+    module_id: str | None = None,
+    overwrite: bool = False,
+    extra_config: dict[str, Any] | None = None,
+) -> Path:
+    """Run every policy on the same seeds and write the run folder ``<out_dir>/<run_name>/``.
+
+    Args:
+        policies: policy specs (baseline names with optional parameters, checkpoint folders).
+        env_config: the env config (an :class:`EnvConfig`, a mapping of its fields, or None).
+        seeds: the episode seeds, the same for every policy (a list, ``N`` for 0..N-1, or ``"a-b"``).
+        out_dir: the parent folder of run folders.
+        run_name: the run folder's name and the ``run_id`` column (default ``eval-<date>-<time>``; a number is
+            appended when that folder exists). An existing ``run_name`` is refused unless ``overwrite``.
+        workers: worker processes, at most one per chunk of episodes; 1 runs everything in this process.
+            None: ``os.cpu_count()``, or this process alone for runs under ``PARALLEL_MIN_STEPS`` env steps.
+        phase: a curriculum phase to run the market in (replaces the config's).
+        progress: show a tqdm progress bar (episodes).
+        policy_names: labels for the policies (one per policy, or one per checkpoint).
+        module_id: the RLModule to load from checkpoints (default ``default_policy``).
+        overwrite: replace the files of an existing run folder.
+        extra_config: more entries for ``config.json``.
+
+    Returns:
+        The run folder.
+
+    Raises:
+        ValueError: bad specs, seeds or config; CheckpointError: a checkpoint that cannot be used (naming its
+            path); ResultsError: the run folder cannot be written.
+    """
+    from tqdm.auto import tqdm
+
+    cfg = as_env_config(env_config, phase)
+    seed_list = parse_seeds(seeds)
+    specs = resolve_policies(policies, policy_names, module_id=module_id)
+    out_dir = Path(out_dir)
+    if run_name is None:
+        run_dir = _unique_dir(out_dir, default_run_name())
+    else:
+        run_dir = out_dir / run_name
+    run_id = run_dir.name
+
+    # load checkpoints once here: errors surface before any work, and their descriptions go in config.json
+    described = []
+    for spec in specs:
+        if spec.kind == "checkpoint":
+            pol = _policy_for(spec, spec.label)
+            described.append({**spec.describe(), **pol.describe()})
+        else:
+            described.append(spec.describe())
+
+    n_eps = len(specs) * len(seed_list)
+    auto_workers = workers is None
+    workers = max(1, int(workers or os.cpu_count() or 1))
+    size = _chunks(len(seed_list), len(specs), workers)
+    tasks = [
+        (spec, spec.label, cfg, seed_list[i : i + size], run_id)
+        for spec in specs
+        for i in range(0, len(seed_list), size)
+    ]
+    max_workers = min(workers, len(tasks))
+    if auto_workers and n_eps * cfg.n_steps < PARALLEL_MIN_STEPS:
+        max_workers = 1  # starting worker processes would take longer than the work
+    config = {
+        "kind": "evaluate",
+        "run_id": run_id,
+        "policies": described,
+        "seeds": seed_list,
+        "n_episodes": n_eps,
+        "env_config": cfg.to_dict(),
+        "phase": cfg.phase,
+        "workers": max_workers,
+        "conventions": {
+            "mid_at_fill": "mid at the end of the previous step (the mid the step's quotes were priced from)",
+            "step": "env step count 1..n",
+            "liquidation_cost": (
+                "0 (the env liquidates at the end)"
+                if cfg.terminal_inventory == "liquidate"
+                else "core.sim.liquidation_cost(0) after the last step"
+            ),
+        },
+        **(extra_config or {}),
+    }
+    versions = {}
+    if any(s.kind == "checkpoint" for s in specs):
+        import ray
+        import torch
+
+        versions = {"ray": ray.__version__, "torch": torch.__version__}
+
+    t0 = time.perf_counter()
+    bar = tqdm(total=n_eps, unit="ep", desc=run_id, disable=not progress, dynamic_ncols=True)
+    try:
+        with RunWriter(run_dir, config, overwrite=overwrite, versions=versions) as writer:
+            episodes: list[dict[str, Any]] = []
+
+            def consume(results):
+                writer.write_steps(pd.concat([log.steps for log, _ in results], ignore_index=True))
+                fills = [log.fills for log, _ in results if len(log.fills)]
+                if fills:
+                    writer.write_fills(pd.concat(fills, ignore_index=True))
+                episodes.extend(row for _, row in results)
+                bar.update(len(results))
+
+            if max_workers <= 1:
+                for task in tasks:
+                    consume(_run_chunk(*task))
+            else:
+                ctx = multiprocessing.get_context(_start_method())
+                with cf.ProcessPoolExecutor(max_workers, mp_context=ctx, initializer=_worker_init) as pool:
+                    futures = {pool.submit(_run_chunk, *task): i for i, task in enumerate(tasks)}
+                    pending: dict[int, list] = {}
+                    next_i = 0
+                    try:
+                        for fut in cf.as_completed(futures):
+                            pending[futures[fut]] = fut.result()
+                            while next_i in pending:
+                                consume(pending.pop(next_i))
+                                next_i += 1
+                    except BaseException:
+                        pool.shutdown(wait=False, cancel_futures=True)
+                        raise
+            writer.write_episodes(pd.DataFrame(episodes, columns=list(S.EPISODES_COLUMNS)))
+            writer.config["wall_s"] = round(time.perf_counter() - t0, 3)
+    finally:
+        bar.close()
+    return run_dir
