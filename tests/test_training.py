@@ -1,0 +1,206 @@
+"""Training with real Ray: smoke run (checkpoints, TensorBoard tags, curriculum), resume after an
+interruption, an EnvRunner killed mid-run, multi-agent experiments.
+
+Ray runs with its own temp dir and is shut down by the fixture; the subprocess tests end what they started by
+process id (never ``ray stop``).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pathlib
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import pandas as pd
+import pytest
+
+from almm_rllib.training.experiment import load_experiment
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+SMOKE = ROOT / "experiments" / "smoke.yaml"
+pytestmark = pytest.mark.ray
+
+
+@pytest.fixture(scope="module")
+def ray_local():
+    import ray
+
+    tmp = tempfile.mkdtemp(prefix="almmray", dir="/tmp")  # short: Ray's socket paths have a length limit
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _temp_dir=tmp)
+    yield tmp
+    ray.shutdown()
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _tags(trial_dir: str) -> set[str]:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    files = glob.glob(os.path.join(trial_dir, "events.out.tfevents*"))
+    assert files, f"no TensorBoard event file in {trial_dir}"
+    tags = set()
+    for f in files:
+        ea = EventAccumulator(f)
+        ea.Reload()
+        tags |= set(ea.Tags()["scalars"])
+    return tags
+
+
+def test_smoke_training_checkpoints_tensorboard_and_curriculum(ray_local, tmp_path):
+    from almm_rllib.training.train import run_experiment
+
+    exp = load_experiment(SMOKE, ["stop.training_iteration=4"])
+    res = run_experiment(exp, storage=str(tmp_path), verbose=0)
+    assert res.best_checkpoint and os.path.isdir(res.best_checkpoint)
+    ck = pathlib.Path(res.best_checkpoint)
+    assert (ck / "learner_group" / "learner" / "rl_module" / "default_policy").is_dir()
+    assert len(list(pathlib.Path(res.trial_path).glob("checkpoint_*"))) == 2  # num_to_keep
+    tags = _tags(res.trial_path)
+    for t in (
+        "env_runners/mm/pnl",
+        "env_runners/mm/sharpe",
+        "env_runners/mm/avg_abs_inventory",
+        "env_runners/mm/fill_ratio",
+        "env_runners/mm/spread_captured",
+        "env_runners/mm/adverse_selection",
+        "env_runners/mm/impact_cost",
+        "curriculum/phase_index",
+        "env_runners/episode_return_mean",
+    ):
+        assert f"ray/tune/{t}" in tags, t
+    prog = pd.read_csv(pathlib.Path(res.trial_path) / "progress.csv")
+    # 200 steps per iteration, the phase switches at 400 sampled steps
+    phases = dict(zip(prog["num_env_steps_sampled_lifetime"], prog["curriculum/phase"], strict=True))
+    assert phases[200] == "low_volatility" and phases[800] == "high_volatility"
+    # the value loss is not silently clipped at these reward scales
+    assert (prog["learners/default_policy/vf_loss_unclipped"] < 10.0).all()
+    assert (pathlib.Path(res.experiment_path) / "experiment.yaml").is_file()
+
+
+def test_env_runner_killed_mid_run_is_restarted_in_the_right_phase(ray_local):
+    import ray
+
+    from almm_rllib.training.callbacks import _get_phase
+    from almm_rllib.training.train import build_config
+
+    exp = load_experiment(SMOKE)
+    cfg = build_config(exp)
+    algo = cfg.build_algo()
+    try:
+        for _ in range(3):  # 600 steps: past the switch at 400
+            algo.train()
+        group = algo.env_runner_group
+        before = [p for p in group.foreach_env_runner(_get_phase, local_env_runner=False) if p]
+        assert before and all(set(p) == {"high_volatility"} for p in before)
+        ids = group.healthy_worker_ids()
+        assert len(ids) == 1
+        actor = group._worker_manager._actors[ids[0]]
+        ray.kill(actor, no_restart=False)  # a crash: Ray restarts the process, RLlib probes and re-adds it
+        it0 = algo.iteration
+        for _ in range(20):
+            time.sleep(1.0)
+            algo.train()
+            if group.num_healthy_remote_workers() == 1 and group.num_remote_worker_restarts() >= 1:
+                break
+        assert group.num_remote_worker_restarts() >= 1
+        # a recreated runner starts from the config, whose env phase is the curriculum's first (low): only the
+        # callback's on_env_runners_recreated puts it back in the phase of the current step count
+        assert algo.config.env_config["phase"] == "low_volatility"
+        after = [p for p in group.foreach_env_runner(_get_phase, local_env_runner=False) if p]
+        assert after and all(set(p) == {"high_volatility"} for p in after)
+        res = algo.train()
+        assert algo.iteration > it0 and res["num_env_steps_sampled_lifetime"] > 600
+    finally:
+        algo.stop()
+
+
+def test_resume_continues_an_interrupted_experiment(tmp_path):
+    env = dict(os.environ)
+    ray_tmp = tempfile.mkdtemp(prefix="almmrs", dir="/tmp")
+    env["RAY_TMPDIR"] = ray_tmp
+    env.pop("RAY_ADDRESS", None)
+    args = [
+        sys.executable,
+        "-m",
+        "almm_rllib.cli",
+        "train",
+        str(SMOKE),
+        "--storage",
+        str(tmp_path),
+        "--num-cpus",
+        "2",
+        "--quiet",
+        "--set",
+        "stop.training_iteration=6",
+        "--set",
+        "checkpoint.num_to_keep=10",
+    ]
+    p = subprocess.Popen(args, env=env, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.time() + 240
+        while time.time() < deadline and not glob.glob(str(tmp_path / "smoke" / "PPO_*" / "checkpoint_000001")):
+            if p.poll() is not None:
+                break
+            time.sleep(0.5)
+        assert p.poll() is None, "training ended before it could be interrupted"
+        os.killpg(p.pid, signal.SIGINT)  # what Ctrl-C does: Tune saves its state and stops
+        p.wait(timeout=120)
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+    # result.json: one JSON line per iteration (progress.csv gains columns as new metrics appear)
+    prog = pd.read_json(glob.glob(str(tmp_path / "smoke" / "PPO_*" / "result.json"))[0], lines=True)
+    done_before = int(prog["training_iteration"].max())
+    rows_before = len(prog)
+    assert 1 <= done_before < 6
+    out = subprocess.run([*args, "--resume"], env=env, capture_output=True, text=True, timeout=400)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    trials = glob.glob(str(tmp_path / "smoke" / "PPO_*"))
+    assert len(trials) == 1  # the same trial continued, no new one
+    prog = pd.read_json(os.path.join(trials[0], "result.json"), lines=True)
+    iters = prog["training_iteration"].tolist()
+    assert iters[-1] == 6
+    resumed = iters[rows_before:]
+    # continued from the last checkpoint (iterations after it are redone), not restarted from scratch
+    assert resumed and 2 <= resumed[0] <= done_before + 1
+    assert resumed == list(range(resumed[0], 7))
+    shutil.rmtree(ray_tmp, ignore_errors=True)
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_multi_agent_experiment_trains(ray_local, shared):
+    from almm_rllib.training.train import build_config
+
+    exp = load_experiment(
+        ROOT / "experiments" / "ppo_multi_agent.yaml",
+        [
+            f"multi_agent.shared={str(shared).lower()}",
+            "env_runners.num_env_runners=0",
+            "env_runners.num_envs_per_env_runner=1",
+            "training.train_batch_size_per_learner=200",
+            "training.minibatch_size=100",
+            "training.num_epochs=1",
+            "environment.env_config.episode_seconds=50",
+            "stop.num_env_steps_sampled_lifetime=200",
+            "rl_module.model_config.fcnet_hiddens=[16]",
+        ],
+    )
+    algo = build_config(exp).build_algo()
+    try:
+        modules = set(algo.get_module().keys()) if hasattr(algo.get_module(), "keys") else set()
+        res = algo.train()
+        learners = res["learners"]
+        if shared:
+            assert "learner" in learners and "mm_0" not in learners
+        else:
+            assert "mm_0" in learners and "mm_1" in learners
+        assert "baseline_mm_2" not in learners  # the Avellaneda-Stoikov module is not trained
+        assert any("baseline_mm_2" in m for m in modules) or modules == set()
+    finally:
+        algo.stop()
