@@ -89,6 +89,11 @@ class EnvConfig(Config):
     """H of the adverse-selection metric (seconds after a fill)."""
     seed: int | None = None
     """Base seed used when ``reset`` gets none (each episode then gets its own derived seed)."""
+    info_level: Literal["full", "episode"] = "full"
+    """``full``: every step's info carries the step record (``core.INFO_KEYS``), for logs and evaluation.
+    ``episode``: step infos are empty except the last, which carries ``info["episode"]`` (the episode's
+    market-making figures): what training needs, without the cost of stacking ~30 keys per step in RLlib's
+    vector envs (the experiment builder selects it unless the YAML sets ``info_level``)."""
 
     def _validate(self) -> None:
         check(1 <= self.n_agents <= 64, "n_agents", f"must be in 1..64, got {self.n_agents}")

@@ -120,6 +120,7 @@ class MarketMakingCore:
             raise TypeError(f"env config must be an EnvConfig or a mapping, got {type(config).__name__}")
         self.config = config
         self._phase = config.phase
+        self._full_info = config.info_level == "full"
         self.agent_ids = [f"mm_{i}" for i in range(config.n_agents)]
         self.act_low = np.array(
             [config.min_offset_ticks, config.min_offset_ticks, 0.0, 0.0], dtype=np.float32
@@ -198,6 +199,8 @@ class MarketMakingCore:
         self.tick = tick
         self.lot = self.market_config.lot_size
         self.t = 0
+        self._n_steps = cfg.n_steps
+        self._liq = np.zeros(cfg.n_agents)
         self.mid0 = sim.mid_ticks()
         self.es[:] = 0.0
         self.acc[:] = 0.0
@@ -228,11 +231,8 @@ class MarketMakingCore:
         ]
         return obs, infos
 
-    def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool, list[dict]]:
-        """Apply ``actions`` float[n_agents, 4]; returns (obs, rewards, truncated, infos).
-
-        One compiled call does the work (``mm_nb.mm_step_nb``); the returned arrays are fresh copies.
-        """
+    def _advance(self, actions) -> bool:
+        """Run the compiled step on ``actions``; returns whether the episode ended (liquidation applied)."""
         act = self._act
         try:
             act[...] = actions
@@ -249,23 +249,46 @@ class MarketMakingCore:
         if status != 0:
             self._raise(status, actions)
         self.t += 1
+        if self.t < self._n_steps:
+            return False
         cfg = self.config
         n = cfg.n_agents
-        f = self.feat
-        done = self.t >= cfg.n_steps
-        liq = _ZEROS if n == 1 else np.zeros(n)
-        if done and cfg.terminal_inventory == "liquidate":
-            liq = np.array([sim.liquidation_cost(i) for i in range(n)])
+        if cfg.terminal_inventory == "liquidate":
+            f = self.feat
+            self._liq = liq = np.array([sim.liquidation_cost(i) for i in range(n)])
             f[:n, mm.FT_PNL] -= liq
             f[:n, mm.FT_DPNL] -= liq
             f[:n, mm.FT_REWARD] -= liq * cfg.reward_scale
             self.obs[:, 7] = np.clip(f[:n, mm.FT_DPNL] / cfg.pnl_unit, OBS_LOW, OBS_HIGH)
-        rewards = f[:n, mm.FT_REWARD].copy()
-        infos = self._infos(f, liq)
+        return True
+
+    def _step_infos(self, done: bool) -> list[dict]:
+        n = self.config.n_agents
+        liq = self._liq if done else _ZEROS if n == 1 else np.zeros(n)
+        infos = self._infos(self.feat, liq) if self._full_info else [{} for _ in range(n)]
         if done:
             for i in range(n):
                 infos[i]["episode"] = self.episode_summary(i)
-        return self.obs.copy(), rewards, done, infos
+                infos[i]["phase"] = self._phase
+        return infos
+
+    def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool, list[dict]]:
+        """Apply ``actions`` float[n_agents, 4]; returns (obs, rewards, truncated, infos).
+
+        One compiled call does the work (``mm_nb.mm_step_nb``); the returned arrays are fresh copies.
+        """
+        done = self._advance(actions)
+        n = self.config.n_agents
+        return self.obs.copy(), self.feat[:n, mm.FT_REWARD].copy(), done, self._step_infos(done)
+
+    def step_one(self, action) -> tuple[np.ndarray, float, bool, dict]:
+        """Single-agent fast path of :meth:`step`: (obs[9], reward, truncated, info)."""
+        done = self._advance(action)
+        if done or self._full_info:
+            info = self._step_infos(done)[0]
+        else:
+            info = {}
+        return self.obs[0].copy(), float(self.feat[0, mm.FT_REWARD]), done, info
 
     def episode_summary(self, i: int) -> dict:
         """The episode's market-making figures for agent ``i`` (metrics.md definitions, from the running

@@ -37,8 +37,8 @@ class MarketMakingGymEnv(gym.Env):
         return obs[0], infos[0]
 
     def step(self, action):
-        obs, rew, done, infos = self.core.step(np.asarray(action, dtype=np.float64).reshape(1, ACT_DIM))
-        return obs[0], float(rew[0]), False, bool(done), infos[0]
+        obs, rew, done, info = self.core.step_one(action)
+        return obs, rew, False, done, info
 
     def set_task(self, phase: str) -> None:
         """Curriculum hook (applies from the next reset)."""

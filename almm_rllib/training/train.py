@@ -42,6 +42,8 @@ def build_config(exp: Experiment):
     env_section = dict(spec.get("environment", {}))
     env_name = env_section.pop("env", "almm_mm")
     env_cfg = exp.env_config
+    if "info_level" not in env_section.get("env_config", {}):
+        env_cfg = env_cfg.replace(info_level="episode")  # training needs only the episode summaries
     if exp.curriculum:
         env_cfg = env_cfg.replace(phase=exp.curriculum[0][0])
     if spec.get("seed") is not None and env_cfg.seed is None:

@@ -1,0 +1,93 @@
+"""PPO sampling throughput with the project's env against a trivial env of the same spaces, same RLlib config.
+
+    python benchmarks/bench_train.py [--iterations 8] [--envs 8]
+
+The project's env runs with ``info_level="episode"``, as ``almm train`` configures it. The learner is kept light (small network, one SGD pass over one minibatch) so that sampling dominates: the
+figure is RLlib's EnvRunner throughput, and the ratio says how much the market simulation costs on top of
+RLlib's own per-step overhead (connectors, module forward, episode bookkeeping). Target: >= 85%.
+"""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+import sys
+import time
+
+import gymnasium as gym
+import numpy as np
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+
+class TrivialEnv(gym.Env):
+    """Same spaces and episode length as the market-making env; does nothing."""
+
+    def __init__(self, config=None):
+        from almm_rllib.env import MarketMakingGymEnv
+
+        ref = MarketMakingGymEnv({"market": {"warmup_seconds": 0.0}})
+        self.observation_space = ref.observation_space
+        self.action_space = ref.action_space
+        self.n = int(ref.config.n_steps)
+        self._obs = np.zeros(self.observation_space.shape, np.float32)
+        self.t = 0
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return self._obs.copy(), {}
+
+    def step(self, action):
+        self.t += 1
+        return self._obs.copy(), 0.0, False, self.t >= self.n, {}
+
+
+def measure(env, iterations: int, envs: int) -> float:
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    import almm_rllib.env.rllib_env  # noqa: F401
+
+    batch = 4000
+    cfg = (
+        PPOConfig()
+        .environment(env, env_config={} if env is TrivialEnv else {"info_level": "episode"})
+        .env_runners(num_env_runners=1, num_envs_per_env_runner=envs, num_cpus_per_env_runner=1)
+        .learners(num_learners=0)
+        .training(train_batch_size_per_learner=batch, minibatch_size=batch, num_epochs=1, lr=1e-4)
+        .rl_module(model_config={"fcnet_hiddens": [32], "vf_share_layers": True})
+    )
+    algo = cfg.build_algo()
+    try:
+        algo.train()  # warm-up: compile, connect, first episodes
+        steps0 = algo.train()["num_env_steps_sampled_lifetime"]
+        t0 = time.perf_counter()
+        for _ in range(iterations):
+            res = algo.train()
+        wall = time.perf_counter() - t0
+        return (res["num_env_steps_sampled_lifetime"] - steps0) / wall
+    finally:
+        algo.stop()
+
+
+def main() -> None:
+    import ray
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--iterations", type=int, default=8)
+    ap.add_argument("--envs", type=int, default=8, help="envs per EnvRunner (vectorised)")
+    args = ap.parse_args()
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        trivial = measure(TrivialEnv, args.iterations, args.envs)
+        project = measure("almm_mm", args.iterations, args.envs)
+    finally:
+        ray.shutdown()
+    print(f"PPO, 1 EnvRunner x {args.envs} envs, 4000-step batches, light learner ([32], 1 SGD pass)")
+    print(f"trivial env (same spaces) : {trivial:10,.0f} env steps/s")
+    print(f"almm_mm (order-book market): {project:10,.0f} env steps/s")
+    print(f"ratio                     : {project / trivial:10.1%}   (target >= 85%)")
+
+
+if __name__ == "__main__":
+    main()
