@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test lint format bench clean
+.PHONY: help install demo train tensorboard book-demo test lint format bench clean
 
 help:  ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -20,8 +20,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-demo: install  ## the main job (for now: stream random orders through the book, print snapshots and throughput)
+demo: install  ## the main job: train PPO (experiments/ppo_local.yaml) locally, evaluate it against every baseline
 	$(BIN)/almm demo
+
+EXPERIMENT ?= experiments/ppo_local.yaml
+train: install  ## train an experiment on an embedded local Ray: make train [EXPERIMENT=experiments/x.yaml]
+	$(BIN)/almm train $(EXPERIMENT)
+
+tensorboard: install  ## serve TensorBoard for the runs under results/tune (http://localhost:6006)
+	$(BIN)/tensorboard --logdir results/tune --host localhost --port 6006
+
+book-demo: install  ## stream two million random orders through the compiled book; snapshots and throughput
+	$(BIN)/almm book-demo
 
 test: install  ## install if needed, then run the whole test suite
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
@@ -38,6 +48,7 @@ bench: install  ## run the performance benchmarks (ratios against a reference me
 	$(BIN)/python benchmarks/bench_lob.py
 	$(BIN)/python benchmarks/bench_sim.py
 	$(BIN)/python benchmarks/bench_env.py
+	$(BIN)/python benchmarks/bench_train.py
 
 clean:  ## remove caches (including numba's compiled-kernel cache); keeps .venv and results/
 	find . -path ./.venv -prune -o -name __pycache__ -type d -print -exec rm -rf {} +
