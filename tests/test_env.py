@@ -321,3 +321,31 @@ def test_env_config_errors_name_the_key():
     with pytest.raises(ValueError, match="single-agent"):
         MarketMakingGymEnv({"n_agents": 2})
     assert EnvConfig(market=MarketConfig(impact=ImpactConfig(model="sqrt"))).market.impact.model == "sqrt"
+
+
+def test_episode_summary_matches_metrics_from_the_step_log():
+    """The env's running episode figures (training metrics) equal results.metrics on the step/fill logs."""
+    from almm_rllib.evaluation.policies import Policy
+    from almm_rllib.evaluation.runner import run_episode
+
+    class Skewed(Policy):
+        label = "skewed"
+
+        def act(self, obs, view):
+            inv = float(obs[2])  # lean against inventory: fills on both sides, round trips
+            return np.array([1.0 + 3.0 * max(inv, 0.0), 1.0 + 3.0 * max(-inv, 0.0), 2.0, 2.0], np.float32)
+
+    cfg = EnvConfig.from_dict({**SMALL, "episode_seconds": 200.0, "adverse_horizon_s": 5.0})
+    log = run_episode(Skewed(), cfg, seed=21)
+    want = log.metrics(cfg)
+    env = MarketMakingGymEnv(cfg)
+    obs, _ = env.reset(seed=21)
+    done = False
+    while not done:
+        obs, _, _, done, info = env.step(Skewed().act(obs, None))
+    got = info["episode"]
+    assert got["n_fills"] == len(log.fills) > 10
+    for key in ("sharpe", "sortino", "max_drawdown", "avg_abs_inventory", "fill_ratio", "spread_captured",
+                "adverse_selection", "volume"):
+        assert got[key] == pytest.approx(want[key], rel=1e-9, abs=1e-9), key
+    assert got["pnl"] == pytest.approx(want["total_pnl"], abs=1e-6)
