@@ -79,6 +79,15 @@ def test_episode_log_columns_and_fill_mids():
     assert np.all(log.fills[S.TIME].to_numpy() > step_time - cfg.dt - 1e-9)
     # the fills' quantities add up to the step's filled quantities (maker) plus taker trades
     assert log.fills[S.QTY].sum() >= (log.steps[S.FILLED_BID_QTY] + log.steps[S.FILLED_ASK_QTY]).sum()
+    # a training config (episode-only infos) is evaluated with full infos: the same log
+    lean = run_episode(
+        "random:min_offset_ticks=-1,max_offset_ticks=1",
+        {**SMALL, "info_level": "episode"},
+        3,
+        strategy_name="rnd",
+        run_id="r1",
+    )
+    pd.testing.assert_frame_equal(lean.steps, log.steps)
 
 
 def test_liquidation_cost_is_the_simulators():

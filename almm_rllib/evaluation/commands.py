@@ -132,17 +132,28 @@ def _reference(args: argparse.Namespace, labels: list[str]) -> str:
     return labels[0]
 
 
-def _report(run_dir: Path, args: argparse.Namespace) -> None:
+def print_report(run_dir: str | Path, reference: str | None = None) -> Path:
+    """Print the terminal report of a run folder, write its ``report.html`` and print both paths.
+
+    ``reference``: the paired comparison's reference strategy (default: ``avellaneda_stoikov`` when it ran,
+    else the first AS variant, else the first strategy). Returns the HTML report's path.
+    """
     from almm_rllib.results import format_report, read_run, write_html_report
     from almm_rllib.results import schema as S
 
+    run_dir = Path(run_dir)
     run = read_run(run_dir, tables=(S.STEPS, S.EPISODES))
     labels = list(dict.fromkeys(run.episodes[S.STRATEGY]))
-    ref = _reference(args, labels)
+    ref = _reference(argparse.Namespace(reference=reference), labels)
     print(format_report(run.episodes, reference=ref))
     html = write_html_report(run_dir, run=run, reference=ref)
     print(f"run folder: {run_dir}")
     print(f"HTML report: {html}")
+    return html
+
+
+def _report(run_dir: Path, args: argparse.Namespace) -> None:
+    print_report(run_dir, getattr(args, "reference", None))
 
 
 # ------------------------------------------------------------------------------------------------------------

@@ -6,7 +6,8 @@ A **policy spec** is a string:
   parameters: ``avellaneda_stoikov:gamma=0.01,k=2``. Values are read as YAML scalars (``1`` int, ``0.5`` float,
   ``true`` bool, ``null`` None);
 * or the path of an RLlib checkpoint folder: a Tune ``checkpoint_00000N`` folder or an
-  ``Algorithm.save_to_path`` folder (both hold ``learner_group/learner/rl_module/<module_id>/``).
+  ``Algorithm.save_to_path`` folder (both hold ``learner_group/learner/rl_module/<module_id>/``). A spec with a
+  ``/`` is always a path (``./glft`` for a folder that happens to share a baseline's name).
 
 Checkpoints: only the RLModule is loaded (``RLModule.from_checkpoint``), never an Algorithm, and it acts
 deterministically exactly as RLlib's EnvRunner does with ``explore=False`` (``GetActions`` ->
@@ -179,7 +180,7 @@ def parse_policy_spec(spec: str, *, module_id: str = DEFAULT_MODULE_ID) -> Polic
         raise ValueError(f"a policy spec must be a non-empty string, got {spec!r}")
     spec = spec.strip()
     name, sep, rest = spec.partition(":")
-    if _is_baseline(name) and not os.path.isdir(spec):
+    if _is_baseline(name) and "/" not in spec and os.sep not in spec:
         cls = strategy_class(name)
         params = parse_params(rest, where=f"policy spec {spec!r}") if sep else {}
         cls.make_params(**params)  # refuse unknown or invalid parameters now, naming them
@@ -281,7 +282,7 @@ def _read_pipeline(folder: Path) -> list[tuple[str, dict]] | None:
         ) from e
 
 
-def _load_obs_filter(ckpt: Path, agent_id: str) -> tuple[ObservationFilter | None, str]:
+def _load_obs_filter(ckpt: Path, module_id: str, agent_id: str) -> tuple[ObservationFilter | None, str]:
     folder = ckpt.joinpath(*ENV_TO_MODULE_DIR)
     pieces = _read_pipeline(folder)
     if pieces is None:
@@ -306,15 +307,16 @@ def _load_obs_filter(ckpt: Path, agent_id: str) -> tuple[ObservationFilter | Non
         raise CheckpointError(
             state_file, f"MeanStdFilter state cannot be read ({type(e).__name__}: {e})"
         ) from e
-    if None in state:
-        key = None
-    elif agent_id in state:
-        key = agent_id
+    # single-agent filters are keyed None; multi-agent ones by agent id (try the module's id, then the agent's)
+    found = [k for k in (None, module_id, agent_id) if k in state]
+    if found:
+        key = found[0]
     elif len(state) == 1:
         key = next(iter(state))
     else:
         raise CheckpointError(
-            state_file, f"holds filters for {sorted(map(str, state))}, none for {agent_id!r}"
+            state_file,
+            f"holds filters for {sorted(map(str, state))}, none for {module_id!r} or {agent_id!r}",
         )
     import tree
     from ray.rllib.utils.filter import MeanStdFilter, RunningStat
@@ -379,7 +381,7 @@ class CheckpointPolicy(Policy):
         self.path = str(ckpt.resolve())
         self.module_id = module_id
         self.label = label or checkpoint_label(ckpt)
-        self.obs_filter, self.filter_note = _load_obs_filter(ckpt, agent_id)
+        self.obs_filter, self.filter_note = _load_obs_filter(ckpt, module_id, agent_id)
         self.normalize_actions, self.clip_actions, self.action_note = _action_mode(ckpt)
 
         import torch

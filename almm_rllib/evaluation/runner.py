@@ -141,7 +141,8 @@ _POLICY_CACHE: dict[tuple[str, str], Policy] = {}
 
 def as_env_config(env_config: EnvConfig | dict | None, phase: str | None = None) -> EnvConfig:
     """An :class:`EnvConfig` from a config, a mapping of its fields or None; ``phase`` (if given) replaces the
-    config's curriculum phase. Single agent only."""
+    config's curriculum phase, and ``info_level`` is set to ``"full"`` (the step log needs every step's info;
+    training configs use ``"episode"``). Single agent only."""
     if env_config is None:
         cfg = EnvConfig()
     elif isinstance(env_config, EnvConfig):
@@ -152,6 +153,8 @@ def as_env_config(env_config: EnvConfig | dict | None, phase: str | None = None)
         raise TypeError(f"env_config must be an EnvConfig or a mapping, got {type(env_config).__name__}")
     if phase is not None:
         cfg = cfg.replace(phase=phase)
+    if cfg.info_level != "full":
+        cfg = cfg.replace(info_level="full")  # the step log is built from every step's info
     if cfg.n_agents != 1:
         raise ValueError(f"the evaluation runner drives one market maker; got n_agents={cfg.n_agents}")
     return cfg
