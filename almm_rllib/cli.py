@@ -12,7 +12,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     against every baseline on the same seeds and print the comparison."""
     from almm_rllib.baselines import STRATEGIES
     from almm_rllib.core.config import ConfigError
-    from almm_rllib.evaluation.commands import _report
+    from almm_rllib.evaluation.commands import print_report
     from almm_rllib.evaluation.runner import evaluate, parse_seeds
     from almm_rllib.training.experiment import load_experiment
     from almm_rllib.training.train import run_experiment, summary_text
@@ -45,7 +45,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         policy_names=["ppo"],
         progress=True,
     )
-    _report(run_dir, argparse.Namespace(reference=None))
+    print_report(run_dir)
     print(f"total wall time: {time.perf_counter() - t0:.0f} s")
     return 0
 

@@ -28,6 +28,7 @@ ray and torch are imported only when a checkpoint is loaded.
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import os
 import pickle
@@ -205,7 +206,7 @@ def parse_policy_spec(spec: str, *, module_id: str = DEFAULT_MODULE_ID) -> Polic
 # Policies.
 
 
-class Policy:
+class Policy(abc.ABC):
     """What the runner drives: one action (env units, shape ``(4,)``) per decision.
 
     ``needs_view`` tells the runner whether to build a :class:`MarketView` (baselines) or whether the
@@ -218,8 +219,9 @@ class Policy:
     def reset(self, seed: int | None) -> None:
         """Start an episode (``seed``: the episode's seed, used by randomised policies)."""
 
+    @abc.abstractmethod
     def act(self, obs: np.ndarray, view: MarketView | None) -> np.ndarray:
-        raise NotImplementedError  # pragma: no cover - abstract
+        """The action for this observation (and market view, for policies with ``needs_view``)."""
 
     def describe(self) -> dict[str, Any]:
         return {"label": self.label}

@@ -34,9 +34,10 @@ def build_config(exp: Experiment):
     """The PPOConfig of an experiment, built through the AlgorithmConfig builder methods."""
     from ray.rllib.algorithms.ppo import PPOConfig
 
-    import almm_rllib.env.rllib_env  # noqa: F401  (registers almm_mm / almm_mm_multi)
+    from almm_rllib.env.rllib_env import register_rllib_envs
     from almm_rllib.training.callbacks import make_callbacks
 
+    register_rllib_envs()  # again on every build: Tune's registry is lost with a ray.shutdown()
     spec = exp.spec
     cfg = PPOConfig()
     env_section = dict(spec.get("environment", {}))
