@@ -216,7 +216,7 @@ class Policy(abc.ABC):
     label: str
     needs_view: bool = False
 
-    def reset(self, seed: int | None) -> None:
+    def reset(self, seed: int | None) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Start an episode (``seed``: the episode's seed, used by randomised policies)."""
 
     @abc.abstractmethod
