@@ -75,18 +75,23 @@ def main() -> None:
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--iterations", type=int, default=8)
-    ap.add_argument("--envs", type=int, default=8, help="envs per EnvRunner (vectorised)")
+    ap.add_argument(
+        "--envs", default="1,4,8", help="envs per EnvRunner (vectorised), comma list; ppo_local.yaml uses 4"
+    )
     args = ap.parse_args()
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    rows = []
     try:
-        trivial = measure(TrivialEnv, args.iterations, args.envs)
-        project = measure("almm_mm", args.iterations, args.envs)
+        for n in [int(x) for x in args.envs.split(",")]:
+            trivial = measure(TrivialEnv, args.iterations, n)
+            project = measure("almm_mm", args.iterations, n)
+            rows.append((n, trivial, project))
     finally:
         ray.shutdown()
-    print(f"PPO, 1 EnvRunner x {args.envs} envs, 4000-step batches, light learner ([32], 1 SGD pass)")
-    print(f"trivial env (same spaces) : {trivial:10,.0f} env steps/s")
-    print(f"almm_mm (order-book market): {project:10,.0f} env steps/s")
-    print(f"ratio                     : {project / trivial:10.1%}   (target >= 85%)")
+    print("PPO, 1 EnvRunner, 4000-step batches, light learner ([32], 1 SGD pass); env steps per second")
+    print(f"{'envs/runner':>11} | {'trivial env':>12} | {'almm_mm':>12} | ratio (target >= 85%)")
+    for n, trivial, project in rows:
+        print(f"{n:>11} | {trivial:12,.0f} | {project:12,.0f} | {project / trivial:6.1%}")
 
 
 if __name__ == "__main__":

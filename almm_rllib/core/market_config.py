@@ -287,7 +287,7 @@ class MarketConfig(Config):
     """Exchange fees."""
     stylized: StylizedConfig = dataclasses.field(default_factory=StylizedConfig)
     """Parameters of the stylized market (used when ``model="stylized"``)."""
-    max_events_per_step: int = 4_096
+    max_events_per_step: int = 2_048
     """Capacity of the per-step event buffer (background + agents); a step that would need more is an error."""
     max_fills_per_step: int = 16_384
     """Capacity of the per-step fill buffer."""
