@@ -53,3 +53,15 @@ bench: install  ## run the performance benchmarks (ratios against a reference me
 clean:  ## remove caches (including numba's compiled-kernel cache); keeps .venv and results/
 	find . -path ./.venv -prune -o -name __pycache__ -type d -print -exec rm -rf {} +
 	rm -rf .pytest_cache .ruff_cache .hypothesis $${XDG_CACHE_HOME:-$$HOME/.cache}/almm_rllib
+
+.PHONY: train-cluster cluster-up cluster-down
+
+train-cluster: EXPERIMENT = experiments/ppo_cluster.yaml
+train-cluster: install  ## submit EXPERIMENT (default experiments/ppo_cluster.yaml) to the cluster at RAY_ADDRESS=http://HOST:8265 as a Ray job, follow its logs, exit with its status
+	$(BIN)/python -m almm_rllib.cluster.submit $(EXPERIMENT) $(if $(RAY_ADDRESS),--address $(RAY_ADDRESS)) $(SUBMIT_ARGS)
+
+cluster-up: install  ## start a local two-node Ray cluster on this machine (head + cpu_worker node, own ports and temp dirs in /tmp/almm_cluster)
+	$(BIN)/python -m almm_rllib.cluster.local up $(CLUSTER_ARGS)
+
+cluster-down: install  ## stop the local cluster of cluster-up: exactly the processes it started, by PID (never `ray stop`)
+	$(BIN)/python -m almm_rllib.cluster.local down $(CLUSTER_ARGS)
