@@ -8,6 +8,7 @@ environment by every Ray process: ``RAY_AUTH_MODE`` (``token`` or ``disabled``) 
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import pathlib
@@ -103,8 +104,7 @@ def ray_executable() -> str:
 def psutil():
     """The ``psutil`` module: installed on its own, or the copy Ray vendors (importing ray adds it to sys.path)."""
     try:
-        import psutil as mod
+        return importlib.import_module("psutil")
     except ImportError:
-        import psutil as mod
-        import ray  # noqa: F401  (puts ray/thirdparty_files, which holds psutil, on sys.path)
-    return mod
+        importlib.import_module("ray")  # puts ray/thirdparty_files, which holds psutil, on sys.path
+        return importlib.import_module("psutil")
