@@ -4,7 +4,9 @@ A **policy spec** is a string:
 
 * a baseline name from :data:`almm_rllib.baselines.STRATEGIES` (or an alias such as ``glft``), optionally with
   parameters: ``avellaneda_stoikov:gamma=0.01,k=2``. Values are read as YAML scalars (``1`` int, ``0.5`` float,
-  ``true`` bool, ``null`` None);
+  ``true`` bool, ``null`` None). A baseline runs with the calibrated defaults of the env's market
+  (:func:`almm_rllib.baselines.default_params`: fitted on the default order-book market, none for the stylized
+  one, which keeps the paper's) and the spec's parameters override them one by one;
 * or the path of an RLlib checkpoint folder: a Tune ``checkpoint_00000N`` folder or an
   ``Algorithm.save_to_path`` folder (both hold ``learner_group/learner/rl_module/<module_id>/``). A spec with a
   ``/`` is always a path (``./glft`` for a folder that happens to share a baseline's name).
@@ -39,7 +41,14 @@ from typing import Any
 
 import numpy as np
 
-from almm_rllib.baselines import STRATEGIES, MarketView, Strategy, make_strategy, strategy_class
+from almm_rllib.baselines import (
+    STRATEGIES,
+    MarketView,
+    Strategy,
+    default_params,
+    make_strategy,
+    strategy_class,
+)
 
 #: Module id of a single-agent checkpoint.
 DEFAULT_MODULE_ID = "default_policy"
@@ -481,11 +490,22 @@ class CheckpointPolicy(Policy):
         }
 
 
-def load_policy(spec: PolicySpec | str, *, label: str | None = None) -> Policy:
-    """Build the policy of a spec (a checkpoint is loaded here: ray and torch are imported)."""
+def baseline_params(spec: PolicySpec, env_config: Any = None) -> dict[str, Any]:
+    """The parameters a baseline spec runs with in ``env_config``'s env: the calibrated defaults of its market
+    (:func:`almm_rllib.baselines.default_params`: the order-book market's, ``{}`` for the stylized market),
+    overridden by the spec's own ``key=value`` parameters."""
+    return {**default_params(spec.strategy, env_config), **spec.params}
+
+
+def load_policy(spec: PolicySpec | str, *, label: str | None = None, env_config: Any = None) -> Policy:
+    """Build the policy of a spec (a checkpoint is loaded here: ray and torch are imported).
+
+    A baseline starts from the calibrated defaults of ``env_config``'s market (None: the default env) and the
+    spec's parameters override them (:func:`baseline_params`).
+    """
     if isinstance(spec, str):
         spec = parse_policy_spec(spec)
     label = label or spec.label
     if spec.kind == "baseline":
-        return BaselinePolicy(make_strategy(spec.strategy, **spec.params), label=label)
+        return BaselinePolicy(make_strategy(spec.strategy, **baseline_params(spec, env_config)), label=label)
     return CheckpointPolicy(spec.path, module_id=spec.module_id, label=label)

@@ -55,6 +55,7 @@ from almm_rllib.evaluation.policies import (
     CheckpointPolicy,
     Policy,
     PolicySpec,
+    baseline_params,
     load_policy,
     parse_policy_spec,
 )
@@ -171,15 +172,16 @@ def _env_for(cfg: EnvConfig):
     return env
 
 
-def _policy_for(spec: PolicySpec | str | Policy, label: str | None) -> Policy:
+def _policy_for(spec: PolicySpec | str | Policy, label: str | None, cfg: EnvConfig | None = None) -> Policy:
     if isinstance(spec, Policy):
         return spec
     if isinstance(spec, str):
         spec = parse_policy_spec(spec)
-    key = (repr(spec), label or spec.label)
+    # a baseline's parameters depend on the env's market (calibrated defaults), a checkpoint's do not
+    key = (repr(spec), label or spec.label, cfg.market if spec.kind == "baseline" and cfg else None)
     pol = _POLICY_CACHE.get(key)
     if pol is None:
-        pol = _POLICY_CACHE[key] = load_policy(spec, label=label)
+        pol = _POLICY_CACHE[key] = load_policy(spec, label=label, env_config=cfg)
     return pol
 
 
@@ -224,7 +226,9 @@ def run_episode(
 
     Args:
         policy_spec: a policy spec string (baseline name with optional ``:key=value`` parameters, or a
-            checkpoint folder), a parsed :class:`PolicySpec`, or an already loaded :class:`Policy`.
+            checkpoint folder), a parsed :class:`PolicySpec`, or an already loaded :class:`Policy`. A baseline
+            starts from the calibrated defaults of the env's market and its parameters override them
+            (:func:`almm_rllib.evaluation.policies.baseline_params`).
         env_config: the env config (an :class:`EnvConfig`, a mapping of its fields, or None for the default).
         seed: the episode's seed: the env is reset with it and randomised policies are re-seeded with it.
         strategy_name: the ``strategy`` label in the logs (default: the spec's label).
@@ -234,7 +238,7 @@ def run_episode(
         The :class:`EpisodeLog` (see the module docstring for how each column is filled).
     """
     cfg = as_env_config(env_config)
-    policy = _policy_for(policy_spec, strategy_name)
+    policy = _policy_for(policy_spec, strategy_name, cfg)
     label = strategy_name or policy.label
     env = _env_for(cfg)
     if isinstance(policy, CheckpointPolicy):
@@ -480,7 +484,8 @@ def evaluate(
             pol = _policy_for(spec, spec.label)
             described.append({**spec.describe(), **pol.describe()})
         else:
-            described.append(spec.describe())
+            # what the baseline runs with: the market's calibrated defaults overridden by the spec's params
+            described.append({**spec.describe(), "effective_params": baseline_params(spec, cfg)})
 
     n_eps = len(specs) * len(seed_list)
     auto_workers = workers is None

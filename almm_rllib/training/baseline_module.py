@@ -55,7 +55,7 @@ from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 from ray.rllib.core.rl_module.torch.torch_rl_module import TorchRLModule
 from torch import nn
 
-from almm_rllib.baselines import AvellanedaStoikov, make_strategy, strategy_class
+from almm_rllib.baselines import AvellanedaStoikov, default_params, make_strategy, strategy_class
 from almm_rllib.env.config import EnvConfig
 from almm_rllib.env.core import ACT_DIM, OBS_DIM, OBS_HIGH, OBS_LOW, MarketMakingCore
 from almm_rllib.evaluation.policies import parse_policy_spec
@@ -132,8 +132,9 @@ def baseline_module_spec(
         env_config: the env the module acts in (its phase applied): tick, lot, inventory limit, reference
             volatility, initial price, step length and the action box come from it.
         std: standard deviation of the Gaussian in normalized action units (> 0).
-        params: more strategy parameters (override those of the spec). Avellaneda-Stoikov and the symmetric
-            strategy get ``rolling_horizon = episode_seconds / 2`` unless it is given.
+        params: more strategy parameters (override those of the spec, which override the calibrated defaults
+            of ``env_config``'s market, :func:`almm_rllib.baselines.default_params`). Avellaneda-Stoikov and the
+            symmetric strategy get ``rolling_horizon = episode_seconds / 2`` unless it is given.
 
     Returns:
         ``RLModuleSpec(module_class=BaselineRLModule, observation_space=..., action_space=..., model_config=...)``.
@@ -147,7 +148,8 @@ def baseline_module_spec(
     spec = parse_policy_spec(strategy)
     if spec.kind != "baseline":
         raise ValueError(f"baseline_module_spec: {strategy!r} is not a baseline strategy")
-    all_params = {**spec.params, **params}
+    # the market's calibrated defaults (none for the stylized market), then the spec's, then the keywords
+    all_params = {**default_params(spec.strategy, cfg), **spec.params, **params}
     cls = strategy_class(spec.strategy)
     if issubclass(cls, AvellanedaStoikov) and all_params.get("rolling_horizon") is None:
         all_params["rolling_horizon"] = cfg.episode_seconds / 2.0
