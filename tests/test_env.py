@@ -56,8 +56,9 @@ def test_rllib_env_checks_and_registry():
     from ray.rllib.utils.pre_checks.env import check_multiagent_environments
     from ray.tune.registry import ENV_CREATOR, _global_registry
 
-    from almm_rllib.env.rllib_env import MarketMakingEnv
+    from almm_rllib.env.rllib_env import MarketMakingEnv, register_rllib_envs
 
+    register_rllib_envs()  # idempotent; Tune's registry is emptied by every ray.shutdown() in the process
     env = MarketMakingEnv({**SMALL, "n_agents": 2})
     check_multiagent_environments(env)
     obs, infos = env.reset(seed=1)
