@@ -468,6 +468,14 @@ def test_submission_for_the_local_cluster_and_a_remote_one(tmp_path, monkeypatch
     monkeypatch.setenv("ALMM_CLUSTER_DIR", str(tmp_path / "none"))
     remote = build_submission(SMOKE, "http://10.0.0.5:8265", storage="s3://bucket/almm", validate=False)
     assert remote.client_env == {"RAY_AUTH_MODE": "token"} and remote.token == "remote-token"
+    assert remote.runtime_env["env_vars"]["RAY_AUTH_MODE"] == "token"  # exported here: the cluster's mode too
+    monkeypatch.delenv(
+        "RAY_AUTH_MODE"
+    )  # a token file alone: the client sends it, the job keeps the nodes' mode
+    inferred = build_submission(SMOKE, "http://10.0.0.5:8265", storage="/data/tune", validate=False)
+    assert inferred.client_env == {"RAY_AUTH_MODE": "token"} and inferred.token == "remote-token"
+    assert "RAY_AUTH_MODE" not in inferred.runtime_env["env_vars"]
+    monkeypatch.setenv("RAY_AUTH_MODE", "token")
     assert remote.entrypoint[-2:] == ["--storage", "s3://bucket/almm"]
     capsys.readouterr()
     build_submission(SMOKE, "http://10.0.0.5:8265", validate=False)  # no storage anywhere: a loud warning

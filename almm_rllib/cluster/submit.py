@@ -13,10 +13,13 @@ runs (and prints)::
   taken relative to it. Every node needs the project's dependencies (``pip install -e .``, see ``cluster/``);
   the uploaded copy of ``almm_rllib`` goes first on the job's PYTHONPATH, so code changes need no reinstall.
 * The experiment is validated here first (a bad key fails in a second instead of after the upload).
-* Token authentication (Ray 2.60): the ``ray`` CLI run here gets ``RAY_AUTH_MODE`` (and, for the local
-  cluster of :mod:`almm_rllib.cluster.local`, ``RAY_AUTH_TOKEN_PATH``); the job gets ``RAY_AUTH_MODE`` in its
-  runtime env so the driver's ``ray.init`` authenticates with the token of the node it runs on. The token
-  itself never goes into the runtime env (the dashboard shows runtime envs to anyone who can read jobs).
+* Token authentication (Ray 2.60): the ``ray`` CLI run here gets ``RAY_AUTH_MODE`` (``--auth``, else
+  ``$RAY_AUTH_MODE``, else ``token`` when a token is available here; for the local cluster of
+  :mod:`almm_rllib.cluster.local`, its mode and ``RAY_AUTH_TOKEN_PATH``). When the mode is known (the local
+  cluster's, ``--auth`` or ``$RAY_AUTH_MODE``) the job gets it in its runtime env too, so the driver's
+  ``ray.init`` authenticates with the token of the node it runs on; otherwise the driver inherits the head's
+  mode. The token itself never goes into the runtime env (the dashboard shows runtime envs to anyone who can
+  read jobs).
 * Storage: Tune writes checkpoints and TensorBoard events to ``--storage`` or the experiment's ``storage``.
   A relative path would land in the job's temporary working dir, so for the local cluster it is made absolute
   here (same machine); for a remote cluster give an absolute path on the head node or a ``s3://``/``gs://`` URI.
@@ -149,14 +152,20 @@ def _local_cluster_state(address: str, cluster_dir: str | None) -> dict | None:
     return None
 
 
-def _client_auth(address: str, auth: str | None, cluster_dir: str | None) -> tuple[dict, str | None, bool]:
-    """(env for the ray CLI, token for HTTP calls, whether the target is the local cluster)."""
+def _client_auth(
+    address: str, auth: str | None, cluster_dir: str | None
+) -> tuple[dict, str | None, bool, str | None]:
+    """(env for the ray CLI, token for HTTP calls, whether the target is the local cluster, the auth mode the
+    job should get: only a known one, i.e. the local cluster's, ``--auth`` or ``$RAY_AUTH_MODE``; a mode merely
+    inferred from a token file here says nothing about the cluster)."""
     state = _local_cluster_state(address, cluster_dir)
     if state is not None:
         from almm_rllib.cluster.local import client_env, state_token
 
-        return client_env(state), state_token(state), True
-    mode = auth or auth_mode()
+        env = client_env(state)
+        return env, state_token(state), True, env[AUTH_MODE_VAR]
+    known = auth or (auth_mode() if os.environ.get(AUTH_MODE_VAR) else None)
+    mode = known or auth_mode()
     env = {AUTH_MODE_VAR: mode} if mode else {}
     token = read_token() if mode == "token" else None
     if mode == "token" and token is None:
@@ -164,7 +173,7 @@ def _client_auth(address: str, auth: str | None, cluster_dir: str | None) -> tup
             "RAY_AUTH_MODE=token but no token here: copy the cluster's token (`ray get-auth-token` on the head) "
             "to ~/.ray/auth_token, or set RAY_AUTH_TOKEN_PATH / RAY_AUTH_TOKEN"
         )
-    return env, token, False
+    return env, token, False, known
 
 
 def _submission_id(name: str) -> str:
@@ -211,7 +220,7 @@ def build_submission(
 
         spec = yaml.safe_load(exp_path.read_text()) or {}
     name = str(spec.get("name") or exp_path.stem)
-    client_env, token, local = _client_auth(address, auth, cluster_dir)
+    client_env, token, local, job_mode = _client_auth(address, auth, cluster_dir)
 
     if storage is None:
         from almm_rllib.training.train import DEFAULT_STORAGE
@@ -241,9 +250,8 @@ def build_submission(
     if storage:
         entry += ["--storage", storage]
     job_env = {"PYTHONUNBUFFERED": "1"}
-    mode = client_env.get(AUTH_MODE_VAR)
-    if mode:
-        job_env[AUTH_MODE_VAR] = mode
+    if job_mode:
+        job_env[AUTH_MODE_VAR] = job_mode
     job_env.update(env_vars or {})
     for k in (TOKEN_VAR, TOKEN_PATH_VAR):
         if k in job_env:
@@ -306,13 +314,15 @@ def run(sub: Submission, *, wait: bool = True, status_timeout: float = 120.0) ->
         )
         return 130
     try:
-        info = wait_for_status(sub, timeout=status_timeout) if wait else job_info(sub)
+        info = job_info(sub)
+        if wait and info.get("status") not in TERMINAL:  # the log stream ended early: poll
+            info = wait_for_status(sub, timeout=status_timeout)
     except ClusterError as e:
         print(
             f"almm submit: `ray job submit` exited with {proc.returncode}; job status unknown: {e}",
             file=sys.stderr,
         )
-        return proc.returncode or EXIT_UNKNOWN
+        return EXIT_UNKNOWN
     status = info.get("status", "UNKNOWN")
     if not wait:
         print(f"almm submit: job {sub.submission_id} is {status}")
