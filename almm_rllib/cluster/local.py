@@ -480,7 +480,7 @@ def up(cluster: LocalCluster, *, timeout: float = 180.0) -> dict:
             print(f"almm cluster up: cleaning up after the failed start: {e}", file=sys.stderr)
         raise
     for n in nodes:
-        role = "worker" if WORKER_RESOURCE in (n.get("resources_total") or {}) else "head"
+        role = "head" if n.get("is_head_node") else "worker"
         state["nodes"][role]["node_id"] = n.get("node_id")
     state["processes"] = _snapshot(state)
     _write_state(cluster.state_path, state)
