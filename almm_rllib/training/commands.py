@@ -21,9 +21,15 @@ def add_train_parser(sub) -> None:
         metavar="KEY=VALUE",
         help="override a key of the YAML (dotted path, YAML value), e.g. --set stop.training_iteration=5",
     )
-    p.add_argument("--resume", action="store_true", help="continue an interrupted experiment from its checkpoints")
-    p.add_argument("--address", default=None, help="Ray cluster to join (default: $RAY_ADDRESS, else a local Ray)")
-    p.add_argument("--storage", default=None, help="Tune storage path or URI (default: the YAML's, else results/tune)")
+    p.add_argument(
+        "--resume", action="store_true", help="continue an interrupted experiment from its checkpoints"
+    )
+    p.add_argument(
+        "--address", default=None, help="Ray cluster to join (default: $RAY_ADDRESS, else a local Ray)"
+    )
+    p.add_argument(
+        "--storage", default=None, help="Tune storage path or URI (default: the YAML's, else results/tune)"
+    )
     p.add_argument("--num-cpus", type=int, default=None, help="CPUs of the embedded local Ray (default: all)")
     p.add_argument("--quiet", action="store_true", help="less Tune output")
     p.set_defaults(func=cmd_train)
