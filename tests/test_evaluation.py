@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+import yaml
 
 from almm_rllib.cli import main
 from almm_rllib.env import EnvConfig, MarketMakingGymEnv
@@ -464,3 +465,35 @@ def test_tune_style_label_and_corrupt_checkpoints(checkpoints, tmp_path):
     pipe.write_bytes(b"broken")
     with pytest.raises(CheckpointError, match=str(pipe)):
         CheckpointPolicy(tune_dir)
+
+
+@pytest.mark.ray
+def test_cli_checkpoint_option_compares_with_every_baseline(checkpoints, tmp_path):
+    from almm_rllib.baselines import STRATEGIES
+    from almm_rllib.cli import main
+
+    path = checkpoints["plain"][0]
+    cfg = tmp_path / "env.yaml"
+    cfg.write_text(yaml.safe_dump(SMALL))
+    rc = main(
+        [
+            "evaluate",
+            "--checkpoint",
+            str(path),
+            "--seeds",
+            "1",
+            "--env-config",
+            str(cfg),
+            "--out",
+            str(tmp_path),
+            "--run-name",
+            "cli",
+            "--no-report",
+            "--no-progress",
+            "--workers",
+            "1",
+        ]
+    )
+    assert rc == 0
+    got = set(read_run(tmp_path / "cli", tables=("episodes",)).episodes[S.STRATEGY])
+    assert got == {"ppo:plain", *STRATEGIES}

@@ -169,7 +169,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
     cfg = env_config_from_args(args.env_config, args.set, args.phase)
     seeds = _seeds_from_args(args)
-    policies = args.policies or list(STRATEGIES)
+    policies = [*args.checkpoint, *args.policies]
+    if not args.policies:
+        policies += list(STRATEGIES)  # checkpoints alone are compared with every baseline
     try:
         run_dir = evaluate(
             policies,
@@ -216,6 +218,13 @@ def add_evaluate_parser(sub) -> argparse.ArgumentParser:
         help="label in the results: one per policy, or one per checkpoint, in order (repeatable)",
     )
     p.add_argument("--module-id", help="RLModule to load from checkpoints (default default_policy)")
+    p.add_argument(
+        "--checkpoint",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="an RLlib checkpoint folder to evaluate (repeatable); same as giving it as a POLICY",
+    )
     _add_common(p)
     p.set_defaults(func=_cmd_evaluate)
     return p
