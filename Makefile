@@ -63,5 +63,5 @@ train-cluster: install  ## submit EXPERIMENT (default experiments/ppo_cluster.ya
 cluster-up: install  ## start a local two-node Ray cluster on this machine (head + cpu_worker node, own ports and temp dirs in /tmp/almm_cluster)
 	$(BIN)/python -m almm_rllib.cluster.local up $(CLUSTER_ARGS)
 
-cluster-down: install  ## stop the local cluster of cluster-up: exactly the processes it started, by PID (never `ray stop`)
+cluster-down: install  ## stop the local cluster of cluster-up: exactly the processes it started, by PID
 	$(BIN)/python -m almm_rllib.cluster.local down $(CLUSTER_ARGS)

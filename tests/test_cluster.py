@@ -230,7 +230,7 @@ def test_down_stops_exactly_the_cluster_processes(cluster):
     ours = {(p.pid, round(p.create_time(), 2)) for p in live}
     ours |= {(r["pid"], round(r["create_time"], 2)) for r in recorded_processes(state)}
     assert len(live) >= 6, f"expected the two nodes' process trees, found {len(live)} processes"
-    # a bystander that `pkill -f raylet` would take: it must survive
+    # a bystander that a kill-by-name of raylet processes would take: it must survive
     decoy = subprocess.Popen(["bash", "-c", "exec -a raylet sleep 300"], start_new_session=True)
     try:
         t0 = time.perf_counter()

@@ -346,7 +346,15 @@ def test_episode_summary_matches_metrics_from_the_step_log():
         obs, _, _, done, info = env.step(Skewed().act(obs, None))
     got = info["episode"]
     assert got["n_fills"] == len(log.fills) > 10
-    for key in ("sharpe", "sortino", "max_drawdown", "avg_abs_inventory", "fill_ratio", "spread_captured",
-                "adverse_selection", "volume"):
+    for key in (
+        "sharpe",
+        "sortino",
+        "max_drawdown",
+        "avg_abs_inventory",
+        "fill_ratio",
+        "spread_captured",
+        "adverse_selection",
+        "volume",
+    ):
         assert got[key] == pytest.approx(want[key], rel=1e-9, abs=1e-9), key
     assert got["pnl"] == pytest.approx(want["total_pnl"], abs=1e-6)

@@ -49,18 +49,41 @@ def test_shipped_experiments_validate_and_build(path):
         ({"stop": {}}, "stop must be a non-empty mapping"),
         ({"stop": {"training_iteration": "ten"}}, "stop.training_iteration must be a number"),
         ({"training": {"lambda_": 1.5}}, "training.lambda_ must be in [0, 1]"),
-        ({"training": {"minibatch_size": 500, "train_batch_size_per_learner": 100}}, "training.minibatch_size must be <="),
-        ({"training": {"lr": {"linear_decay_from": 1e-3}}}, "linear_decay_from needs stop.num_env_steps_sampled_lifetime"),
+        (
+            {"training": {"minibatch_size": 500, "train_batch_size_per_learner": 100}},
+            "training.minibatch_size must be <=",
+        ),
+        (
+            {"training": {"lr": {"linear_decay_from": 1e-3}}},
+            "linear_decay_from needs stop.num_env_steps_sampled_lifetime",
+        ),
         ({"training": {"lr": [[5, 1e-3]]}}, "starting at step 0"),
-        ({"training": {"num_sgd_iterz": 3}}, "training.num_sgd_iterz is not an argument of AlgorithmConfig.training()"),
+        (
+            {"training": {"num_sgd_iterz": 3}},
+            "training.num_sgd_iterz is not an argument of AlgorithmConfig.training()",
+        ),
         ({"env_runners": {"num_env_runners": -1}}, "env_runners.num_env_runners must be >= 0"),
         ({"env_runners": {"num_workers": 2}}, "env_runners.num_workers is not an argument"),
         ({"environment": {"env": "CartPole-v1"}}, "environment.env must be one of almm_mm, almm_mm_multi"),
         ({"environment": {"env_config": {"dt": -1}}}, "environment.env_config.dt must be > 0"),
-        ({"environment": {"env_config": {"market": {"tick_size": 0}}}}, "environment.env_config.market.tick_size"),
-        ({"curriculum": [{"phase": "low_volatility", "until": 10}, {"phase": "high_volatility", "until": 5}]}, "curriculum[1].until must increase"),
+        (
+            {"environment": {"env_config": {"market": {"tick_size": 0}}}},
+            "environment.env_config.market.tick_size",
+        ),
+        (
+            {
+                "curriculum": [
+                    {"phase": "low_volatility", "until": 10},
+                    {"phase": "high_volatility", "until": 5},
+                ]
+            },
+            "curriculum[1].until must increase",
+        ),
         ({"curriculum": [{"phase": "calm"}]}, "curriculum[0].phase must be one of"),
-        ({"curriculum": [{"phase": "low_volatility"}, {"phase": "high_volatility"}]}, "curriculum[0].until is required"),
+        (
+            {"curriculum": [{"phase": "low_volatility"}, {"phase": "high_volatility"}]},
+            "curriculum[0].until is required",
+        ),
         ({"checkpoint": {"every": 3}}, "checkpoint.every is not a known key"),
         ({"multi_agent": {"shared": True}}, "multi_agent needs environment.env: almm_mm_multi"),
     ],

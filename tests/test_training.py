@@ -2,7 +2,7 @@
 interruption, an EnvRunner killed mid-run, multi-agent experiments.
 
 Ray runs with its own temp dir and is shut down by the fixture; the subprocess tests end what they started by
-process id (never ``ray stop``).
+process id (never by stopping every Ray on the machine).
 """
 
 from __future__ import annotations
@@ -140,10 +140,14 @@ def test_resume_continues_an_interrupted_experiment(tmp_path):
         "--set",
         "checkpoint.num_to_keep=10",
     ]
-    p = subprocess.Popen(args, env=env, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    p = subprocess.Popen(
+        args, env=env, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
     try:
         deadline = time.time() + 240
-        while time.time() < deadline and not glob.glob(str(tmp_path / "smoke" / "PPO_*" / "checkpoint_000001")):
+        while time.time() < deadline and not glob.glob(
+            str(tmp_path / "smoke" / "PPO_*" / "checkpoint_000001")
+        ):
             if p.poll() is not None:
                 break
             time.sleep(0.5)

@@ -156,6 +156,15 @@ def _report(run_dir: Path, args: argparse.Namespace) -> None:
     print_report(run_dir, getattr(args, "reference", None))
 
 
+def _finish(run_dir: Path, args: argparse.Namespace) -> int:
+    """Print the report (and write report.html) unless ``--no-report``; always the run folder."""
+    if args.report:
+        _report(run_dir, args)
+    else:
+        print(f"run folder: {run_dir}")
+    return 0
+
+
 # ------------------------------------------------------------------------------------------------------------
 # almm evaluate
 
@@ -188,11 +197,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     except (CheckpointError, ResultsError, ValueError) as e:
         print(f"almm evaluate: {e}", file=sys.stderr)
         return 2
-    if args.report:
-        _report(run_dir, args)
-    else:
-        print(f"run folder: {run_dir}")
-    return 0
+    return _finish(run_dir, args)
 
 
 def add_evaluate_parser(sub) -> argparse.ArgumentParser:
@@ -279,11 +284,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     except (CheckpointError, ResultsError, ValueError) as e:
         print(f"almm simulate: {e}", file=sys.stderr)
         return 2
-    if args.report:
-        _report(run_dir, args)
-    else:
-        print(f"run folder: {run_dir}")
-    return 0
+    return _finish(run_dir, args)
 
 
 def add_simulate_parser(sub) -> argparse.ArgumentParser:
