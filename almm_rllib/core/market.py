@@ -416,4 +416,4 @@ class MarketSimulator:
         self.config = config
 
 
-__all__ = ["BUY", "SELL", "MarketError", "MarketSimulator", "StepResult"]
+__all__ = ["MarketError", "MarketSimulator", "StepResult"]

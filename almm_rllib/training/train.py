@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import os
 import pathlib
 import time
@@ -244,4 +243,4 @@ def summary_text(res: TrainResult) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["SEED_MODEL", "TrainResult", "build_config", "json", "run_experiment", "summary_text"]
+__all__ = ["SEED_MODEL", "TrainResult", "build_config", "run_experiment", "summary_text"]
