@@ -501,3 +501,13 @@ def test_streams_are_seeded():
     assert a.tobytes() == b.tobytes() and a.tobytes() != c.tobytes()
     kinds = np.bincount(random_event_stream(100_000, 5)["type"], minlength=5)
     assert abs(kinds[EV_LIMIT] / 1e5 - 0.5) < 0.01 and abs(kinds[EV_MARKET] / 1e5 - 0.1) < 0.01
+
+
+def test_reduce_and_replace_take_message_times(book):
+    book.submit_order(Order("buy", 30, 99.99, order_id=1, time=100.0))
+    book.reduce_order(1, 10, time=100.5)
+    assert book.get_order(1)["time"] == 100.0  # a reduce keeps the order's place and its arrival time
+    book.replace_order(1, 99.98, time=101.25)
+    assert book.get_order(1)["time"] == 101.25  # a replace is a new arrival
+    book.submit_order(Order("buy", 10, 99.97, order_id=2))
+    assert book.get_order(2)["time"] > 101.25  # the clock continues from the latest message time

@@ -286,24 +286,30 @@ class LimitOrderBook:
             return False
         return bool(nb.cancel_nb(self.state, int(order_id)))
 
-    def reduce_order(self, order_id: int, quantity: float) -> bool:
-        """Remove ``quantity`` shares from a resting order, keeping its queue priority (to zero = cancel)."""
+    def reduce_order(self, order_id: int, quantity: float, time: float | None = None) -> bool:
+        """Remove ``quantity`` shares from a resting order, keeping its queue priority (to zero = cancel).
+
+        ``time``: the message's time in seconds (None: the book's clock, which advances by one per message).
+        """
         lots = self._lots(quantity, "reduce_order quantity")
         if nb.hm_find_nb(self.state, int(order_id)) < 0:
             return False
-        self._apply(EV_REDUCE, BUY, NO_PRICE, lots, 0, int(order_id), self._time(None))
+        self._apply(EV_REDUCE, BUY, NO_PRICE, lots, 0, int(order_id), self._time(time))
         return True
 
-    def replace_order(self, order_id: int, price: float, quantity: float | None = None) -> list[Fill]:
+    def replace_order(
+        self, order_id: int, price: float, quantity: float | None = None, time: float | None = None
+    ) -> list[Fill]:
         """Move a resting order to ``price`` (and ``quantity`` if given); it loses its queue priority.
 
-        Returns the fills if the new price crosses. Raises BookError for an unknown order id.
+        ``time``: arrival time of the new order in seconds (None: the book's clock). Returns the fills if the new
+        price crosses. Raises BookError for an unknown order id.
         """
         if nb.hm_find_nb(self.state, int(order_id)) < 0:
             raise BookError(f"replace_order: order {order_id} is not resting")
         ticks = self._ticks(price, "replace_order price")
         lots = 0 if quantity is None else self._lots(quantity, "replace_order quantity")
-        return self._apply(EV_REPLACE, BUY, ticks, lots, 0, int(order_id), self._time(None))
+        return self._apply(EV_REPLACE, BUY, ticks, lots, 0, int(order_id), self._time(time))
 
     def process_events(self, events: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Apply a structured array of ``EVENT_DTYPE`` events (ticks and lots) in one compiled call.
