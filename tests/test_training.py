@@ -176,7 +176,9 @@ def test_resume_continues_an_interrupted_experiment(tmp_path):
     assert resumed == list(range(resumed[0], 7))
     # the curriculum phase survives the restore: it follows the restored step count (switch at 400 steps)
     after = prog.iloc[rows_before:]
-    want = ["low_volatility" if s < 400 else "high_volatility" for s in after["num_env_steps_sampled_lifetime"]]
+    want = [
+        "low_volatility" if s < 400 else "high_volatility" for s in after["num_env_steps_sampled_lifetime"]
+    ]
     assert after["curriculum/phase"].tolist() == want
     shutil.rmtree(ray_tmp, ignore_errors=True)
 

@@ -242,7 +242,7 @@ def latency_nb(ms, p):
 
 
 @numba.njit(**NJIT_INLINE)
-def _size_lots_nb(model, mu, sigma, x):
+def _size_lots_nb(model, x):
     """Round a drawn size to lots, at least one."""
     if model == 0.0:
         s = np.int64(np.floor(x + 0.5))
@@ -606,7 +606,6 @@ def lob_step_nb(ms, dt):
         return MARKET_ERR_EVENTS_FULL
     _sort_by_time_nb(ms, n)
     nfill = 0
-    cap = st.o_id.shape[0]
     for j in range(n):
         x = ms.order[j]
         e = ms.ev[x]
@@ -615,7 +614,7 @@ def lob_step_nb(ms, dt):
             side = e.side
             ms.i[I_CNT_LIMIT_BUY if side == BUY else I_CNT_LIMIT_SELL] += 1
             price = _bg_limit_price_nb(ms, side, ms.u[x, 0], ms.u[x, 1], ms.u[x, 2])
-            qty = _size_lots_nb(ms.p[P_SIZE_MODEL], 0.0, 0.0, ms.u[x, 3])
+            qty = _size_lots_nb(ms.p[P_SIZE_MODEL], ms.u[x, 3])
             oid = ms.i[I_NEXT_BG_ID]
             ms.i[I_NEXT_BG_ID] += 1
             status, filled, rested, nfill2 = _apply_nb(
@@ -634,7 +633,7 @@ def lob_step_nb(ms, dt):
         elif k == K_BG_MARKET:
             ms.i[I_CNT_MARKET] += 1
             side = _informed_side_nb(ms, ms.u[x, 0])
-            qty = _size_lots_nb(0.0, 0.0, 0.0, ms.u[x, 3])
+            qty = _size_lots_nb(0.0, ms.u[x, 3])
             oid = ms.i[I_NEXT_BG_ID]
             ms.i[I_NEXT_BG_ID] += 1
             status, filled, rested, nfill2 = _apply_nb(
@@ -666,8 +665,6 @@ def lob_step_nb(ms, dt):
     ms.i[I_N_EVENTS] = n
     ms.i[I_N_BG_EVENTS] = n_bg
     ms.i[I_N_FILLS] = nfill
-    if cap > 0 and ms.i[I_HWM] > cap:
-        ms.i[I_HWM] = cap
     return STATUS_OK
 
 
@@ -692,6 +689,21 @@ def _enqueue_nb(ms, t, etype, side, price, qty, owner, oid):
     return True
 
 
+@numba.njit(**NJIT_INLINE)
+def in_flight_nb(qs, now):
+    """The working order's new-order message has not reached the book yet."""
+    return now * _NS < qs[Q_ARRIVAL_NS]
+
+
+@numba.njit(**NJIT_INLINE)
+def keeps_order_nb(ms, qs, price, qty, now):
+    """A quote of ``qty`` lots at ``price`` equals the working one (``qs``), whose order is resting or still in
+    flight: it keeps that order and its queue place."""
+    if qs[Q_ID] == NO_ORDER or qs[Q_PRICE] != price or qs[Q_QTY] != qty:
+        return False
+    return in_flight_nb(qs, now) or bk.hm_find_nb(ms.book, qs[Q_ID]) != NO_ORDER
+
+
 @numba.njit(**NJIT_HOT)
 def set_quote_nb(ms, agent, side_idx, price, qty, now):
     """Ask for agent ``agent`` (0-based) to quote ``qty`` lots at ``price`` ticks on one side (qty 0 = none).
@@ -705,10 +717,8 @@ def set_quote_nb(ms, agent, side_idx, price, qty, now):
     side = BUY if side_idx == 0 else SELL
     oid = qs[Q_ID]
     if oid != NO_ORDER:
-        if qty > 0 and qs[Q_PRICE] == price and qs[Q_QTY] == qty:
-            in_flight = now * _NS < qs[Q_ARRIVAL_NS]
-            if in_flight or bk.hm_find_nb(ms.book, oid) != NO_ORDER:
-                return True
+        if qty > 0 and keeps_order_nb(ms, qs, price, qty, now):
+            return True
         # cancel the working order (harmless if it has been filled meanwhile); never let the cancel overtake
         # the order it cancels when latencies are random, or the order would rest orphaned
         t_cancel = max(now + latency_nb(ms, ms.p), (qs[Q_ARRIVAL_NS] + 1) / _NS)

@@ -151,11 +151,9 @@ def _cap_lots_nb(ms, agent, side_idx, price, lots, room, now, stylized):
     qs = ms.quotes[agent, side_idx]
     if qs[mk.Q_ID] < 0 or stylized:
         return lots
-    if qs[mk.Q_PRICE] == price and qs[mk.Q_QTY] == lots:
-        in_flight = now * 1e9 < qs[mk.Q_ARRIVAL_NS]
-        if in_flight or bk.hm_find_nb(ms.book, qs[mk.Q_ID]) >= 0:
-            return lots  # unchanged: keeps its order, and lots <= room already
-    if now * 1e9 < qs[mk.Q_ARRIVAL_NS]:
+    if mk.keeps_order_nb(ms, qs, price, lots, now):
+        return lots  # unchanged: keeps its order, and lots <= room already
+    if mk.in_flight_nb(qs, now):
         old = qs[mk.Q_QTY]
     else:
         old, _, _ = mk.agent_resting_nb(ms, agent, side_idx)
