@@ -28,7 +28,7 @@ from almm_rllib.results import schema as S
 from almm_rllib.results import stats
 from almm_rllib.results.figures import PALETTE, new_figure, png
 from almm_rllib.results.html import frame_table, img
-from almm_rllib.results.io import REPORT_FILE, RunData, atomic_write, read_run
+from almm_rllib.results.io import REPORT_FILE, RunData, read_run, write_text
 from almm_rllib.results.metrics import drawdown_path
 
 #: The expected-performance table's four headline metrics, in order, with their column titles.
@@ -649,10 +649,4 @@ def write_html_report(
         n_resamples=n_resamples,
         random_state=random_state,
     )
-    out = Path(path) if path is not None else run_dir / REPORT_FILE
-
-    def write(tmp: Path) -> None:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-
-    return atomic_write(out, write)
+    return write_text(text, Path(path) if path is not None else run_dir / REPORT_FILE)

@@ -89,27 +89,28 @@ def _clustering_check(sim: dict, switching: bool) -> dict:
     )
 
 
+def _positive_check(cid: str, title: str, x: float, criterion: str, why: str) -> dict:
+    """A check that ``x`` is positive (not applicable when ``x`` is NaN)."""
+    return _check(cid, title, fmt(x), criterion, bool(x > 0) if math.isfinite(x) else None, why)
+
+
 def _tails_check(sim: dict) -> dict:
-    k1 = sim["returns"]["step"]["kurtosis"]
-    return _check(
+    return _positive_check(
         "tails",
         "Heavy tails: excess kurtosis of one-step returns",
-        fmt(k1),
+        sim["returns"]["step"]["kurtosis"],
         "> 0",
-        bool(k1 > 0) if math.isfinite(k1) else None,
         "Real short-horizon returns are leptokurtic; here a mixture of regimes, discrete ticks and "
         "occasional catch-up moves of the book produce it.",
     )
 
 
 def _ofi_check(sim: dict) -> dict:
-    oc = sim["ofi"]["step"]["corr"]
-    return _check(
+    return _positive_check(
         "ofi",
         "Order-flow imbalance moves the price the same step",
-        fmt(oc),
+        sim["ofi"]["step"]["corr"],
         "corr(aggressive buy - sell lots, mid change) > 0",
-        bool(oc > 0) if math.isfinite(oc) else None,
         "Buying pressure lifts the price (Cont, Kukanov and Stoikov 2014).",
     )
 

@@ -60,30 +60,30 @@ def slope(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return b, float(y.mean() - b * x.mean())
 
 
-def kurtosis(x: np.ndarray) -> float:
-    """Excess kurtosis (0 for a normal), unbiased (Fisher, as ``scipy.stats.kurtosis(bias=False)``)."""
-    n = x.size
-    if n < max(4, MIN_POINTS):
+def _central_moment_ratio(x: np.ndarray, k: int, min_n: int) -> float:
+    """m_k / m_2^(k/2) of ``x`` (central moments, biased); NaN below ``max(min_n, MIN_POINTS)`` points or for
+    a constant series."""
+    if x.size < max(min_n, MIN_POINTS):
         return math.nan
     d = x - x.mean()
     m2 = float((d**2).mean())
     if m2 == 0:
         return math.nan
-    g2 = float((d**4).mean()) / m2**2 - 3.0
-    return float(((n + 1) * g2 + 6) * (n - 1) / ((n - 2) * (n - 3)))
+    return float((d**k).mean()) / m2 ** (k / 2)
+
+
+def kurtosis(x: np.ndarray) -> float:
+    """Excess kurtosis (0 for a normal), unbiased (Fisher, as ``scipy.stats.kurtosis(bias=False)``)."""
+    n = x.size
+    g2 = _central_moment_ratio(x, 4, 4) - 3.0
+    return float(((n + 1) * g2 + 6) * (n - 1) / ((n - 2) * (n - 3))) if not math.isnan(g2) else math.nan
 
 
 def skew(x: np.ndarray) -> float:
     """Sample skewness, bias-corrected (as ``scipy.stats.skew(bias=False)``); NaN for few points or constants."""
     n = x.size
-    if n < max(3, MIN_POINTS):
-        return math.nan
-    d = x - x.mean()
-    m2 = float((d**2).mean())
-    if m2 == 0:
-        return math.nan
-    g1 = float((d**3).mean()) / m2**1.5
-    return float(g1 * math.sqrt(n * (n - 1)) / (n - 2))
+    g1 = _central_moment_ratio(x, 3, 3)
+    return float(g1 * math.sqrt(n * (n - 1)) / (n - 2)) if not math.isnan(g1) else math.nan
 
 
 def std(x: np.ndarray) -> float:

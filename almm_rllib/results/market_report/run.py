@@ -90,13 +90,7 @@ def market_report(
     rec = simulate(config, seconds=seconds, dt=dt, seed=seed, burn_in_seconds=burn_in_seconds)
     sim = market_stats(rec, dt=dt, tick_size=config.tick_size, regimes=rc, lags=lags, coarse=coarse)
     per_regime, per_stats, pinned_recs = _pinned_runs(
-        config,
-        seconds=pinned_seconds,
-        dt=dt,
-        seed=seed,
-        burn_in_seconds=burn_in_seconds,
-        lags=lags,
-        coarse=coarse,
+        config, pinned_seconds, dt, seed, burn_in_seconds, lags, coarse
     )
     lob_sec, lob_rec = None, None
     src = default_lobster_dir() if compare_lobster == AUTO else compare_lobster
@@ -140,7 +134,6 @@ def _checked_args(config: MarketConfig | None, seconds: float | None, dt, coarse
 
 def _pinned_runs(
     config: MarketConfig,
-    *,
     seconds: float,
     dt: float,
     seed: int,
@@ -193,16 +186,7 @@ def _meta(config, seed, seconds, pinned_seconds, burn_in_seconds, dt, coarse, la
 
 def _write(out: Path, stats: dict, page_text: str) -> Path:
     """``market_stats.json`` then ``report.html`` into ``out``, each under a temporary name then renamed."""
-    from almm_rllib.results.io import atomic_write
+    from almm_rllib.results.io import write_text
 
-    payload = json.dumps(jsonable(stats), indent=1, allow_nan=False)
-
-    def writer(text: str):
-        def write(tmp: Path) -> None:
-            with open(tmp, "w", encoding="utf-8") as f:
-                f.write(text)
-
-        return write
-
-    atomic_write(out / STATS_FILE, writer(payload))
-    return atomic_write(out / REPORT_HTML, writer(page_text))
+    write_text(json.dumps(jsonable(stats), indent=1, allow_nan=False), out / STATS_FILE)
+    return write_text(page_text, out / REPORT_HTML)
