@@ -398,16 +398,22 @@ def test_amzn_day_response_grows_and_the_touch_is_adversely_selected(amzn):
     )
     # signs have memory, arrivals cluster
     assert st["sign_acf"]["1"] > 0.3 and st["arrivals"]["cv"] > 1.5
+    # the growth ratio is the one of the two responses over the same orders
+    g = st["response_growth"]
+    assert g["value"] == pytest.approx(st["response"]["60"]["money"] / st["response"]["1"]["money"], rel=0.05)
+    assert 0 < g["se"] < g["value"]
+    text = ms.format_stats(st)
+    assert "LOBSTER AMZN" in text and "R(60 s) / R(1 s)" in text
 
 
 def test_short_simulator_run_gives_finite_figures(amzn):
-    d = ms.simulator_day(seconds=400.0, dt=0.1, seed=3, burn_in_seconds=50.0)
+    d = ms.simulator_day(seconds=700.0, dt=0.1, seed=3, burn_in_seconds=50.0)
     o = d.orders
     assert len(o) > 100
     # every fill belongs to one order; order sizes are the sums of their fills
     assert np.bincount(o.fill_order, weights=o.fill_size, minlength=len(o)) == pytest.approx(o.size)
     assert (o.fill_depth_ticks() >= 0).all()
-    assert d.quotes.time[-1] == pytest.approx(d.quotes.time[0] + 400.0)
+    assert d.quotes.time[-1] == pytest.approx(d.quotes.time[0] + 700.0)
     st = ms.microstructure_stats(d)
     for tau in ("1", "5", "10", "30", "60"):
         assert math.isfinite(st["response"][tau]["money"]) and math.isfinite(st["response"][tau]["hs"])
@@ -416,10 +422,11 @@ def test_short_simulator_run_gives_finite_figures(amzn):
     for k in ("1", "2", "5", "10"):
         assert math.isfinite(st["sign_acf"][k])
     assert all(math.isfinite(x) for x in st["return_acf"])
+    assert all(math.isfinite(v["ratio_to_longest"]) for v in st["signature"].values())
     assert math.isfinite(st["spread"]["mean_ticks"]) and st["spread"]["mean_ticks"] >= 1
     assert math.isfinite(st["touch_depth"]["ratio"]) and math.isfinite(st["arrivals"]["cv"])
     rows = ms.compare(amzn[1], st)
     assert len(rows) > 40 and {r.verdict for r in rows} <= {"pass", "fail", "n/a"}
     # same seed, same figures
-    again = ms.microstructure_stats(ms.simulator_day(seconds=400.0, dt=0.1, seed=3, burn_in_seconds=50.0))
+    again = ms.microstructure_stats(ms.simulator_day(seconds=700.0, dt=0.1, seed=3, burn_in_seconds=50.0))
     assert again["response"]["10"]["money"] == st["response"]["10"]["money"]

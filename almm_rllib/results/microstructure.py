@@ -23,6 +23,7 @@ seconds; ``hs`` = in half-spreads: the money figure over the mean half-spread in
 orders it averages over, same weights):
 
 * ``response``: R(tau) = E[sign x (mid(t + tau) - mid just before t)] over market orders, tau in ``TAUS``;
+  ``response_growth``: R(60 s) / R(1 s) over the orders observed at both (jackknife standard error);
 * ``markout``: per passive execution ``maker_side x (mid(t + H) - price)``, H in ``MARKOUT_HORIZONS``,
   quantity-weighted, by the depth (ticks) of the execution behind its order's first price (0, 1, 2, 3+);
 * ``walk``: share of market orders whose deepest price is 0, 1, 2, 3+ ticks beyond their first price;
@@ -34,7 +35,8 @@ orders it averages over, same weights):
   of market-order counts in windows of ``FANO_WINDOWS`` seconds; 1 and 1 for a Poisson process).
 
 Means of correlated events carry a batch-means standard error (``N_BATCHES`` contiguous batches), which the
-tolerance bands of :func:`compare` use. Layer: results (numpy/pandas; imports core and data only, lazily).
+tolerance bands of :func:`compare` use. Layer: results (numpy only; imports core and data lazily, inside the
+adapters).
 
 Run ``python -m almm_rllib.results.microstructure`` to print the AMZN and AAPL figures and a simulator run.
 """
@@ -58,6 +60,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEPTH_BUCKETS",
     "FANO_WINDOWS",
+    "GROWTH_TOL",
     "MARKOUT_HORIZONS",
     "SIGNATURE_S",
     "SIGN_LAGS",
@@ -67,14 +70,23 @@ __all__ = [
     "MarketOrders",
     "MicrostructureError",
     "QuoteSeries",
+    "arrivals",
     "compare",
     "format_rows",
     "format_stats",
     "group_executions",
     "lobster_day",
+    "main",
+    "markouts",
     "microstructure_stats",
     "record_simulator",
+    "response_function",
+    "response_growth",
+    "signature",
     "simulator_day",
+    "spread_stats",
+    "touch_depth",
+    "walk",
 ]
 
 TAUS = (1.0, 5.0, 10.0, 30.0, 60.0, 300.0)
@@ -355,7 +367,7 @@ def lobster_day(data: LobsterData, name: str | None = None) -> MarketDay:
 
 
 def record_simulator(
-    sim: MarketSimulator, *, seconds: float, dt: float = 0.1, name: str = "simulator"
+    sim: MarketSimulator, *, seconds: float, dt: float = 1.0, name: str = "simulator"
 ) -> MarketDay:
     """Step ``sim`` for ``seconds`` in steps of ``dt`` and describe what happened as a :class:`MarketDay`.
 
@@ -365,7 +377,7 @@ def record_simulator(
     "just before" a market order is the one at the end of the previous step (``dt`` is the resolution).
     Prices in money (ticks x tick size), sizes in shares (lots x lot size).
     """
-    from almm_rllib.core.schema import BUY, SELL
+    from almm_rllib.core.schema import BUY, FILL_DTYPE, SELL
 
     if not (isinstance(dt, int | float) and math.isfinite(dt) and dt > 0):
         raise ValueError(f"record_simulator: dt must be a positive number of seconds, got {dt!r}")
@@ -400,16 +412,15 @@ def record_simulator(
         if f.size:
             fills.append(f)
         quote(i)
-    f = np.concatenate(fills) if fills else np.zeros(0, dtype=[("time", "f8")])
-    if f.size:
-        # within a step the kernel processes events in time order; a stable sort keeps a walk's fills together
-        f = f[np.argsort(f["time"], kind="stable")]
+    f = np.concatenate(fills) if fills else np.zeros(0, FILL_DTYPE)
+    # the kernel processes a step's events in time order; a stable sort keeps a walk's fills together anyway
+    f = f[np.argsort(f["time"], kind="stable")]
     orders = group_executions(
-        f["time"] if f.size else np.zeros(0),
-        f["aggressor"] if f.size else np.zeros(0),
-        f["price"] * tick if f.size else np.zeros(0),
-        f["qty"] * lot if f.size else np.zeros(0),
-        order_id=f["taker_order_id"] if f.size else np.zeros(0),
+        f["time"],
+        f["aggressor"],
+        f["price"] * tick,
+        f["qty"] * lot,
+        order_id=f["taker_order_id"],
         tick_size=tick,
         source=name,
     )
@@ -422,7 +433,7 @@ def simulator_day(
     config: MarketConfig | None = None,
     *,
     seconds: float = 20_000.0,
-    dt: float = 0.1,
+    dt: float = 1.0,
     seed: int = 11,
     burn_in_seconds: float = 300.0,
 ) -> MarketDay:
@@ -519,15 +530,19 @@ def _before(day: MarketDay) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return m0, hs, i
 
 
+def _response_terms(day: MarketDay, tau: float) -> np.ndarray:
+    """sign x (mid(t + tau) - mid just before t) per market order (NaN where the horizon is not observed)."""
+    q, mo = day.quotes, day.orders
+    m0, _, _ = _before(day)
+    return mo.sign * (_mid_at(q, q.mid(), mo.time + tau) - m0)
+
+
 def response_function(day: MarketDay, taus=TAUS) -> dict:
     """R(tau) over market orders, money and half-spreads, with batch-means standard errors."""
-    q, mo = day.quotes, day.orders
-    mid = q.mid()
-    m0, hs, _ = _before(day)
+    _, hs, _ = _before(day)
     out: dict = {}
-    resp: dict = {}
     for tau in taus:
-        d = mo.sign * (_mid_at(q, mid, mo.time + tau) - m0)
+        d = _response_terms(day, tau)
         r, se, n = _wmean_se(d)
         h = _mean_where(hs, np.isfinite(d))
         out[f"{tau:g}"] = {
@@ -538,11 +553,13 @@ def response_function(day: MarketDay, taus=TAUS) -> dict:
             "hs": r / h,
             "hs_se": se / h,
         }
-        resp[tau] = d
-    if 1.0 in resp and 60.0 in resp:
-        g, gse = _ratio_se(resp[60.0], resp[1.0])
-        out["growth_60_1"] = {"value": g, "se": gse}
     return out
+
+
+def response_growth(day: MarketDay, tau: float = 60.0, base: float = 1.0) -> dict:
+    """R(tau) / R(base) over the orders observed at both horizons, with a jackknife standard error."""
+    g, se = _ratio_se(_response_terms(day, tau), _response_terms(day, base))
+    return {"tau_s": float(tau), "base_s": float(base), "value": g, "se": se}
 
 
 def _ratio_se(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -611,6 +628,13 @@ def walk(day: MarketDay) -> dict:
     return out
 
 
+def _grid(first: float, end: float, step: float) -> np.ndarray:
+    """first, first + step, ... up to end (a point within 1e-9 steps past ``end``, from the rounding of a
+    clock summed step by step, is pulled back onto it)."""
+    grid = first + step * np.arange(int(math.floor((end - first) / step + 1e-9)) + 1)
+    return np.minimum(grid, end)
+
+
 def signature(day: MarketDay, sampling=SIGNATURE_S) -> dict:
     """Realised variance per second of the mid sampled on clock grids (money^2/s, and of log returns per second),
     and the lag-1..5 autocorrelation of 1-s mid changes."""
@@ -619,7 +643,7 @@ def signature(day: MarketDay, sampling=SIGNATURE_S) -> dict:
     first = q.time[int(np.argmax(np.isfinite(mid)))]
     out: dict = {}
     for s in sampling:
-        grid = first + s * np.arange(int(math.floor((q.end - first) / s + 1e-9)) + 1)
+        grid = _grid(first, q.end, s)
         m = _mid_at(q, mid, grid)
         dm = np.diff(m)
         r = np.diff(np.log(m))
@@ -633,7 +657,7 @@ def signature(day: MarketDay, sampling=SIGNATURE_S) -> dict:
     top = out[f"{sampling[-1]:g}"]["rv_rel_per_s"]
     for v in out.values():
         v["ratio_to_longest"] = v["rv_rel_per_s"] / top if top and math.isfinite(top) else math.nan
-    grid = first + np.arange(int(math.floor(q.end - first + 1e-9)) + 1)
+    grid = _grid(first, q.end, 1.0)
     dm1 = np.diff(_mid_at(q, mid, grid))
     return {"rv": out, "return_acf": _acf(dm1, range(1, RETURN_ACF_LAGS + 1))}
 
@@ -700,6 +724,7 @@ def microstructure_stats(day: MarketDay) -> dict:
         "mean_mid": float(np.nanmean(q.mid())),
         "tick_size": q.tick_size,
         "response": response_function(day),
+        "response_growth": response_growth(day),
         "markout": markouts(day),
         "walk": walk(day),
         "sign_acf": dict(zip(map(str, SIGN_LAGS), _acf(day.orders.sign, SIGN_LAGS), strict=True)),
@@ -793,7 +818,7 @@ def compare(real: dict, sim: dict) -> list[CompareRow]:
                 "factor 2 of the real response in half-spreads (or 2 se)",
             )
         )
-    ga, gb = rr.get("growth_60_1", {}), rs.get("growth_60_1", {})
+    ga, gb = real["response_growth"], sim["response_growth"]
     g_r, g_s = ga.get("value", math.nan), gb.get("value", math.nan)
     rows.append(
         _row(
@@ -896,6 +921,8 @@ def format_stats(st: dict) -> str:
             [[k, v["n"], v["money"], v["money_se"], v["hs"], v["hs_se"]] for k, v in st["response"].items()],
         )
     )
+    g = st["response_growth"]
+    out.append(f"R({g['tau_s']:g} s) / R({g['base_s']:g} s) = {_fmt(g['value'], 3)} +- {_fmt(g['se'], 2)}")
     hs = [f"{x:g}" for x in MARKOUT_HORIZONS]
     out.append(
         _table(
@@ -980,7 +1007,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tickers", default="AMZN,AAPL", help="comma-separated; the first is compared")
     p.add_argument("--seconds", type=float, default=20_000.0, help="simulated seconds (0: no simulation)")
     p.add_argument("--seed", type=int, default=11)
-    p.add_argument("--dt", type=float, default=0.1, help="simulator step (resolution of its quotes)")
+    p.add_argument(
+        "--dt",
+        type=float,
+        default=1.0,
+        help="simulator step: the env's default 1 s (also its quotes' resolution)",
+    )
     args = p.parse_args(argv)
     folder = (
         Path(args.lobster) if args.lobster else Path(__file__).resolve().parents[3] / "shared/data/lobster"
