@@ -430,3 +430,18 @@ def test_short_simulator_run_gives_finite_figures(amzn):
     # same seed, same figures
     again = ms.microstructure_stats(ms.simulator_day(seconds=700.0, dt=0.1, seed=3, burn_in_seconds=50.0))
     assert again["response"]["10"]["money"] == st["response"]["10"]["money"]
+
+
+def test_a_short_real_day_gives_missing_figures_not_errors(amzn):
+    """The AAPL sample covers 49 s: horizons and samplings beyond it are missing (NaN, verdict n/a)."""
+    m = sorted(DATA.glob("AAPL_*_message_*.csv"))[0]
+    st = ms.microstructure_stats(
+        ms.lobster_day(read_lobster(m, m.with_name(m.name.replace("_message_", "_orderbook_"))))
+    )
+    assert st["n_market_orders"] > 50 and st["seconds"] < 60
+    assert math.isfinite(st["response"]["1"]["money"]) and math.isnan(st["response"]["60"]["money"])
+    assert st["response"]["60"]["n"] == 0
+    assert math.isnan(st["signature"]["60"]["rv_rel_per_s"])
+    rows = {r.name: r for r in ms.compare(st, amzn[1])}
+    assert rows["R(60 s) / half-spread"].verdict == "n/a"
+    assert rows["R(1 s) / half-spread"].verdict in ("pass", "fail")
