@@ -28,8 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from almm_rllib.baselines._validation import set_int, set_real
 from almm_rllib.baselines.base import MarketView, Strategy
+from almm_rllib.core.config import Config, check
 
 
 def as_reservation_price(s: float, q: float, gamma: float, sigma: float, tau: float) -> float:
@@ -44,7 +44,7 @@ def as_optimal_spread(gamma: float, sigma: float, tau: float, k: float) -> float
 
 
 @dataclass(frozen=True)
-class AvellanedaStoikovParams:
+class AvellanedaStoikovParams(Config):
     """Parameters of :class:`AvellanedaStoikov` (and :class:`Symmetric`). Defaults: the paper, gamma=0.1."""
 
     gamma: float = 0.1
@@ -59,12 +59,18 @@ class AvellanedaStoikovParams:
     """When set (seconds, > 0), ``T - t`` is replaced by this constant window: for episodes whose end is
     unknown or far away. None uses the view's ``horizon - time`` (finite horizon, the paper)."""
 
-    def __post_init__(self) -> None:
-        set_real(self, "gamma", gt=0.0)
-        set_real(self, "k", gt=0.0)
-        set_real(self, "sigma", ge=0.0, optional=True)
-        set_int(self, "order_size", ge=1)
-        set_real(self, "rolling_horizon", gt=0.0, optional=True)
+    def _validate(self) -> None:
+        check(
+            math.isfinite(self.gamma) and self.gamma > 0, "gamma", f"must be finite and > 0, got {self.gamma}"
+        )
+        check(math.isfinite(self.k) and self.k > 0, "k", f"must be finite and > 0, got {self.k}")
+        s = self.sigma
+        check(s is None or (math.isfinite(s) and s >= 0), "sigma", f"must be finite and >= 0, got {s}")
+        check(self.order_size >= 1, "order_size", f"must be >= 1, got {self.order_size}")
+        h = self.rolling_horizon
+        check(
+            h is None or (math.isfinite(h) and h > 0), "rolling_horizon", f"must be finite and > 0, got {h}"
+        )
 
 
 class AvellanedaStoikov(Strategy):

@@ -30,9 +30,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from almm_rllib.baselines._validation import require, set_bool, set_real
 from almm_rllib.baselines.avellaneda_stoikov import AvellanedaStoikov, Symmetric
 from almm_rllib.baselines.base import ASK_OFFSET, ASK_SIZE, BID_OFFSET, BID_SIZE, MarketView, Strategy
+from almm_rllib.core.config import Config, check
 
 #: A side is quoted when its size would round to at least one lot.
 _MIN_QUOTED_SIZE = 0.5
@@ -50,7 +50,7 @@ PAPER_N_PATHS = 1000
 
 
 @dataclass(frozen=True)
-class PaperMarket:
+class PaperMarket(Config):
     """The stylized market. Defaults: the paper's numerical section."""
 
     s0: float = 100.0
@@ -70,18 +70,16 @@ class PaperMarket:
     fill_after_move: bool = False
     """Measure fill distances from the mid after the step's move (see the module docstring)."""
 
-    def __post_init__(self) -> None:
-        set_real(self, "s0")
-        set_real(self, "T", gt=0.0)
-        set_real(self, "sigma", ge=0.0)
-        set_real(self, "dt", gt=0.0)
+    def _validate(self) -> None:
+        check(math.isfinite(self.s0), "s0", f"must be finite, got {self.s0}")
+        for f, strict in (("T", True), ("sigma", False), ("dt", True), ("A", False), ("k", False)):
+            x = getattr(self, f)
+            ok = math.isfinite(x) and (x > 0 if strict else x >= 0)
+            check(ok, f, f"must be finite and {'>' if strict else '>='} 0, got {x}")
         ratio = self.T / self.dt
-        whole = abs(ratio - round(ratio)) < 1e-9 * ratio
-        require(self, "dt", whole, f"must divide T={self.T}, got {self.dt}")
-        set_real(self, "A", ge=0.0)
-        set_real(self, "k", ge=0.0)
-        set_real(self, "tick_size", gt=0.0)
-        set_bool(self, "fill_after_move")
+        check(abs(ratio - round(ratio)) < 1e-9 * ratio, "dt", f"must divide T={self.T}, got {self.dt}")
+        t = self.tick_size
+        check(math.isfinite(t) and t > 0, "tick_size", f"must be finite and > 0, got {t}")
 
     @property
     def n_steps(self) -> int:
