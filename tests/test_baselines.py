@@ -36,7 +36,7 @@ from almm_rllib.baselines import (
     prices_to_action,
     strategy_class,
 )
-from almm_rllib.baselines.avellaneda_stoikov import AvellanedaStoikovParams
+from almm_rllib.baselines.avellaneda_stoikov import PAPER_A, PAPER_DT, PAPER_K, AvellanedaStoikovParams
 from almm_rllib.baselines.paper import (
     PAPER_N_PATHS,
     PAPER_TABLE_GAMMA_0_1,
@@ -505,7 +505,7 @@ def test_paper_simulation_fill_rate_and_spread_capture():
     # The mid is a martingale independent of the fills, so the expected profit is 1.00 per fill = 62.477.
     n = 500
     res = simulate(StaticSpread(half_spread_ticks=100.0), n_paths=n, seed=3)
-    p = 140.0 * math.exp(-1.5) * 0.005
+    p = PAPER_A * math.exp(-PAPER_K * 1.00) * PAPER_DT
     for fills in (res.bid_fills, res.ask_fills):
         assert abs(fills.mean() - 200 * p) < 4 * math.sqrt(200 * p * (1 - p) / n)
     assert abs(res.profit.mean() - 2 * 200 * p) < 4 * res.profit.std(ddof=1) / math.sqrt(n)

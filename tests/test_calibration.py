@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from almm_rllib.baselines import STRATEGIES, default_params, lob_defaults, make_strategy, market_fingerprint
+from almm_rllib.baselines.avellaneda_stoikov import PAPER_A, PAPER_DT, PAPER_GAMMA, PAPER_K, PAPER_SIGMA
 from almm_rllib.core.market_config import MarketConfig
 from almm_rllib.env import EnvConfig
 from almm_rllib.evaluation.calibration import (
@@ -80,22 +81,22 @@ def test_probe_recovers_the_stylized_markets_truth():
     [0, 1) tick (the mid moves by 14.14 ticks a step, so its fractional tick is equidistributed): ``A`` is seen
     times (1 - exp(-k tick)) / (k tick) = 0.9925 and ``k`` is unchanged. Tolerance: 4 standard errors of the
     Poisson fit, which overstate the error of these per-step Bernoulli counts (variance p(1-p) < p)."""
-    cfg = STYLIZED.replace(dt=0.005, episode_seconds=1.0)
+    cfg = STYLIZED.replace(dt=PAPER_DT, episode_seconds=1.0)
     fit = estimate_fill_intensity(cfg, seconds=30.0, seed=MIN_SEED + 7, distances=range(0, 301, 50))
     tick = 0.01
-    k_tick_true = 1.5 * tick
-    a_seen = 140.0 * (1 - math.exp(-k_tick_true)) / k_tick_true
+    k_tick_true = PAPER_K * tick
+    a_seen = PAPER_A * (1 - math.exp(-k_tick_true)) / k_tick_true
     assert fit.tick_size == tick and len(fit.seeds) == 30 and fit.seconds == 30.0
     assert fit.se_k_tick < 0.05 * k_tick_true and fit.se_A < 0.05 * a_seen  # the test has power
     assert abs(fit.A - a_seen) < 4 * fit.se_A
     assert abs(fit.k_tick - k_tick_true) < 4 * fit.se_k_tick
     assert fit.k_money == pytest.approx(fit.k_tick / tick)
-    assert abs(fit.k_money - 1.5) < 4 * fit.se_k_tick / tick
+    assert abs(fit.k_money - PAPER_K) < 4 * fit.se_k_tick / tick
     a, k = fit  # unpacks as (A, k per tick)
     assert (a, k) == (fit.A, fit.k_tick)
     # every step moves the mid by exactly sigma sqrt(dt)
-    assert fit.sigma == pytest.approx(2.0, rel=1e-6)
-    assert fit.sigma_rel == pytest.approx(2.0 / 100.0, rel=0.05)
+    assert fit.sigma == pytest.approx(PAPER_SIGMA, rel=1e-6)
+    assert fit.sigma_rel == pytest.approx(PAPER_SIGMA / STYLIZED.market.initial_price, rel=0.05)
 
 
 def test_probe_on_the_order_book_market_sees_a_decaying_intensity():
@@ -218,8 +219,8 @@ def test_glft_and_symmetric_no_longer_run_the_same_episode():
     assert not glft.steps["bid_price"].equals(sym.steps["bid_price"])
     assert not np.allclose(glft.steps["pnl"], sym.steps["pnl"])
     # with the paper's parameters (the stylized defaults forced onto this market) they did
-    paper = {"gamma": 0.1, "k": 1.5}
-    a = run_episode("glft:gamma=0.1,k=1.5,A=140", cfg, 21)
+    paper = {"gamma": PAPER_GAMMA, "k": PAPER_K}
+    a = run_episode(f"glft:gamma={PAPER_GAMMA},k={PAPER_K},A={PAPER_A}", cfg, 21)
     b = run_episode("symmetric:" + ",".join(f"{k}={v}" for k, v in paper.items()), cfg, 21)
     assert a.steps["pnl"].equals(b.steps["pnl"])
 

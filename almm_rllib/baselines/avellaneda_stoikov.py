@@ -30,6 +30,27 @@ import numpy as np
 
 from almm_rllib.baselines.base import MarketView, Strategy
 from almm_rllib.core.config import Config, check
+from almm_rllib.core.market_config import StylizedConfig
+
+# The paper's numerical section (section 4): the one home of its constants in the package (the strategies'
+# defaults, :mod:`.paper`, ``almm simulate --paper``). Its market's ``sigma``, ``A`` and ``k`` are the core's
+# stylized market's defaults (:class:`~almm_rllib.core.market_config.StylizedConfig`, the same market).
+_PAPER_MARKET = StylizedConfig()
+#: Volatility of the mid, money per sqrt-second.
+PAPER_SIGMA: float = _PAPER_MARKET.sigma
+#: Fill intensity of a quote at the mid, per second.
+PAPER_A: float = _PAPER_MARKET.A
+#: Decay of the fill intensity with the distance from the mid, per money.
+PAPER_K: float = _PAPER_MARKET.k
+#: Initial mid, money.
+PAPER_S0 = 100.0
+#: Horizon, seconds.
+PAPER_T = 1.0
+#: Step length, seconds (200 steps).
+PAPER_DT = 0.005
+#: The risk aversions of the paper's tables, per money; the strategies' default is :data:`PAPER_GAMMA`.
+PAPER_GAMMAS: tuple[float, ...] = (0.01, 0.1, 1.0)
+PAPER_GAMMA = PAPER_GAMMAS[1]
 
 
 def as_reservation_price(s: float, q: float, gamma: float, sigma: float, tau: float) -> float:
@@ -47,9 +68,9 @@ def as_optimal_spread(gamma: float, sigma: float, tau: float, k: float) -> float
 class AvellanedaStoikovParams(Config):
     """Parameters of :class:`AvellanedaStoikov` (and :class:`Symmetric`). Defaults: the paper, gamma=0.1."""
 
-    gamma: float = 0.1
-    """Risk aversion, per money (> 0). The paper uses 0.01, 0.1 and 1."""
-    k: float = 1.5
+    gamma: float = PAPER_GAMMA
+    """Risk aversion, per money (> 0). The paper uses 0.01, 0.1 and 1 (:data:`PAPER_GAMMAS`)."""
+    k: float = PAPER_K
     """Decay of the fill intensity with the quote's distance from the mid, per money (> 0). Paper: 1.5."""
     sigma: float | None = None
     """Volatility of the mid, money per sqrt-second (>= 0); None uses the view's online estimate."""

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from almm_rllib.baselines.avellaneda_stoikov import PAPER_A, PAPER_GAMMA, PAPER_K
 from almm_rllib.baselines.base import MarketView, Strategy
 from almm_rllib.core.config import Config, check
 
@@ -46,11 +47,11 @@ def glft_half_spreads(q: float, gamma: float, k: float, A: float, sigma: float) 
 class GLFTParams(Config):
     """Parameters of :class:`GueantLehalleFernandezTapia`. Defaults: the Avellaneda-Stoikov paper's market."""
 
-    gamma: float = 0.1
+    gamma: float = PAPER_GAMMA
     """Risk aversion, per money per order (> 0); see the module docstring."""
-    k: float = 1.5
+    k: float = PAPER_K
     """Decay of the fill intensity with distance from the mid, per money (> 0)."""
-    A: float = 140.0
+    A: float = PAPER_A
     """Fill intensity of an order quoted at the mid, per second (> 0)."""
     sigma: float | None = None
     """Volatility of the mid, money per sqrt-second (>= 0); None uses the view's online estimate."""

@@ -30,7 +30,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from almm_rllib.baselines.avellaneda_stoikov import AvellanedaStoikov, Symmetric
+from almm_rllib.baselines.avellaneda_stoikov import (
+    PAPER_A,
+    PAPER_DT,
+    PAPER_GAMMA,
+    PAPER_K,
+    PAPER_S0,
+    PAPER_SIGMA,
+    PAPER_T,
+    AvellanedaStoikov,
+    Symmetric,
+)
 from almm_rllib.baselines.base import ASK_OFFSET, ASK_SIZE, BID_OFFSET, BID_SIZE, MarketView, Strategy
 from almm_rllib.core.config import Config, check
 
@@ -53,17 +63,17 @@ PAPER_N_PATHS = 1000
 class PaperMarket(Config):
     """The stylized market. Defaults: the paper's numerical section."""
 
-    s0: float = 100.0
+    s0: float = PAPER_S0
     """Initial mid, money."""
-    T: float = 1.0
+    T: float = PAPER_T
     """Horizon, seconds (> 0)."""
-    sigma: float = 2.0
+    sigma: float = PAPER_SIGMA
     """Volatility of the mid, money per sqrt-second (>= 0); also what the strategies see as ``view.sigma``."""
-    dt: float = 0.005
+    dt: float = PAPER_DT
     """Step length, seconds (> 0; ``T / dt`` must be an integer)."""
-    A: float = 140.0
+    A: float = PAPER_A
     """Fill intensity of a quote at the mid, per second (>= 0)."""
-    k: float = 1.5
+    k: float = PAPER_K
     """Decay of the fill intensity with the distance from the mid, per money (>= 0)."""
     tick_size: float = 0.01
     """Money per tick: only converts the action's offsets back to prices (nothing is rounded)."""
@@ -197,7 +207,7 @@ def simulate(
 
 
 def paper_comparison(
-    gamma: float = 0.1, n_paths: int = PAPER_N_PATHS, seed: int = 0, market: PaperMarket | None = None
+    gamma: float = PAPER_GAMMA, n_paths: int = PAPER_N_PATHS, seed: int = 0, market: PaperMarket | None = None
 ) -> dict[str, PaperResult]:
     """The paper's experiment: ``{"inventory": ..., "symmetric": ...}`` for Avellaneda-Stoikov and the
     symmetric strategy with the market's ``k`` and volatility, on the same paths (same ``seed``)."""
