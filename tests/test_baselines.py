@@ -160,8 +160,8 @@ def test_symmetric_has_the_inventory_strategy_spread_centred_on_the_mid():
 @pytest.mark.parametrize("q", [0, 3, -2])
 def test_glft_quotes_hand_computed(q):
     delta_b, delta_a = GLFT_DELTAS[q]
-    assert glft_half_spreads(q, 0.1, 1.5, 140.0, 2.0) == pytest.approx((delta_b, delta_a), abs=1e-11)
-    strat = GueantLehalleFernandezTapia(gamma=0.1, k=1.5, A=140.0, sigma=2.0)
+    assert glft_half_spreads(q, 0.1, 1.5, PAPER_A, 2.0) == pytest.approx((delta_b, delta_a), abs=1e-11)
+    strat = GueantLehalleFernandezTapia(gamma=0.1, k=1.5, A=PAPER_A, sigma=2.0)
     v = view(inventory=float(q))
     bid, ask = quoted_prices(strat.act(v), v)
     assert bid == pytest.approx(100.0 - delta_b, abs=1e-6)
@@ -170,7 +170,7 @@ def test_glft_quotes_hand_computed(q):
 
 def test_glft_inventory_is_counted_in_orders():
     # Orders of 2 lots of 5 shares: 30 shares = 3 orders, so the q = 3 quotes.
-    strat = GueantLehalleFernandezTapia(gamma=0.1, k=1.5, A=140.0, sigma=2.0, order_size=2)
+    strat = GueantLehalleFernandezTapia(gamma=0.1, k=1.5, A=PAPER_A, sigma=2.0, order_size=2)
     v = view(inventory=30.0, lot_size=5.0)
     action = strat.act(v)
     bid, ask = quoted_prices(action, v)

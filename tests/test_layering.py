@@ -381,3 +381,36 @@ def test_middle_layer_runtime_imports_no_ray_or_torch():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.strip()
     assert out == "", f"the middle layer pulled in: {out}"
+
+
+# ------------------------------------------------------------------------------------------------------------
+# One home for each fact.
+
+#: literal -> the one module (relative to the package) allowed to spell it; the others import its name.
+FACT_HOMES = {
+    23_400.0: "core/market_facts.py",  # the trading session, seconds (SESSION_SECONDS; the int 23400 is a port)
+    140.0: "core/market_config.py",  # the Avellaneda-Stoikov paper's A (StylizedConfig.A; PAPER_A)
+}
+
+
+def test_facts_are_spelled_once():
+    """Numbers distinctive enough to grep for appear as float literals in their home module only (tests
+    included: they import the constant)."""
+    seen: dict[float, list[str]] = {v: [] for v in FACT_HOMES}
+    tests = pathlib.Path(__file__).resolve().parent
+    for path in [*_modules(), *sorted(tests.rglob("*.py"))]:
+        if path == pathlib.Path(__file__).resolve():
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and type(node.value) is float and node.value in seen:
+                seen[node.value].append(f"{path.relative_to(PKG.parent).as_posix()}:{node.lineno}")
+    for value, home in FACT_HOMES.items():
+        assert seen[value] == [f"almm_rllib/{home}:{_line_of(PKG / home, value)}"], (value, seen[value])
+
+
+def _line_of(path: pathlib.Path, value: float) -> int:
+    return next(
+        n.lineno
+        for n in ast.walk(ast.parse(path.read_text()))
+        if isinstance(n, ast.Constant) and type(n.value) is float and n.value == value
+    )

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from almm_rllib.core.book import BookCorruptError, LimitOrderBook, Order
+from almm_rllib.core.market_facts import ROUND_LOT_SHARES, SESSION_SECONDS
 from almm_rllib.core.schema import BACKGROUND_OWNER, BUY, SELL, STATUS_NAMES, STATUS_OK
 
 # ------------------------------------------------------------------------------------------------------------
@@ -43,7 +44,6 @@ TICK_SIZE = TICK_RAW / PRICE_SCALE  #: dollars per tick
 ASK_EMPTY = 9_999_999_999  #: LOBSTER's empty ask level price
 BID_EMPTY = -9_999_999_999  #: LOBSTER's empty bid level price
 SECONDS_PER_DAY = 86_400.0
-SESSION_SECONDS = 23_400.0  #: NASDAQ regular session, 9:30 to 16:00
 
 MSG_NEW = 1  #: submission of a new limit order
 MSG_CANCEL = 2  #: partial cancellation
@@ -1142,9 +1142,9 @@ def lobster_stats(data: LobsterData, *, horizons: tuple[float, ...] = (1.0, 10.0
     ls = size[new]
     out["limit_orders"] = {
         "size_shares": _summary(ls),
-        "frac_round_lot": float(np.mean(ls % 100 == 0)) if ls.size else math.nan,
-        "frac_100": float(np.mean(ls == 100)) if ls.size else math.nan,
-        "frac_odd_lot": float(np.mean(ls < 100)) if ls.size else math.nan,
+        "frac_round_lot": float(np.mean(ls % ROUND_LOT_SHARES == 0)) if ls.size else math.nan,
+        "frac_100": float(np.mean(ls == ROUND_LOT_SHARES)) if ls.size else math.nan,
+        "frac_odd_lot": float(np.mean(ls < ROUND_LOT_SHARES)) if ls.size else math.nan,
     }
 
     # placement relative to the same-side best just before the order (row i-1)

@@ -36,6 +36,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from almm_rllib.core.market_facts import ROUND_LOT_SHARES, SESSION_SECONDS
+
 if TYPE_CHECKING:
     from almm_rllib.core.market_config import FlowConfig, MarketConfig, RegimeConfig
 
@@ -70,11 +72,9 @@ SIGNATURE_STEPS = (1, 2, 5, 10, 20, 30, 60, 120, 300, 600)
 #: Tail probabilities of the standardised-return quantiles.
 TAIL_PROBS = (0.001, 0.01, 0.05, 0.95, 0.99, 0.999)
 #: Shares per lot used to express LOBSTER sizes in lots.
-LOBSTER_LOT_SHARES = 100
+LOBSTER_LOT_SHARES = ROUND_LOT_SHARES
 #: Mean holding times per regime the default run length covers (see :func:`default_seconds`).
 SWITCHES_PER_RUN = 60
-#: One NASDAQ session, the length of the AMZN sample: the shortest default run.
-SESSION_SECONDS = 23_400.0
 
 
 # ------------------------------------------------------------------------------------------------------------
