@@ -26,8 +26,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from almm_rllib.core.market_facts import SESSION_SECONDS
-
 # ------------------------------------------------------------------------------------------------------------
 # Format constants.
 PRICE_SCALE = 10_000  #: LOBSTER price units per dollar

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from almm_rllib.core.market_facts import ROUND_LOT_SHARES, SESSION_SECONDS
-
 from almm_rllib.results.market_report.estimators import (
     MIN_POINTS,
     corr,

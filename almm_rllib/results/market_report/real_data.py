@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 
 from almm_rllib.core.market_facts import ROUND_LOT_SHARES
-
 from almm_rllib.results.market_report.estimators import as_float, ffill
 from almm_rllib.results.market_report.lobster_stats import lobster_stats
 from almm_rllib.results.market_report.record_stats import market_stats, rec_columns
