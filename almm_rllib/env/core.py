@@ -188,8 +188,9 @@ class MarketMakingCore:
         """Curriculum hook: switch to ``phase`` (one of ``agent_schema.PHASES``); takes effect at the next reset,
         which reconfigures the running simulator (``MarketSimulator.set_regime_config``) rather than building a
         new one. An unknown phase raises a ConfigError (a ValueError) naming the known ones."""
-        self._phase = A.check_phase(phase, key="set_task phase")
+        A.check_phase(phase, key="set_task phase")
         phase_market(self.config.market, phase)  # refuse a phase this market cannot run now, not at reset
+        self._phase = phase
 
     def get_task(self) -> str | None:
         """The phase in force (the one the current episode runs in, unless set_task was called since)."""
