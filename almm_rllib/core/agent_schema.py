@@ -140,7 +140,7 @@ def check_phase(phase, key: str = "phase", source: str | None = None) -> str:
     """``phase`` if it is a curriculum phase, else a ConfigError (a ValueError) naming ``key`` and ``source``."""
     if phase not in PHASES:
         raise ConfigError(
-            key, f"is an unknown curriculum phase {phase!r}; known: {', '.join(PHASES)}", source
+            key, f"must be one of {', '.join(PHASES)} (unknown curriculum phase {phase!r})", source
         )
     return phase
 

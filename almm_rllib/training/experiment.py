@@ -58,7 +58,7 @@ from typing import Any
 
 import yaml
 
-from almm_rllib.core.agent_schema import PHASES, RLLIB_ENV, RLLIB_ENV_MULTI, RLLIB_ENV_NAMES, agent_ids
+from almm_rllib.core.agent_schema import RLLIB_ENV, RLLIB_ENV_MULTI, RLLIB_ENV_NAMES, agent_ids, check_phase
 from almm_rllib.core.config import ConfigError
 from almm_rllib.env.config import EnvConfig
 
@@ -287,8 +287,10 @@ def _validate_curriculum(spec: dict, source: str) -> None:
         extra = set(item) - {"phase", "until"}
         if extra:
             raise _err(source, f"{key}.{sorted(extra)[0]}", "is not a known key (known: phase, until)")
-        if item["phase"] not in PHASES:
-            raise _err(source, f"{key}.phase", f"must be one of {', '.join(PHASES)}, got {item['phase']!r}")
+        try:
+            check_phase(item["phase"], key=f"{key}.phase")
+        except ConfigError as e:
+            raise _err(source, e.key, e.message) from None
         last = i == len(cur) - 1
         if "until" in item:
             _check_number(source, f"{key}.until", item["until"], positive=True)
