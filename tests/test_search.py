@@ -289,9 +289,7 @@ def test_sac_smoke_trains_and_its_checkpoint_is_evaluated_deterministically(ray_
     from ray.rllib.core.columns import Columns
     from ray.rllib.core.distribution.torch.torch_distribution import TorchSquashedGaussian
 
-    from almm_rllib.env.config import EnvConfig
     from almm_rllib.evaluation.policies import CheckpointPolicy
-    from almm_rllib.evaluation.runner import evaluate
     from almm_rllib.results import read_run
     from almm_rllib.results import schema as S
     from almm_rllib.training.train import run_experiment
@@ -311,7 +309,7 @@ def test_sac_smoke_trains_and_its_checkpoint_is_evaluated_deterministically(ray_
     spec["checkpoint"] = {"frequency": 0, "at_end": True}
     res = run_experiment(load_experiment(_write(tmp_path, spec)), storage=str(tmp_path / "tune"), verbose=0)
     assert res.metrics["num_env_steps_sampled_lifetime"] >= 300
-    assert any(k.startswith("learners/default_policy/") and "actor_loss" in k for k in res.metrics)
+    assert "learners/default_policy/policy_loss" in res.metrics and "learners/default_policy/qf_loss" in res.metrics
     ck = res.best_checkpoint
     pol = CheckpointPolicy(ck)
     assert type(pol.module).__name__ == "DefaultSACTorchRLModule"
@@ -320,15 +318,47 @@ def test_sac_smoke_trains_and_its_checkpoint_is_evaluated_deterministically(ray_
     # the deterministic action is RLlib's squashing of the Gaussian's mean, then the env's box
     obs = np.random.default_rng(0).normal(size=(64, pol.obs_shape[0])).astype(np.float32)
     with torch.no_grad():
-        logits = pol.module.forward_inference({Columns.OBS: torch.from_numpy(obs)})[Columns.ACTION_DIST_INPUTS]
+        logits = pol.module.forward_inference({Columns.OBS: torch.from_numpy(obs)})[
+            Columns.ACTION_DIST_INPUTS
+        ]
         dist = TorchSquashedGaussian.from_logits(logits)
         ref = dist._squash(dist.loc).numpy()
     got = pol.normalized_action(obs)
     np.testing.assert_allclose(got, ref, rtol=1e-6, atol=1e-6)
     assert np.all(np.abs(got) <= 1.0)
-    # the whole evaluation path (the one almm evaluate uses) runs it against a baseline on common seeds
-    cfg = EnvConfig.from_dict(spec["environment"]["env_config"]).replace(info_level="full")
-    run_dir = evaluate([ck, "static_spread"], cfg, [0, 1], out_dir=str(tmp_path), run_name="ev", progress=False)
+    # the seed's table in one command: PPO and SAC checkpoints against the baselines on common seeds
+    from almm_rllib.cli import main
+
+    ppo_spec = copy.deepcopy(SMOKE)
+    ppo_spec.update(name="ppo_smoke", stop={"training_iteration": 2})
+    ppo = run_experiment(
+        load_experiment(_write(tmp_path, ppo_spec, "ppo.yaml")), storage=str(tmp_path / "tune"), verbose=0
+    ).best_checkpoint
+    env_yaml = _write(tmp_path, {"environment": spec["environment"]}, "env.yaml")
+    argv = [
+        "compare",
+        "--checkpoint",
+        f"ppo={ppo}",
+        "--checkpoint",
+        f"sac={ck}",
+        "--baselines",
+        "static_spread",
+    ]
+    argv += ["avellaneda_stoikov", "--seeds", "3", "--env-config", str(env_yaml), "--out", str(tmp_path)]
+    assert main([*argv, "--run-name", "cmp", "--no-progress"]) == 0
+    run_dir = tmp_path / "cmp"
     eps = read_run(run_dir, tables=(S.EPISODES,)).episodes
-    assert set(eps[S.STRATEGY]) == {pol.label, "static_spread"}
-    assert (eps[S.N_STEPS] == 50).all() and np.isfinite(eps[S.TOTAL_PNL]).all()
+    assert set(eps[S.STRATEGY]) == {"ppo", "sac", "static_spread", "avellaneda_stoikov"}
+    assert (eps[S.N_STEPS] == 50).all() and sorted(set(eps[S.SEED])) == [0, 1, 2]
+    md = (run_dir / "table.md").read_text()
+    assert "| ppo (agent) |" in md and "| sac (agent) |" in md
+    sharpe = eps.groupby(S.STRATEGY)[S.SHARPE].mean()
+    best = "ppo" if sharpe["ppo"] >= sharpe["sac"] else "sac"
+    assert f"Best agent by mean Sharpe: **{best}**" in md
+    paired_rows = [
+        ln for ln in md.splitlines() if ln.startswith(("| static_spread | ", "| avellaneda_stoikov | "))
+    ]
+    assert len(paired_rows) == 2 and all("p=" in ln for ln in paired_rows)
+    # re-rendering the run gives the same table
+    assert main(["compare", "--run", str(run_dir)]) == 0
+    assert (run_dir / "table.md").read_text() == md

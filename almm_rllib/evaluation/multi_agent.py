@@ -173,7 +173,7 @@ def to_markdown(df: pd.DataFrame, paired: pd.DataFrame) -> str:
             sub = sub.set_index("metric")
             cells = [
                 f"{fmt_ci(sub.loc[m, 'mean_diff'], sub.loc[m, 'ci_low'], sub.loc[m, 'ci_high'])}, "
-                f"p={fmt_p(sub.loc[m, 'wilcoxon_p'])}"
+                f"p={fmt_p(sub.loc[m, 'p_value'])}"
                 for m in PAIRED_METRICS
             ]
             lines.append(f"| {ln} | {b} | " + " | ".join(cells) + " |")

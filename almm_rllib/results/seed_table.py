@@ -125,9 +125,7 @@ def to_markdown(t: SeedTable, *, names: dict[str, str] | None = None) -> str:
             cells = []
             for m in PAIRED_METRICS:
                 r = sub.loc[m]
-                cells.append(
-                    f"{fmt_ci(r['mean_diff'], r['ci_low'], r['ci_high'])}, p={fmt_p(r['wilcoxon_p'])}"
-                )
+                cells.append(f"{fmt_ci(r['mean_diff'], r['ci_low'], r['ci_high'])}, p={fmt_p(r['p_value'])}")
             prow.append([names.get(base, base), *cells])
         lines += _md(["vs baseline", *(f"Δ {titles[m]}" for m in PAIRED_METRICS)], prow)
     return "\n".join(lines) + "\n"
@@ -142,7 +140,7 @@ def targets(t: SeedTable, *, as_name: str = "avellaneda_stoikov") -> dict[str, o
         return {}
     a = t.best_agent
     best_base = max(bases, key=lambda b: mean[(b, S.SHARPE)])
-    p = t.paired[(t.paired["reference"] == best_base) & (t.paired["metric"] == S.SHARPE)]["wilcoxon_p"]
+    p = t.paired[(t.paired["reference"] == best_base) & (t.paired["metric"] == S.SHARPE)]["p_value"]
     out: dict[str, object] = {
         "best_agent": a,
         "best_baseline": best_base,
