@@ -309,7 +309,10 @@ def test_sac_smoke_trains_and_its_checkpoint_is_evaluated_deterministically(ray_
     spec["checkpoint"] = {"frequency": 0, "at_end": True}
     res = run_experiment(load_experiment(_write(tmp_path, spec)), storage=str(tmp_path / "tune"), verbose=0)
     assert res.metrics["num_env_steps_sampled_lifetime"] >= 300
-    assert "learners/default_policy/policy_loss" in res.metrics and "learners/default_policy/qf_loss" in res.metrics
+    assert (
+        "learners/default_policy/policy_loss" in res.metrics
+        and "learners/default_policy/qf_loss" in res.metrics
+    )
     ck = res.best_checkpoint
     pol = CheckpointPolicy(ck)
     assert type(pol.module).__name__ == "DefaultSACTorchRLModule"
@@ -355,10 +358,11 @@ def test_sac_smoke_trains_and_its_checkpoint_is_evaluated_deterministically(ray_
     sharpe = eps.groupby(S.STRATEGY)[S.SHARPE].mean()
     best = "ppo" if sharpe["ppo"] >= sharpe["sac"] else "sac"
     assert f"Best agent by mean Sharpe: **{best}**" in md
-    paired_rows = [
+    baseline_rows = [
         ln for ln in md.splitlines() if ln.startswith(("| static_spread | ", "| avellaneda_stoikov | "))
     ]
-    assert len(paired_rows) == 2 and all("p=" in ln for ln in paired_rows)
+    # each baseline: one row in the table, one in the paired comparison (with Wilcoxon p-values)
+    assert len(baseline_rows) == 4 and sum("p=" in ln for ln in baseline_rows) == 2
     # re-rendering the run gives the same table
     assert main(["compare", "--run", str(run_dir)]) == 0
     assert (run_dir / "table.md").read_text() == md
