@@ -42,7 +42,7 @@ import multiprocessing
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -214,6 +214,32 @@ def _fill_frame(rows: list[tuple[int, np.ndarray, float]], key: dict[str, Any]) 
     )
 
 
+def _steps_frame(
+    key: dict[str, Any],
+    k: int,
+    step_no: np.ndarray,
+    floats: dict[str, np.ndarray],
+    regime: np.ndarray,
+    n_fills: np.ndarray,
+    phase: str,
+) -> pd.DataFrame:
+    """The ``steps`` rows of an episode's first ``k`` steps (pinned columns, in schema order)."""
+    return pd.DataFrame(
+        {
+            S.RUN_ID: np.full(k, key[S.RUN_ID], dtype=object),
+            S.STRATEGY: np.full(k, key[S.STRATEGY], dtype=object),
+            S.SEED: np.full(k, key[S.SEED], np.int64),
+            S.AGENT_ID: np.full(k, key[S.AGENT_ID], dtype=object),
+            S.STEP: step_no[:k],
+            **{c: v[:k] for c, v in floats.items()},
+            S.REGIME: regime[:k],
+            S.N_FILLS: n_fills[:k],
+            S.PHASE: np.full(k, str(phase), dtype=object),
+        },
+        columns=list(S.STEPS_COLUMNS),
+    )
+
+
 def run_episode(
     policy_spec: PolicySpec | str | Policy,
     env_config: EnvConfig | dict | None,
@@ -279,26 +305,12 @@ def run_episode(
         k += 1
     liq = 0.0 if cfg.terminal_inventory == "liquidate" else float(core.sim.liquidation_cost(0))
     key = {S.RUN_ID: str(run_id), S.STRATEGY: str(label), S.SEED: seed, S.AGENT_ID: AGENT_ID}
-    steps = pd.DataFrame(
-        {
-            S.RUN_ID: np.full(k, key[S.RUN_ID], dtype=object),
-            S.STRATEGY: np.full(k, key[S.STRATEGY], dtype=object),
-            S.SEED: np.full(k, seed, np.int64),
-            S.AGENT_ID: np.full(k, AGENT_ID, dtype=object),
-            S.STEP: step_no[:k],
-            **{c: v[:k] for c, v in floats.items()},
-            S.REGIME: regime[:k],
-            S.N_FILLS: n_fills[:k],
-            S.PHASE: np.full(k, str(phase), dtype=object),
-        },
-        columns=list(S.STEPS_COLUMNS),
-    )
     return EpisodeLog(
         run_id=key[S.RUN_ID],
         strategy=key[S.STRATEGY],
         seed=seed,
         agent_id=AGENT_ID,
-        steps=steps,
+        steps=_steps_frame(key, k, step_no, floats, regime, n_fills, phase),
         fills=_fill_frame(fill_rows, key),
         liquidation_cost=liq,
         background={name: int(core.sim.state.i[idx]) for name, idx in _BACKGROUND_COUNTERS.items()},
@@ -439,6 +451,7 @@ def evaluate(
     module_id: str | None = None,
     overwrite: bool = False,
     extra_config: dict[str, Any] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> Path:
     """Run every policy on the same seeds and write the run folder ``<out_dir>/<run_name>/``.
 
@@ -457,6 +470,8 @@ def evaluate(
         module_id: the RLModule to load from checkpoints (default ``default_policy``).
         overwrite: replace the files of an existing run folder.
         extra_config: more entries for ``config.json``.
+        on_progress: called as ``on_progress(episodes done, episodes in all)`` after each chunk is written
+            (the dashboard's progress bar).
 
     Returns:
         The run folder.
@@ -539,6 +554,8 @@ def evaluate(
                     writer.write_fills(pd.concat(fills, ignore_index=True))
                 episodes.extend(row for _, row in results)
                 bar.update(len(results))
+                if on_progress is not None:
+                    on_progress(len(episodes), n_eps)
 
             if max_workers <= 1:
                 for task in tasks:
