@@ -27,6 +27,8 @@ from almm_rllib.results import schema as S
 MODES = ("Live Simulation", "Strategy Comparison", "Deep Analysis", "Portfolio View")
 #: Seconds between two updates of the live view while an episode runs.
 LIVE_TICK_S = 0.1
+#: Widgets whose choices depend on the open run folder (reset when another run is opened).
+RUN_WIDGET_PREFIXES = ("cmp_reference", "deep_strategy", "deep_seed", "pf_members", "pf_w_")
 EXPECTED = (P.DashboardError, CheckpointError, ConfigError, ResultsError, ValueError)
 
 
@@ -145,7 +147,13 @@ def _run_picker(root) -> R.Run | None:
     name = typed.strip() or st.session_state.get("run_folder")
     if not name:
         return None
-    return R.load_run(root, name)
+    run = R.load_run(root, name)
+    if st.session_state.get("run_loaded") != str(run.path):
+        # another run: its strategies and seeds differ, so the widgets that chose among them start afresh
+        for key in [k for k in st.session_state if k.startswith(RUN_WIDGET_PREFIXES)]:
+            del st.session_state[key]
+        st.session_state["run_loaded"] = str(run.path)
+    return run
 
 
 def comparison_page(root) -> None:
