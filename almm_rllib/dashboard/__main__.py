@@ -12,10 +12,7 @@ import sys
 from pathlib import Path
 
 from almm_rllib.dashboard.paths import RESULTS_ENV, DashboardError, results_root
-
-APP = Path(__file__).with_name("app.py")
-DEFAULT_PORT = 8501
-DEFAULT_HOST = "localhost"
+from almm_rllib.dashboard.server import DEFAULT_HOST, DEFAULT_PORT, streamlit_command
 
 
 def add_arguments(ap: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -29,18 +26,6 @@ def add_arguments(ap: argparse.ArgumentParser) -> argparse.ArgumentParser:
         "--host", default=DEFAULT_HOST, help=f"address to bind (default {DEFAULT_HOST}: this machine only)"
     )
     return ap
-
-
-def streamlit_command(port: int, host: str) -> list[str]:
-    """The ``streamlit run`` command line that serves the app."""
-    return [
-        sys.executable, "-m", "streamlit", "run", str(APP),
-        "--server.address", host,
-        "--server.port", str(port),
-        "--server.headless", "true",
-        "--browser.gatherUsageStats", "false",
-        "--server.fileWatcherType", "none",
-    ]  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

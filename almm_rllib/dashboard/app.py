@@ -116,13 +116,24 @@ def live_page(root) -> None:
         metrics = s.metrics_row()
         for col, (label, value) in zip(st.columns(len(metrics)), metrics):
             col.metric(label, value)
+        rate = s.update_rate()
+        st.caption(
+            f"speed {s.speed:g}x · {s.updates} updates"
+            + (f" · {rate:.1f} updates/s" if rate == rate else "")
+            + " · charts are static while the episode runs (hover them when paused)"
+        )
         snap = s.snapshot()
+        chart_cfg = {"staticPlot": s.running}  # no interactivity to rebuild on each update while running
         left, right = st.columns([1, 2])
-        left.plotly_chart(F.depth_ladder(snap["depth"], snap["bid"], snap["ask"]), key="live_depth")
-        right.plotly_chart(F.price_chart(snap["steps"], snap["fills"]), key="live_price_chart")
+        left.plotly_chart(
+            F.depth_ladder(snap["depth"], snap["bid"], snap["ask"]), key="live_depth", config=chart_cfg
+        )
+        right.plotly_chart(
+            F.price_chart(snap["steps"], snap["fills"]), key="live_price_chart", config=chart_cfg
+        )
         left2, right2 = st.columns(2)
-        left2.plotly_chart(F.pnl_inventory_chart(snap["steps"]), key="live_pnl")
-        right2.plotly_chart(F.reward_chart(snap["components"]), key="live_reward")
+        left2.plotly_chart(F.pnl_inventory_chart(snap["steps"]), key="live_pnl", config=chart_cfg)
+        right2.plotly_chart(F.reward_chart(snap["components"]), key="live_reward", config=chart_cfg)
         if was_running and not s.running:
             st.rerun(scope="app")  # the episode ended: stop the timer
 

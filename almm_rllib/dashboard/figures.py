@@ -26,97 +26,180 @@ def color_of(i: int) -> str:
 
 
 # ------------------------------------------------------------------------------------------------------------
-# Live Simulation.
+# Live Simulation. Redrawn several times a second: built as plain figure dicts and wrapped without validation
+# (Plotly validates every property of a figure built trace by trace, or of a dict handed to Streamlit: hundreds
+# of milliseconds for these four; the dicts below are fixed structures, covered by the tests).
+
+
+def _unvalidated(spec: dict) -> go.Figure:
+    return go.Figure(spec, _validate=False)  # plotly's BaseFigure option (plotly pinned in pyproject)
+
+
+def _arr(x) -> list:
+    return np.asarray(x, np.float64).tolist()
+
+
+def _layout(title: str, **kw) -> dict:
+    return {"title": {"text": title}, **_LAYOUT, **kw}
 
 
 def depth_ladder(depth: pd.DataFrame, bid: float | None, ask: float | None) -> go.Figure:
     """L2 ladder: price on the y axis, shares as horizontal bars (bids left, asks right), the agent's own
-    resting shares as a darker overlay, its quotes as dashed lines."""
-    fig = _fig("Order book (L2), agent's orders marked", barmode="overlay", height=420)
+    resting shares outlined in black, its quotes as dashed lines."""
+    layout = _layout(
+        "Order book (L2), agent's orders marked",
+        barmode="overlay",
+        height=420,
+        xaxis={"title": {"text": "shares (bids < 0 < asks)"}},
+        yaxis={"title": {"text": "price ($)"}, "tickformat": ".2f"},
+    )
+    data = []
     if len(depth) == 0:
-        fig.add_annotation(
-            text="no order book in this market", showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper"
-        )
-        return fig
+        layout["annotations"] = [
+            {
+                "text": "no order book in this market",
+                "showarrow": False,
+                "x": 0.5,
+                "y": 0.5,
+                "xref": "paper",
+                "yref": "paper",
+            }
+        ]
+        return _unvalidated({"data": data, "layout": layout})
     for side, name, color in ((1, "bids", BID), (-1, "asks", ASK)):
         d = depth[depth["side"] == side]
         sign = -1.0 if side == 1 else 1.0
-        fig.add_trace(
-            go.Bar(
-                y=d["price"],
-                x=sign * d["shares"],
-                orientation="h",
-                name=name,
-                marker_color=color,
-                opacity=0.45,
-            )
+        data.append(
+            {
+                "type": "bar",
+                "orientation": "h",
+                "y": _arr(d["price"]),
+                "x": _arr(sign * d["shares"]),
+                "name": name,
+                "marker": {"color": color},
+                "opacity": 0.45,
+            }
         )
         own = d[d["own_shares"] > 0]
-        fig.add_trace(
-            go.Bar(
-                y=own["price"],
-                x=sign * own["own_shares"],
-                orientation="h",
-                name=f"agent's {'bid' if side == 1 else 'ask'}",
-                marker_color=color,
-                marker_line={"color": "black", "width": 2},
-            )
+        data.append(
+            {
+                "type": "bar",
+                "orientation": "h",
+                "y": _arr(own["price"]),
+                "x": _arr(sign * own["own_shares"]),
+                "name": f"agent's {'bid' if side == 1 else 'ask'}",
+                "marker": {"color": color, "line": {"color": "black", "width": 2}},
+            }
         )
-    for price, color, label in ((bid, BID, "agent bid"), (ask, ASK, "agent ask")):
-        if price is not None and np.isfinite(price):
-            fig.add_hline(y=price, line_dash="dash", line_color=color, annotation_text=label)
-    fig.update_layout(xaxis_title="shares (bids < 0 < asks)", yaxis_title="price ($)", yaxis_tickformat=".2f")
-    return fig
+    layout["shapes"] = [
+        {
+            "type": "line",
+            "xref": "paper",
+            "x0": 0,
+            "x1": 1,
+            "y0": p,
+            "y1": p,
+            "line": {"dash": "dash", "color": c},
+        }
+        for p, c in ((bid, BID), (ask, ASK))
+        if p is not None and np.isfinite(p)
+    ]
+    return _unvalidated({"data": data, "layout": layout})
 
 
 def price_chart(steps: pd.DataFrame, fills: pd.DataFrame) -> go.Figure:
     """Mid with the agent's bid and ask, and its fills as markers (buys up, sells down)."""
-    fig = _fig("Mid price, agent's quotes and fills", xaxis_title="time (s)", yaxis_title="price ($)")
-    t = steps[S.TIME]
-    fig.add_trace(go.Scatter(x=t, y=steps[S.MID], name="mid", line={"color": MID}))
-    fig.add_trace(go.Scatter(x=t, y=steps[S.BID_PRICE], name="agent bid", line={"color": BID, "width": 1}))
-    fig.add_trace(go.Scatter(x=t, y=steps[S.ASK_PRICE], name="agent ask", line={"color": ASK, "width": 1}))
+    t = _arr(steps[S.TIME])
+    data = [
+        {"type": "scatter", "x": t, "y": _arr(steps[S.MID]), "name": "mid", "line": {"color": MID}},
+        {
+            "type": "scatter",
+            "x": t,
+            "y": _arr(steps[S.BID_PRICE]),
+            "name": "agent bid",
+            "line": {"color": BID, "width": 1},
+        },
+        {
+            "type": "scatter",
+            "x": t,
+            "y": _arr(steps[S.ASK_PRICE]),
+            "name": "agent ask",
+            "line": {"color": ASK, "width": 1},
+        },
+    ]
     for side, name, sym, color in ((1, "bought", "triangle-up", BID), (-1, "sold", "triangle-down", ASK)):
         f = fills[fills[S.SIDE] == side]
-        fig.add_trace(
-            go.Scatter(
-                x=f[S.TIME],
-                y=f[S.PRICE],
-                mode="markers",
-                name=name,
-                marker={"symbol": sym, "size": 9, "color": color},
-            )
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "x": _arr(f[S.TIME]),
+                "y": _arr(f[S.PRICE]),
+                "name": name,
+                "marker": {"symbol": sym, "size": 9, "color": color},
+            }
         )
-    return fig
+    layout = _layout(
+        "Mid price, agent's quotes and fills",
+        xaxis={"title": {"text": "time (s)"}},
+        yaxis={"title": {"text": "price ($)"}},
+    )
+    return _unvalidated({"data": data, "layout": layout})
 
 
 def pnl_inventory_chart(steps: pd.DataFrame) -> go.Figure:
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, subplot_titles=("P&L ($)", "Inventory (shares)"))
-    fig.add_trace(go.Scatter(x=steps[S.TIME], y=steps[S.PNL], name="P&L", line={"color": COLORS[0]}), 1, 1)
-    fig.add_trace(
-        go.Scatter(x=steps[S.TIME], y=steps[S.INVENTORY], name="inventory", line={"color": COLORS[3]}), 2, 1
+    """P&L above, inventory below, sharing the time axis."""
+    t = _arr(steps[S.TIME])
+    data = [
+        {"type": "scatter", "x": t, "y": _arr(steps[S.PNL]), "name": "P&L", "line": {"color": COLORS[0]}},
+        {
+            "type": "scatter",
+            "x": t,
+            "y": _arr(steps[S.INVENTORY]),
+            "name": "inventory",
+            "xaxis": "x2",
+            "yaxis": "y2",
+            "line": {"color": COLORS[3]},
+        },
+    ]
+    layout = _layout(
+        "P&L and inventory",
+        height=420,
+        showlegend=False,
+        xaxis={"anchor": "y", "matches": "x2", "showticklabels": False},
+        yaxis={"domain": [0.55, 1.0], "title": {"text": "P&L ($)"}},
+        xaxis2={"anchor": "y2", "title": {"text": "time (s)"}},
+        yaxis2={"domain": [0.0, 0.45], "title": {"text": "inventory (shares)"}},
     )
-    fig.update_layout(**{**_LAYOUT, "height": 420}, showlegend=False, title="P&L and inventory")
-    return fig
+    return _unvalidated({"data": data, "layout": layout})
 
 
 def reward_chart(components: pd.DataFrame) -> go.Figure:
     """Cumulative reward and its components: P&L change minus the inventory, volatility and impact penalties."""
-    fig = _fig("Reward and its components (cumulative)", xaxis_title="time (s)", yaxis_title="$")
-    t = components[S.TIME]
-    for i, (col, name, sign) in enumerate(
-        (
-            ("reward", "reward", 1.0),
-            ("dpnl", "P&L change", 1.0),
-            ("penalty_inventory", "- inventory penalty", -1.0),
-            ("penalty_volatility", "- volatility penalty", -1.0),
-            ("penalty_impact", "- impact penalty", -1.0),
-        )
-    ):
-        fig.add_trace(
-            go.Scatter(x=t, y=sign * components[col].cumsum(), name=name, line={"color": color_of(i)})
-        )
-    return fig
+    t = _arr(components[S.TIME])
+    parts = (
+        ("reward", "reward", 1.0),
+        ("dpnl", "P&L change", 1.0),
+        ("penalty_inventory", "- inventory penalty", -1.0),
+        ("penalty_volatility", "- volatility penalty", -1.0),
+        ("penalty_impact", "- impact penalty", -1.0),
+    )
+    data = [
+        {
+            "type": "scatter",
+            "x": t,
+            "y": _arr(sign * components[col].cumsum()),
+            "name": name,
+            "line": {"color": color_of(i)},
+        }
+        for i, (col, name, sign) in enumerate(parts)
+    ]
+    layout = _layout(
+        "Reward and its components (cumulative)",
+        xaxis={"title": {"text": "time (s)"}},
+        yaxis={"title": {"text": "$"}},
+    )
+    return _unvalidated({"data": data, "layout": layout})
 
 
 # ------------------------------------------------------------------------------------------------------------

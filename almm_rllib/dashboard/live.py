@@ -9,6 +9,7 @@ wall time's worth of simulation (a page that was hidden does not come back to a 
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import math
 from typing import Any
@@ -23,6 +24,8 @@ from almm_rllib.results import schema as S
 SPEEDS: tuple[float, ...] = (1.0, 2.0, 5.0, 10.0, 20.0, 50.0)
 #: Most wall seconds one tick catches up on.
 MAX_TICK_WALL_S = 1.0
+#: Ticks over which :meth:`LiveSession.update_rate` is measured.
+RATE_WINDOW = 20
 #: The metrics row: (label, episode-metric column or live field, format).
 METRICS_ROW: tuple[tuple[str, str, str], ...] = (
     ("P&L ($)", S.TOTAL_PNL, "{:,.2f}"),
@@ -47,6 +50,9 @@ class LiveSession:
     last_wall: float | None = None
     carry_s: float = 0.0
     updates: int = 0
+    tick_times: collections.deque = dataclasses.field(
+        default_factory=lambda: collections.deque(maxlen=RATE_WINDOW)
+    )
 
     def __post_init__(self) -> None:
         self.reset()
@@ -59,6 +65,7 @@ class LiveSession:
         self.last_wall = None
         self.carry_s = 0.0
         self.updates = 0
+        self.tick_times.clear()
 
     def start(self, now: float) -> None:
         if self.episode.done:
@@ -69,6 +76,7 @@ class LiveSession:
     def pause(self) -> None:
         self.running = False
         self.last_wall = None
+        self.tick_times.clear()
 
     def single_step(self) -> int:
         """One step (pauses first)."""
@@ -95,7 +103,15 @@ class LiveSession:
         if self.episode.done:
             self.running = False
         self.updates += 1
+        self.tick_times.append(now)
         return taken
+
+    def update_rate(self) -> float:
+        """Ticks per wall second over the last :data:`RATE_WINDOW` ticks while running (NaN before two)."""
+        t = self.tick_times
+        if len(t) < 2 or t[-1] <= t[0]:
+            return float("nan")
+        return (len(t) - 1) / (t[-1] - t[0])
 
     # -------------------------------------------------------------------------------------------- views
     @property
