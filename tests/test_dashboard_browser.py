@@ -68,7 +68,7 @@ def test_four_modes_in_chromium(browser, tmp_path):
     results.mkdir()
     console: list[str] = []
     with DashboardServer(results, log=tmp_path / "streamlit.log") as server:
-        page = browser.new_page(viewport={"width": 1600, "height": 1100})
+        page = browser.new_page(viewport={"width": 1600, "height": 2200})
         page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: console.append(f"page error: {e}"))
         page.goto(server.url)

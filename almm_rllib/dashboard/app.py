@@ -126,7 +126,9 @@ def live_page(root) -> None:
         chart_cfg = {"staticPlot": s.running}  # no interactivity to rebuild on each update while running
         left, right = st.columns([1, 2])
         left.plotly_chart(
-            F.depth_ladder(snap["depth"], snap["bid"], snap["ask"]), key="live_depth", config=chart_cfg
+            F.depth_ladder(snap["depth"], snap["bid"], snap["ask"], snap["tick"]),
+            key="live_depth",
+            config=chart_cfg,
         )
         right.plotly_chart(
             F.price_chart(snap["steps"], snap["fills"]), key="live_price_chart", config=chart_cfg

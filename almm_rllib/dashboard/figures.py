@@ -43,9 +43,9 @@ def _layout(title: str, **kw) -> dict:
     return {"title": {"text": title}, **_LAYOUT, **kw}
 
 
-def depth_ladder(depth: pd.DataFrame, bid: float | None, ask: float | None) -> go.Figure:
+def depth_ladder(depth: pd.DataFrame, bid: float | None, ask: float | None, tick: float = 0.01) -> go.Figure:
     """L2 ladder: price on the y axis, shares as horizontal bars (bids left, asks right), the agent's own
-    resting shares outlined in black, its quotes as dashed lines."""
+    resting shares outlined in black, its quotes as dashed lines (bars one ``tick`` high)."""
     layout = _layout(
         "Order book (L2), agent's orders marked",
         barmode="overlay",
@@ -73,6 +73,7 @@ def depth_ladder(depth: pd.DataFrame, bid: float | None, ask: float | None) -> g
             {
                 "type": "bar",
                 "orientation": "h",
+                "width": 0.9 * tick,
                 "y": _arr(d["price"]),
                 "x": _arr(sign * d["shares"]),
                 "name": name,
@@ -85,6 +86,7 @@ def depth_ladder(depth: pd.DataFrame, bid: float | None, ask: float | None) -> g
             {
                 "type": "bar",
                 "orientation": "h",
+                "width": 0.9 * tick,
                 "y": _arr(own["price"]),
                 "x": _arr(sign * own["own_shares"]),
                 "name": f"agent's {'bid' if side == 1 else 'ask'}",
@@ -272,6 +274,7 @@ def correlation_chart(corr: pd.DataFrame) -> go.Figure:
         )
     )
     fig.update_layout(**_LAYOUT, title="Correlation of per-step P&L")
+    fig.update_yaxes(autorange="reversed")  # the diagonal runs top left to bottom right
     return fig
 
 

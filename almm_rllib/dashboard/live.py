@@ -149,4 +149,5 @@ class LiveSession:
             "bid": ep.info.get("bid_price"),
             "ask": ep.info.get("ask_price"),
             "mid": ep.info.get("mid"),
+            "tick": ep.core.market_config.tick_size,
         }

@@ -28,6 +28,7 @@ def streamlit_command(port: int, host: str = DEFAULT_HOST) -> list[str]:
         "--server.headless", "true",
         "--browser.gatherUsageStats", "false",
         "--server.fileWatcherType", "none",
+        "--client.toolbarMode", "minimal",
     ]  # fmt: skip
 
 
