@@ -99,14 +99,13 @@ def _cmd_book_demo(args: argparse.Namespace) -> int:
 
 def _cmd_dashboard(args: argparse.Namespace) -> int:
     """Serve the dashboard (Streamlit) on HOST:PORT, reading run folders and checkpoints under --results."""
-    import subprocess
+    import os
 
-    # a separate process (`python -m almm_rllib.dashboard`): the cli and the dashboard do not import each other
+    # `python -m almm_rllib.dashboard` in this process's place (the cli and the dashboard do not import each
+    # other); it checks the arguments and becomes the Streamlit server, so signals reach the server itself
     cmd = [sys.executable, "-m", "almm_rllib.dashboard", "--results", args.results, "--port", str(args.port)]
-    try:
-        return subprocess.call([*cmd, "--host", args.host])
-    except KeyboardInterrupt:
-        return 130
+    os.execv(sys.executable, [*cmd, "--host", args.host])
+    return 0  # pragma: no cover - execv does not return
 
 
 def build_parser() -> argparse.ArgumentParser:

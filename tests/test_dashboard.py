@@ -6,6 +6,8 @@ The real-browser test is in ``test_dashboard_browser.py``.
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -14,7 +16,6 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from almm_rllib import cli
 from almm_rllib.dashboard import markets as M
 from almm_rllib.dashboard import paths as P
 from almm_rllib.dashboard import runs as R
@@ -371,4 +372,11 @@ def test_wrong_results_directory_is_a_message(tmp_path, monkeypatch, capsys):
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()
     assert not at.exception and "does not exist" in errors(at)[0]
-    assert cli.main(["dashboard", "--results", str(tmp_path / "missing"), "--port", "8599"]) == 2
+    # `almm dashboard` becomes the server process (exec): run it as a command
+    cmd = [sys.executable, "-m", "almm_rllib.cli", "dashboard", "--results", str(tmp_path / "missing")]
+    r = subprocess.run([*cmd, "--port", "8599"], capture_output=True, text=True, timeout=120)
+    assert (
+        r.returncode == 2 and "almm dashboard: results directory" in r.stderr and "does not exist" in r.stderr
+    )
+    r = subprocess.run([*cmd[:-2], "--port", "0"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "--port must be in 1..65535" in r.stderr
