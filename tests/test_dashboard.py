@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from almm_rllib.core.market_facts import SESSION_SECONDS
 from almm_rllib.dashboard import markets as M
 from almm_rllib.dashboard import paths as P
 from almm_rllib.dashboard import runs as R
@@ -102,7 +103,7 @@ def test_paths_refuse_outside_and_find_runs_and_checkpoints(results_dir, tmp_pat
 def test_market_parameters_map_onto_the_env_config():
     cfg = M.env_config("order book", "high_volatility", 120, 150.0, 0.05, 20.0)
     vols = cfg.market.regimes.volatility
-    assert vols[1] == pytest.approx(0.05 / math.sqrt(23400.0))
+    assert vols[1] == pytest.approx(0.05 / math.sqrt(SESSION_SECONDS))
     assert vols[0] / vols[1] == pytest.approx(0.5) and vols[2] / vols[1] == pytest.approx(2.0)
     assert cfg.phase == "high_volatility" and cfg.n_steps == 120
     assert cfg.market.initial_price == 150.0 and cfg.market.latency.mean == pytest.approx(0.02)

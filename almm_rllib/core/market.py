@@ -150,7 +150,7 @@ class MarketSimulator:
             out=np.zeros((max(self.n_agents, 1), mk.O_SIZE), np.float64),
             ev=np.zeros(nev, EVENT_DTYPE),
             kind=np.zeros(nev, np.int8),
-            u=np.zeros((nev, 5), np.float64),
+            bg_draws=np.zeros((nev, 5), np.float64),
             order=np.zeros(nev, np.int64),
             fills=np.zeros(cfg.max_fills_per_step, FILL_DTYPE),
             rbuf=np.zeros((mk.N_STREAMS, self._rbuf_size), np.float64),

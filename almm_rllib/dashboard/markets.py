@@ -9,8 +9,8 @@ Parameters and their ranges (anything else is refused with a message naming the 
 * **duration**: episode length, 10-500 simulated seconds (one step per second);
 * **initial price**: $50-200 (the fair price at reset);
 * **volatility**: 0.01-0.10, *daily relative* volatility of the fair price. It sets the **medium** regime's
-  volatility per sqrt-second to ``daily / sqrt(day_seconds)`` (``day_seconds`` = 23,400, the 6.5-hour day of
-  ``ImpactConfig``), and scales the low and high regimes by the same factor, so their ratios stay as
+  volatility per sqrt-second to ``daily / sqrt(day_seconds)`` (``day_seconds``: ``core.market_facts.SESSION_SECONDS``,
+  the 6.5-hour session), and scales the low and high regimes by the same factor, so their ratios stay as
   configured (0.5x and 2x the medium one by default). The default market's medium regime (1.6e-4 per
   sqrt-second) is a daily volatility of 0.0245 (:data:`REFERENCE_DAILY_VOL`); a pinned phase then picks the
   low, medium or high regime, ``regime_switching`` moves between all three. The stylized market's ``sigma``
@@ -27,11 +27,12 @@ from collections.abc import Callable
 from almm_rllib.core.config import ConfigError
 from almm_rllib.core.impact import ImpactConfig
 from almm_rllib.core.market_config import JumpConfig, LatencyConfig, MarketConfig
+from almm_rllib.core.market_facts import SESSION_SECONDS
 from almm_rllib.dashboard.paths import DashboardError
 from almm_rllib.env import PHASES, EnvConfig
 
 #: Seconds in the trading day that turns a daily volatility into one per sqrt-second.
-DAY_SECONDS = ImpactConfig().day_seconds
+DAY_SECONDS = SESSION_SECONDS
 #: Daily volatility of the default market's middle regime.
 REFERENCE_DAILY_VOL = sorted(MarketConfig().regimes.volatility)[1] * math.sqrt(DAY_SECONDS)
 

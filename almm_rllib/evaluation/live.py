@@ -17,12 +17,13 @@ import pandas as pd
 from almm_rllib.env.config import EnvConfig
 from almm_rllib.evaluation.policies import CheckpointPolicy, Policy, PolicySpec, load_policy
 from almm_rllib.evaluation.runner import (
-    _STEP_FLOAT_INFO,
     AGENT_ID,
     DEFAULT_PHASE_LABEL,
     EpisodeLog,
     _fill_frame,
-    _steps_frame,
+    _new_trace,
+    _record,
+    _step_frame,
     as_env_config,
 )
 from almm_rllib.evaluation.views import view_from_env
@@ -75,12 +76,8 @@ class LiveEpisode:
         policy.reset(self.seed)
         n = cfg.n_steps
         self.n_steps = n
-        self._floats = {c: np.empty(n, np.float64) for c in _STEP_FLOAT_INFO}
+        self._trace = _new_trace(n)
         self._components = {c: np.empty(n, np.float64) for c in REWARD_COMPONENTS}
-        self._regime = np.empty(n, np.int8)
-        self._n_fills = np.empty(n, np.int32)
-        self._step_no = np.empty(n, np.int32)
-        self._fill_rows: list[tuple[int, np.ndarray, float]] = []
         self._prev_mid = float(self.info["mid"])
         self.phase = self.info.get("phase") or DEFAULT_PHASE_LABEL
         self.k = 0
@@ -106,19 +103,9 @@ class LiveEpisode:
             action = policy.act(self.obs, view)
             self.obs, _reward, terminated, truncated, info = self.env.step(action)
             self.done = bool(terminated or truncated)
-            if k >= self.n_steps:
-                raise RuntimeError(f"the env ran past its configured {self.n_steps} steps")
-            for c, v in self._floats.items():
-                v[k] = info[c]
+            _record(self._trace, info, self._prev_mid)
             for c, v in self._components.items():
                 v[k] = info[c]
-            self._regime[k] = info["regime"]
-            self._n_fills[k] = info["n_fills"]
-            self._step_no[k] = info["step"]
-            if info["n_fills"]:
-                self._fill_rows.append(
-                    (int(info["step"]), np.asarray(info["fills"], np.float64).reshape(-1, 6), self._prev_mid)
-                )
             self._prev_mid = float(info["mid"])
             self.info = info
             self.k = k + 1
@@ -132,19 +119,17 @@ class LiveEpisode:
     # --------------------------------------------------------------------------------------------- reading
     def steps(self) -> pd.DataFrame:
         """The step log so far (pinned ``steps`` columns)."""
-        return _steps_frame(
-            self.key, self.k, self._step_no, self._floats, self._regime, self._n_fills, self.phase
-        )
+        return _step_frame(self._trace, self.key, self.phase)
 
     def fills(self) -> pd.DataFrame:
         """The fill log so far (pinned ``fills`` columns)."""
-        return _fill_frame(self._fill_rows, self.key)
+        return _fill_frame(self._trace.fill_rows, self.key)
 
     def reward_components(self) -> pd.DataFrame:
         """Per step so far: ``time``, the P&L change, the three penalties and the reward (``info`` values)."""
         k = self.k
         return pd.DataFrame(
-            {S.TIME: self._floats[S.TIME][:k], **{c: v[:k] for c, v in self._components.items()}}
+            {S.TIME: self._trace.floats[S.TIME][:k], **{c: v[:k] for c, v in self._components.items()}}
         )
 
     def depth(self, levels: int = 10) -> pd.DataFrame:

@@ -49,6 +49,7 @@ from almm_rllib.baselines import (
     make_strategy,
     strategy_class,
 )
+from almm_rllib.env.config import EnvConfig
 
 #: Module id of a single-agent checkpoint.
 DEFAULT_MODULE_ID = "default_policy"
@@ -490,11 +491,17 @@ class CheckpointPolicy(Policy):
         }
 
 
-def baseline_params(spec: PolicySpec, env_config: Any = None) -> dict[str, Any]:
-    """The parameters a baseline spec runs with in ``env_config``'s env: the calibrated defaults of its market
-    (:func:`almm_rllib.baselines.default_params`: the order-book market's, ``{}`` for the stylized market),
-    overridden by the spec's own ``key=value`` parameters."""
-    return {**default_params(spec.strategy, env_config), **spec.params}
+def baseline_params(spec: PolicySpec, env_config: EnvConfig | None = None) -> dict[str, Any]:
+    """The parameters a baseline spec runs with in ``env_config``'s env (None: the default env): the calibrated
+    defaults of its market (:func:`almm_rllib.baselines.default_params`: the order-book market's, ``{}`` for
+    the stylized market), overridden by the spec's own ``key=value`` parameters."""
+    if env_config is None:
+        env_config = EnvConfig()
+    if not isinstance(env_config, EnvConfig):
+        raise TypeError(
+            f"baseline_params: env_config must be an EnvConfig or None, got {type(env_config).__name__}"
+        )
+    return {**default_params(spec.strategy, env_config.market), **spec.params}
 
 
 def load_policy(spec: PolicySpec | str, *, label: str | None = None, env_config: Any = None) -> Policy:

@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 
-from almm_rllib.baselines import MarketView
+from almm_rllib.baselines.base import MarketView
 from almm_rllib.env.config import EnvConfig
 
 #: Index of each feature in the observation vector (see ``almm_rllib.env.core``).

@@ -149,7 +149,7 @@ def baseline_module_spec(
     if spec.kind != "baseline":
         raise ValueError(f"baseline_module_spec: {strategy!r} is not a baseline strategy")
     # the market's calibrated defaults (none for the stylized market), then the spec's, then the keywords
-    all_params = {**default_params(spec.strategy, cfg), **spec.params, **params}
+    all_params = {**default_params(spec.strategy, cfg.market), **spec.params, **params}
     cls = strategy_class(spec.strategy)
     if issubclass(cls, AvellanedaStoikov) and all_params.get("rolling_horizon") is None:
         all_params["rolling_horizon"] = cfg.episode_seconds / 2.0
