@@ -49,10 +49,12 @@ from almm_rllib.baselines import (
     make_strategy,
     strategy_class,
 )
+from almm_rllib.core.agent_schema import agent_id
 from almm_rllib.env.config import EnvConfig
 
 #: Module id of a single-agent checkpoint.
 DEFAULT_MODULE_ID = "default_policy"
+AGENT_0 = agent_id(0)  #: the agent a checkpoint policy acts for by default
 #: Where an RLModule lives inside an algorithm checkpoint.
 RL_MODULE_DIR = ("learner_group", "learner", "rl_module")
 ENV_TO_MODULE_DIR = ("env_runner", "env_to_module_connector")
@@ -374,7 +376,7 @@ class CheckpointPolicy(Policy):
         path: str | os.PathLike[str],
         *,
         module_id: str = DEFAULT_MODULE_ID,
-        agent_id: str = "mm_0",
+        agent_id: str = AGENT_0,
         label: str | None = None,
     ) -> None:
         ckpt = Path(path)

@@ -49,7 +49,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from almm_rllib.core import market_nb as mk
+from almm_rllib.core.agent_schema import agent_id
 from almm_rllib.env.config import EnvConfig
 from almm_rllib.evaluation.policies import (
     CheckpointPolicy,
@@ -64,16 +64,9 @@ from almm_rllib.results import RunWriter, episode_metrics
 from almm_rllib.results import schema as S
 
 #: Agent id of the single agent (column ``agent_id``).
-AGENT_ID = "mm_0"
+AGENT_ID = agent_id(0)
 #: ``phase`` column when the episode runs without a curriculum phase.
 DEFAULT_PHASE_LABEL = "eval"
-#: The simulator's cumulative background counters reported in :attr:`EpisodeLog.background`.
-_BACKGROUND_COUNTERS = {
-    "limit_buy": mk.I_CNT_LIMIT_BUY,
-    "limit_sell": mk.I_CNT_LIMIT_SELL,
-    "market": mk.I_CNT_MARKET,
-    "cancel": mk.I_CNT_CANCEL,
-}
 #: With ``workers=None``, runs of fewer env steps than this stay in this process.
 PARALLEL_MIN_STEPS = 30_000
 #: Episodes per chunk at most (a chunk is the unit of work sent to a worker process).
@@ -260,7 +253,7 @@ def run_episode(
         steps=_step_frame(trace, key, phase),
         fills=_fill_frame(trace.fill_rows, key),
         liquidation_cost=liq,
-        background={name: int(core.sim.state.i[idx]) for name, idx in _BACKGROUND_COUNTERS.items()},
+        background=core.sim.background_counts(),
         wall_s=time.perf_counter() - t0,
     )
 

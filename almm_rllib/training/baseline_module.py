@@ -56,8 +56,9 @@ from ray.rllib.core.rl_module.torch.torch_rl_module import TorchRLModule
 from torch import nn
 
 from almm_rllib.baselines import AvellanedaStoikov, default_params, make_strategy, strategy_class
+from almm_rllib.core.agent_schema import ACT_DIM, OBS_DIM, OBS_HIGH, OBS_LOW
 from almm_rllib.env.config import EnvConfig
-from almm_rllib.env.core import ACT_DIM, OBS_DIM, OBS_HIGH, OBS_LOW, MarketMakingCore
+from almm_rllib.env.core import MarketMakingCore
 from almm_rllib.evaluation.policies import parse_policy_spec
 from almm_rllib.evaluation.views import ObservationDecoder
 

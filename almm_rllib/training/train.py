@@ -8,6 +8,7 @@ import pathlib
 import time
 from dataclasses import dataclass
 
+from almm_rllib.core.agent_schema import RLLIB_ENV, agent_ids
 from almm_rllib.training.experiment import BUILDER_SECTIONS, Experiment
 
 DEFAULT_STORAGE = "results/tune"
@@ -40,7 +41,7 @@ def build_config(exp: Experiment):
     spec = exp.spec
     cfg = PPOConfig()
     env_section = dict(spec.get("environment", {}))
-    env_name = env_section.pop("env", "almm_mm")
+    env_name = env_section.pop("env", RLLIB_ENV)
     env_cfg = exp.env_config
     if "info_level" not in env_section.get("env_config", {}):
         env_cfg = env_cfg.replace(info_level="episode")  # training needs only the episode summaries
@@ -88,7 +89,7 @@ def _multi_agent(cfg, spec: dict, env_cfg) -> None:
     baselines = {str(k): str(v) for k, v in (ma.pop("baselines", None) or {}).items()}
     shared = bool(ma.pop("shared", True))
     ma.pop("learning_agents", None)
-    agents = [f"mm_{i}" for i in range(env_cfg.n_agents)]
+    agents = agent_ids(env_cfg.n_agents)
     learners = [a for a in agents if a not in baselines]
     baseline_ids = {a: f"baseline_{a}" for a in baselines}
     if shared:
