@@ -45,7 +45,7 @@ def test_rolling_sharpe():
     r = A.rolling_sharpe(x, 3)
     assert np.isnan(r[:2]).all()
     assert r[2] == pytest.approx(2.0 / 1.0 * np.sqrt(3))
-    assert np.isnan(r[5])  # flat window
+    assert r[5] == 0.0  # a flat window: the project's Sharpe of a flat path
     with pytest.raises(ValueError, match="window"):
         A.rolling_sharpe(x, 1)
 

@@ -6,8 +6,8 @@ Conventions, stated once:
 * **markout** of a fill at horizon h: ``side * (mid_{t+h} - price)`` in money per share, positive when the
   mid moved in the agent's favour (``mid_{t+h}`` as in ``adverse_selection``: :func:`metrics.mid_after`). So
   the volume-weighted markout at ``h = H`` is ``spread_captured - adverse_selection`` of the episode.
-* **rolling Sharpe** over ``window`` steps: ``mean / std(ddof=1) * sqrt(window)`` of the step P&L changes,
-  the episode Sharpe of ``metrics.md`` on each window (NaN before a full window and where the std is 0).
+* **rolling Sharpe** over ``window`` steps: the episode Sharpe of ``metrics.md`` (``core.risk.sharpe_ratio``:
+  ``mean / std(ddof=1) * sqrt(window)``, 0 for a flat window) on each window of step P&L changes.
 * **portfolio**: holding weight ``w_i`` of strategy i's book on the same seed. Its step P&L is
   ``sum_i w_i dpnl_i``, its inventory ``sum_i w_i q_i`` and so on for every additive column of the step log;
   the mid, sigma and regime are the first member's (with impact the members' mids differ slightly; they only
@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from almm_rllib.core.risk import sharpe_ratio
 from almm_rllib.results import schema as S
 from almm_rllib.results.metrics import episodes_table, mid_after
 
@@ -76,14 +77,18 @@ def fill_markouts(
 
 
 def rolling_sharpe(dpnl, window: int) -> np.ndarray:
-    """Sharpe of the step P&L changes over the last ``window`` steps, at every step (see the module docstring)."""
+    """Sharpe of the step P&L changes over the last ``window`` steps, at every step: each window scored as an
+    episode of its own by ``core.risk.sharpe_ratio`` (NaN before the first full window; 0 for a flat one)."""
     if window < 2:
         raise ValueError(f"rolling Sharpe window must be >= 2 steps, got {window}")
-    x = pd.Series(np.asarray(dpnl, np.float64))
-    r = x.rolling(window)
-    m, sd = r.mean().to_numpy(), r.std(ddof=1).to_numpy()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(sd > 0, m / sd * np.sqrt(window), np.nan)
+    x = np.asarray(dpnl, np.float64)
+    r = pd.Series(x).rolling(window)
+    mean, sd = r.mean().to_numpy(), r.std(ddof=1).to_numpy()
+    out = np.full(x.size, np.nan)
+    for i in range(window - 1, x.size):
+        path = np.cumsum(x[i - window + 1 : i + 1])
+        out[i] = sharpe_ratio(mean[i], sd[i], window, float(np.max(np.abs(path))))
+    return out
 
 
 def step_pnl_matrix(steps: pd.DataFrame, strategies: Sequence[str]) -> pd.DataFrame:
