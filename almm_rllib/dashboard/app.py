@@ -113,7 +113,7 @@ def live_page(root) -> None:
         head[0].metric("Simulated time (s)", f"{s.time:.0f} / {s.config.episode_seconds:.0f}")
         head[1].metric("Status", s.status)
         head[2].metric("Agent", ep.label)
-        metrics = s.metrics_row()
+        metrics = s.metrics_row(time.monotonic())
         for col, (label, value) in zip(st.columns(len(metrics)), metrics):
             col.metric(label, value)
         rate = s.update_rate()

@@ -35,8 +35,8 @@ def _unvalidated(spec: dict) -> go.Figure:
     return go.Figure(spec, _validate=False)  # plotly's BaseFigure option (plotly pinned in pyproject)
 
 
-def _arr(x) -> list:
-    return np.asarray(x, np.float64).tolist()
+def _arr(x) -> np.ndarray:
+    return np.asarray(x, np.float64)
 
 
 def _layout(title: str, **kw) -> dict:
@@ -66,29 +66,30 @@ def depth_ladder(depth: pd.DataFrame, bid: float | None, ask: float | None, tick
             }
         ]
         return _unvalidated({"data": data, "layout": layout})
+    sides = depth["side"].to_numpy()
+    price = depth["price"].to_numpy(np.float64)
+    shares = depth["shares"].to_numpy(np.float64)
+    own = depth["own_shares"].to_numpy(np.float64)
     for side, name, color in ((1, "bids", BID), (-1, "asks", ASK)):
-        d = depth[depth["side"] == side]
+        on = sides == side
+        mine = on & (own > 0)
         sign = -1.0 if side == 1 else 1.0
+        bar = {"type": "bar", "orientation": "h", "width": 0.9 * tick}
         data.append(
             {
-                "type": "bar",
-                "orientation": "h",
-                "width": 0.9 * tick,
-                "y": _arr(d["price"]),
-                "x": _arr(sign * d["shares"]),
+                **bar,
+                "y": price[on],
+                "x": sign * shares[on],
                 "name": name,
                 "marker": {"color": color},
                 "opacity": 0.45,
             }
         )
-        own = d[d["own_shares"] > 0]
         data.append(
             {
-                "type": "bar",
-                "orientation": "h",
-                "width": 0.9 * tick,
-                "y": _arr(own["price"]),
-                "x": _arr(sign * own["own_shares"]),
+                **bar,
+                "y": price[mine],
+                "x": sign * own[mine],
                 "name": f"agent's {'bid' if side == 1 else 'ask'}",
                 "marker": {"color": color, "line": {"color": "black", "width": 2}},
             }

@@ -24,6 +24,8 @@ from almm_rllib.results import schema as S
 SPEEDS: tuple[float, ...] = (1.0, 2.0, 5.0, 10.0, 20.0, 50.0)
 #: Most wall seconds one tick catches up on.
 MAX_TICK_WALL_S = 1.0
+#: While running, the metrics row (every episode metric of the steps so far) is recomputed at most this often.
+METRICS_EVERY_S = 0.5
 #: Ticks over which :meth:`LiveSession.update_rate` is measured.
 RATE_WINDOW = 20
 #: The metrics row: (label, episode-metric column or live field, format).
@@ -66,6 +68,7 @@ class LiveSession:
         self.carry_s = 0.0
         self.updates = 0
         self.tick_times.clear()
+        self._metrics = None
 
     def start(self, now: float) -> None:
         if self.episode.done:
@@ -126,8 +129,17 @@ class LiveSession:
             return "running"
         return "paused" if self.episode.k else "ready"
 
-    def metrics_row(self) -> list[tuple[str, str]]:
-        """The metrics row as ``(label, formatted value)`` (``-`` before the first step or when undefined)."""
+    def metrics_row(self, now: float | None = None) -> list[tuple[str, str]]:
+        """The metrics row as ``(label, formatted value)`` (``-`` before the first step or when undefined).
+
+        While running (``now`` given), a row at most :data:`METRICS_EVERY_S` old is reused: the charts follow
+        every update, the row of episode metrics twice a second. Paused or finished, it is always current."""
+        k = self.episode.k
+        cached = self._metrics
+        if cached is not None and (
+            cached[0] == k or (self.running and now is not None and now - cached[1] < METRICS_EVERY_S)
+        ):
+            return cached[2]
         m = self.episode.metrics()
         out = []
         for label, key, fmt in METRICS_ROW:
@@ -136,6 +148,7 @@ class LiveSession:
                 out.append((label, "-"))
             else:
                 out.append((label, fmt.format(int(v) if fmt.endswith("d}") else float(v))))
+        self._metrics = (k, now if now is not None else float("-inf"), out)
         return out
 
     def snapshot(self, levels: int = 10) -> dict[str, Any]:
