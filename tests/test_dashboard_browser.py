@@ -89,6 +89,7 @@ def test_four_modes_in_chromium(browser, tmp_path):
         assert len(seen) >= 3 and last > first, f"the simulated time did not advance by itself: {seen}"
         assert probe.metric_value(page, "Status") == "running"
         page.get_by_role("button", name="Pause").click()
+        probe.wait_status(page, "paused")  # the fragment may still be updating when the click lands
         _wait_idle(page)
         assert probe.metric_value(page, "Status") == "paused"
         page.locator('[data-testid="stPlotlyChart"] .main-svg').first.wait_for()

@@ -8,7 +8,8 @@ import os
 import shutil
 import time
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+#: The browser: ``$ALMM_CHROMIUM``, else ``chromium`` on the PATH, else Debian's path.
+CHROMIUM = os.environ.get("ALMM_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 LAUNCH_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -41,11 +42,17 @@ def metric_value(page, label: str) -> str:
     return metric.locator('[data-testid="stMetricValue"]').inner_text().strip()
 
 
-def wait_running(page, timeout_ms: float = 60_000) -> None:
+def wait_status(page, status: str, timeout_ms: float = 60_000) -> None:
+    """Until the live mode's Status metric reads ``status`` (``running``, ``paused``, ...)."""
     page.wait_for_function(
-        """() => [...document.querySelectorAll('[data-testid="stMetricValue"]')].some(v => v.innerText === 'running')""",
+        """(s) => [...document.querySelectorAll('[data-testid="stMetricValue"]')].some(v => v.innerText === s)""",
+        arg=status,
         timeout=timeout_ms,
     )
+
+
+def wait_running(page, timeout_ms: float = 60_000) -> None:
+    wait_status(page, "running", timeout_ms)
 
 
 _METRIC_JS = """(label) => {
