@@ -199,6 +199,11 @@ def _tuner(exp: Experiment, config, storage: str, exp_path: str, *, resume: bool
 
     spec = exp.spec
     trainable = algorithm_name(spec)
+    tune_kwargs = {"num_samples": int(spec.get("num_samples", 1))}
+    if "tune" in spec:
+        from almm_rllib.training.search import tuner_parts
+
+        config, tune_kwargs = tuner_parts(spec, config)  # the same param space when resuming
     if resume and tune.Tuner.can_restore(exp_path):
         return tune.Tuner.restore(exp_path, trainable=trainable, resume_errored=True, param_space=config)
     ck = spec.get("checkpoint") or {}
@@ -217,11 +222,6 @@ def _tuner(exp: Experiment, config, storage: str, exp_path: str, *, resume: bool
         failure_config=tune.FailureConfig(max_failures=int(spec.get("max_failures", 0))),
         verbose=verbose,
     )
-    tune_kwargs = {"num_samples": int(spec.get("num_samples", 1))}
-    if "tune" in spec:
-        from almm_rllib.training.search import tuner_parts
-
-        config, tune_kwargs = tuner_parts(spec, config)
     return tune.Tuner(
         trainable, param_space=config, tune_config=tune.TuneConfig(**tune_kwargs), run_config=run_config
     )
