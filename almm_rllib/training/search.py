@@ -543,6 +543,11 @@ def finish_search(exp, results, res, *, workers: int | None = None):
     env_cfg = exp.env_config.replace(info_level="full", seed=None)
     best, table = select_best(exp.spec, env_cfg, table, out_dir=exp_path, workers=workers)
     write_text(table.to_csv(index=False), exp_path / "search_trials.csv")
+    shown = [c for c in table.columns if c not in ("checkpoint", "error")]
+    print(
+        f"search trials ({exp_path / 'search_trials.csv'}):\n{table[shown].to_string(index=False)}",
+        flush=True,
+    )
     row = table[table["checkpoint"] == best].iloc[0]
     return dataclasses.replace(
         res,

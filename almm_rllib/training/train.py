@@ -264,6 +264,7 @@ def summary_text(res: TrainResult) -> str:
         "env_runners/mm/pnl",
         "env_runners/mm/sharpe",
         "curriculum/phase",
+        "selection/trial",
     )
     lines = [f"experiment : {res.experiment_path}", f"wall time  : {res.wall_s:.1f} s"]
     for k in keys:
