@@ -266,6 +266,10 @@ def test_smoke_search_runs_two_trials_reports_mm_metrics_and_selects_on_selectio
     assert table["training.entropy_coeff"].between(1e-4, 1e-2).all()
     assert set(table["environment.env_config.episode_seconds"]) <= {40.0, 50.0}
     assert table["env_runners/mm/sharpe"].notna().all() and table["env_runners/mm/pnl"].notna().all()
+    if scheduler["type"] == "asha":  # (pbt may change a trial's episode length midway)
+        # the sampled episode length reached the env: 1-second steps
+        lengths = table["environment.env_config.episode_seconds"]
+        assert (table["env_runners/episode_len_mean"] == lengths).all()
     # selection: both trials evaluated on the selection seeds, the best one picked
     sel = json.loads((exp_dir / "selection.json").read_text())
     assert sel["seeds"] == [3_000_000, 3_000_001, 2]

@@ -433,6 +433,7 @@ REPORT_KEYS = (
     "training_iteration",
     "num_env_steps_sampled_lifetime",
     "env_runners/episode_return_mean",
+    "env_runners/episode_len_mean",
     "env_runners/mm/pnl",
     "env_runners/mm/sharpe",
     "env_runners/mm/max_drawdown",
