@@ -9,8 +9,9 @@ import pathlib
 import numpy as np
 import pytest
 
-from almm_rllib.data.lobster import lobster_stats, read_lobster
+from almm_rllib.data.lobster import read_lobster
 from almm_rllib.results import microstructure as ms
+from almm_rllib.results.market_report import lobster_stats
 from tests.test_lobster import _write_pair
 
 DATA = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data" / "lobster"
