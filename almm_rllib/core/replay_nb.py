@@ -60,7 +60,7 @@ import numba
 import numpy as np
 
 from . import book_nb as bk
-from .nbopts import NJIT_HOT
+from .nbopts import NJIT_HOT, NJIT_INLINE
 from .schema import BUY, NO_ORDER, NO_PRICE, SELL
 
 #: Replay operation record (see the module docstring).
@@ -113,6 +113,7 @@ RH_P_TAIL = 2
 RH_N_FILLS = 3  #: agent fills recorded since the last clear
 RH_STATUS = 4  #: first error (RS_*), 0 when fine
 RH_BAD_OP = 5  #: the operation index that failed
+RH_SLOTS = 6  #: agent order slots in use are below this (high-water mark; loops stop here)
 RH_SIZE = 8
 
 # parameters (ReplayAgents.par, float64)
@@ -201,7 +202,7 @@ def reset_replay_agents(ag: ReplayAgents) -> None:
 # agent-side helpers
 
 
-@numba.njit(**NJIT_HOT)
+@numba.njit(**NJIT_INLINE)
 def _record_fill_nb(ag, time, k, qty, price, maker):
     """Fill ``qty`` of agent order ``k`` at ``price``; returns False when the fill buffer is full."""
     n = ag.hdr[RH_N_FILLS]
@@ -241,19 +242,19 @@ def prob_front_nb(front, level, chg, power):
     return est if est > 0.0 else 0.0
 
 
-@numba.njit(**NJIT_HOT)
+@numba.njit(**NJIT_INLINE)
 def _better_nb(side, a, b):
     """Price ``a`` is strictly better (more aggressive) than ``b`` for a resting order on ``side``."""
     return a > b if side == BUY else a < b
 
 
-@numba.njit(**NJIT_HOT)
+@numba.njit(**NJIT_INLINE)
 def _fill_through_nb(ag, time, side, price, qty, same_level):
     """Execution volume ``qty`` at ``price`` against resting ``side``: fill agent orders strictly better than
     ``price`` (pass ``same_level`` False) or at ``price`` whose place is not known to be ahead of the executed
     volume (``same_level`` True: the caller passes only volume not known to be ahead). Returns lots left."""
     left = qty
-    for k in range(ag.a_id.shape[0]):
+    for k in range(ag.hdr[RH_SLOTS]):
         if left <= 0:
             break
         if ag.a_id[k] < 0 or ag.a_side[k] != side:
@@ -275,11 +276,11 @@ def _fill_through_nb(ag, time, side, price, qty, same_level):
     return left
 
 
-@numba.njit(**NJIT_HOT)
+@numba.njit(**NJIT_INLINE)
 def _agents_on_add_nb(ag, time, side, price, qty):
     """A real order rests on ``side`` at ``price``: agent orders on the other side at or through it fill."""
     left = qty
-    for k in range(ag.a_id.shape[0]):
+    for k in range(ag.hdr[RH_SLOTS]):
         if left <= 0:
             break
         if ag.a_id[k] < 0 or ag.a_side[k] == side:
@@ -293,7 +294,7 @@ def _agents_on_add_nb(ag, time, side, price, qty):
             left -= q
 
 
-@numba.njit(**NJIT_HOT)
+@numba.njit(**NJIT_INLINE)
 def _agents_on_remove_nb(ag, time, side, price, q, level_before, oseq, synthetic, is_exec):
     """``q`` real lots left the level ``(side, price)`` (holding ``level_before``) from an order that
     arrived at operation ``oseq``."""
@@ -301,7 +302,7 @@ def _agents_on_remove_nb(ag, time, side, price, q, level_before, oseq, synthetic
     if is_exec:
         left = _fill_through_nb(ag, time, side, price, q, False)
     power = ag.par[RPP_QUEUE_POWER]
-    for k in range(ag.a_id.shape[0]):
+    for k in range(ag.hdr[RH_SLOTS]):
         if ag.a_id[k] < 0 or ag.a_side[k] != side or ag.a_price[k] != price:
             continue
         ahead_known = oseq < ag.a_seq[k]
@@ -325,10 +326,10 @@ def _agents_on_remove_nb(ag, time, side, price, q, level_before, oseq, synthetic
             ag.a_ahead[k] = prob_front_nb(ag.a_ahead[k], float(level_before), float(q), power)
 
 
-@numba.njit(**NJIT_HOT)
+@numba.njit(**NJIT_INLINE)
 def _agents_on_reset_nb(ag, side, price, level_before, level_after):
     power = ag.par[RPP_QUEUE_POWER]
-    for k in range(ag.a_id.shape[0]):
+    for k in range(ag.hdr[RH_SLOTS]):
         if ag.a_id[k] < 0 or ag.a_side[k] != side or ag.a_price[k] != price:
             continue
         if level_after < level_before:
@@ -343,7 +344,7 @@ def _agents_on_reset_nb(ag, side, price, level_before, level_after):
 # real operations
 
 
-@numba.njit(**NJIT_HOT)
+@numba.njit(**NJIT_INLINE)
 def _apply_op_nb(st, ag, op, seq):
     """Apply operation ``op`` (index ``seq``) to the book and the agents. Returns False if the book refused it."""
     kind = op.kind
@@ -466,7 +467,7 @@ def _take_liquidity_nb(st, ag, time, k):
 @numba.njit(**NJIT_HOT)
 def find_agent_order_nb(ag, order_id):
     """Slot of a live agent order, or -1."""
-    for k in range(ag.a_id.shape[0]):
+    for k in range(ag.hdr[RH_SLOTS]):
         if ag.a_id[k] == order_id:
             return k
     return -1
@@ -482,10 +483,16 @@ def _arrive_nb(st, ag, j):
             ag.a_id[k] = -1
             ag.a_qty[k] = 0
         return
-    k = find_agent_order_nb(ag, -1)
+    k = -1
+    for j2 in range(ag.a_id.shape[0]):
+        if ag.a_id[j2] < 0:
+            k = j2
+            break
     if k < 0:
         ag.hdr[RH_STATUS] = RS_AGENT_TABLE_FULL
         return
+    if k >= ag.hdr[RH_SLOTS]:
+        ag.hdr[RH_SLOTS] = k + 1
     side = ag.p_side[j]
     price = ag.p_price[j]
     ag.a_id[k] = ag.p_id[j]
