@@ -9,6 +9,8 @@ from typing import Literal
 from almm_rllib.core.config import Config, ConfigError, check
 from almm_rllib.core.market_config import MarketConfig
 
+from .replay_config import ReplayMarketConfig
+
 #: The curriculum's phases and what each does to the market (applied from the next reset).
 #: Order-book market: the first three pin one volatility regime, the last lets the chain switch.
 #: Stylized market: the first three scale the mid's volatility by 0.5 / 1 / 2; regime_switching = medium.
@@ -24,7 +26,7 @@ _STYLIZED_SIGMA = {
 
 def phase_market(market: MarketConfig, phase: str | None) -> MarketConfig:
     """The market configuration of a curriculum phase (``None``: the market as configured)."""
-    if phase is None:
+    if phase is None or market.model == "replay":
         return market
     if phase not in PHASES:
         raise ConfigError("phase", f"must be one of {', '.join(PHASES)}, got {phase!r}")
@@ -45,8 +47,8 @@ class EnvConfig(Config):
     """Everything the market-making environment needs. Units: ticks and lots for actions, money for P&L,
     shares for inventory, seconds for time."""
 
-    market: MarketConfig = dataclasses.field(default_factory=MarketConfig)
-    """The simulated market."""
+    market: MarketConfig | ReplayMarketConfig = dataclasses.field(default_factory=MarketConfig)
+    """The simulated market, or a replayed day (``model: replay``, see ``env.replay``)."""
     n_agents: int = 1
     """Market makers quoting into the same book (ids ``mm_0``, ``mm_1``, ...)."""
     dt: float = 1.0
@@ -94,6 +96,18 @@ class EnvConfig(Config):
     ``episode``: step infos are empty except the last, which carries ``info["episode"]`` (the episode's
     market-making figures): what training needs, without the cost of stacking ~30 keys per step in RLlib's
     vector envs (the experiment builder selects it unless the YAML sets ``info_level``)."""
+
+    @classmethod
+    def _from_dict(cls, data: dict, prefix: str):
+        # ``market: {model: replay, ...}`` selects the replay market; its ``episode_seconds`` is the env's
+        m = data.get("market")
+        if isinstance(m, dict) and m.get("model") == "replay":
+            m = dict(m)
+            data = dict(data)
+            if "episode_seconds" in m:
+                data["episode_seconds"] = m.pop("episode_seconds")
+            data["market"] = ReplayMarketConfig._from_dict(m, f"{prefix}.market" if prefix else "market")
+        return super()._from_dict(data, prefix)
 
     def _validate(self) -> None:
         check(1 <= self.n_agents <= 64, "n_agents", f"must be in 1..64, got {self.n_agents}")

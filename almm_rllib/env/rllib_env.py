@@ -11,8 +11,9 @@ from ray.rllib.env.multi_agent_env import MultiAgentEnv
 from ray.tune.registry import register_env
 
 from .config import EnvConfig
-from .core import ACT_DIM, OBS_DIM, OBS_HIGH, OBS_LOW, MarketMakingCore, episode_seed
+from .core import ACT_DIM, OBS_DIM, OBS_HIGH, OBS_LOW, episode_seed
 from .gym_env import MarketMakingGymEnv
+from .replay import make_core
 
 
 def _config_from_context(config) -> tuple[EnvConfig, int, int]:
@@ -42,7 +43,7 @@ class MarketMakingEnv(MultiAgentEnv):
     def __init__(self, config=None):
         super().__init__()
         cfg, self.worker_index, self.vector_index = _config_from_context(config)
-        self.core = MarketMakingCore(cfg)
+        self.core = make_core(cfg)
         self.config = cfg
         self.possible_agents = list(self.core.agent_ids)
         self.agents = list(self.possible_agents)

@@ -185,29 +185,39 @@ def _cache_path(m: Path, o: Path) -> Path:
     return root / f"{m.name.split('_message_')[0]}-{h.hexdigest()[:16]}.npz"
 
 
-def load_replay_stream(data_dir, ticker: str, *, cache: bool = True) -> ReplayStream:
-    """The replay operations of ``ticker``'s day in ``data_dir``, built once and cached on disk (keyed on the
-    files' paths, sizes and modification times) under ``$XDG_CACHE_HOME/almm_rllib/replay``. A corrupt or
-    mismatched file raises :class:`LobsterFormatError` naming the file and line; nothing is cached then."""
+def prepare_replay_stream(data_dir, ticker: str) -> Path:
+    """Build (once) and cache ``ticker``'s replay operations from the LOBSTER pair in ``data_dir``; returns the
+    cached ``.npz`` (keyed on the files' paths, sizes and modification times, under
+    ``$XDG_CACHE_HOME/almm_rllib/replay``). A corrupt or mismatched file raises :class:`LobsterFormatError`
+    naming the file and line, and nothing is written."""
     m, o = find_lobster_pair(data_dir, ticker)
     path = _cache_path(m, o)
-    if cache and path.is_file():
+    if path.is_file():
         try:
-            z = np.load(path, allow_pickle=False)
-            meta = json.loads(str(z["meta"]))
-            return ReplayStream(ops=z["ops"], msg_time=z["msg_time"], **meta)
-        except (OSError, ValueError, KeyError, TypeError):
-            pass  # unreadable cache: rebuild
+            with np.load(path, allow_pickle=False) as z:
+                if z["ops"].dtype == rp.OP_DTYPE and "meta" in z:
+                    return path
+        except (OSError, ValueError, KeyError):
+            pass  # unreadable: rebuild
     s = replay_stream(read_lobster(m, o))
-    if cache:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        meta = {
-            k: getattr(s, k)
-            for k in ("capacity", "window", "centre", "anomalies", "source", "ticker", "date")
-        }
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
-        os.close(fd)
-        with open(tmp, "wb") as f:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    meta = {
+        k: getattr(s, k) for k in ("capacity", "window", "centre", "anomalies", "source", "ticker", "date")
+    }
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
             np.savez(f, ops=s.ops, msg_time=s.msg_time, meta=np.array(json.dumps(meta)))
         os.replace(tmp, path)
-    return s
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_replay_stream(data_dir, ticker: str) -> ReplayStream:
+    """:func:`prepare_replay_stream`, loaded."""
+    path = prepare_replay_stream(data_dir, ticker)
+    with np.load(path, allow_pickle=False) as z:
+        meta = json.loads(str(z["meta"]))
+        return ReplayStream(ops=z["ops"], msg_time=z["msg_time"], **meta)
