@@ -127,6 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_evaluate_parser(sub)
     add_simulate_parser(sub)
+    from almm_rllib.evaluation.backtest import add_backtest_parser
+
+    add_backtest_parser(sub)
     return ap
 
 

@@ -104,6 +104,16 @@ class _ReplayView:
     def liquidation_cost(self, agent: int) -> float:
         return self._core.liquidation_cost()
 
+    def best_ticks(self) -> tuple[int | None, int | None]:
+        """(best bid, best ask) of the real book in ticks, None for an empty side."""
+        hdr = self._core.book.hdr
+        bb, ba = int(hdr[bk.H_BEST_BID]), int(hdr[bk.H_BEST_ASK])
+        return (None if bb == rp.NO_PRICE else bb), (None if ba == rp.NO_PRICE else ba)
+
+    def inventory(self, agent: int) -> float:
+        """Shares held."""
+        return float(self._core.rs[rmm.RS_INV])
+
 
 class ReplayMarketMakingCore(MarketMakingCore):
     """:class:`~almm_rllib.env.core.MarketMakingCore` on a replayed day (see the module docstring)."""
