@@ -8,7 +8,11 @@
   quoting loop keeping one lot at the best bid and at the best ask (cancel and re-post when the touch moves,
   5 ms latency), the agent's queue place followed through every message and its fills recorded.
 
-Messages per second = the file's messages / best wall time. Target: >= 1 M messages/s with the agent.
+* **env**: the Gymnasium env on the replay market (``market: {model: replay}``), random actions, 300-second
+  episodes at seeded random starts (resets included), ``info_level`` episode (what training uses) and full.
+
+Messages per second = the file's messages / best wall time. Targets: >= 1 M messages/s with the agent, and
+>= 20,000 env steps/s.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import sys
 import time
 
 import numba
+import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
@@ -63,6 +68,7 @@ def main(argv=None) -> int:
     ap.add_argument("--ticker", default="AMZN")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--step", type=float, default=1.0)
+    ap.add_argument("--env-steps", type=int, default=30_000)
     a = ap.parse_args(argv)
     s = load_replay_stream(a.data, a.ticker)
     ops = s.ops
@@ -94,7 +100,37 @@ def main(argv=None) -> int:
         f"one quoting agent: {agent * 1e3:8.2f} ms  {n_msg / agent / 1e6:6.2f} M messages/s "
         f"({steps} steps of {a.step} s, {fills} agent fills)"
     )
+    for level in ("episode", "full"):
+        rate = env_steps_per_s(a.data, a.ticker, level, a.env_steps)
+        print(f"env on the replay  : {rate:10,.0f} steps/s (info_level {level}, resets included)")
     return 0
+
+
+def env_steps_per_s(data: str, ticker: str, info_level: str, n: int) -> float:
+    from almm_rllib.env import MarketMakingGymEnv
+    from almm_rllib.evaluation.replay import resolve_env_config
+
+    t0, t1 = 36000.0, 55000.0
+    cfg = resolve_env_config(
+        {
+            "market": {"model": "replay", "data": data, "ticker": ticker, "window": [t0, t1]},
+            "episode_seconds": 300,
+            "info_level": info_level,
+        }
+    )
+    env = MarketMakingGymEnv(cfg)
+    rng = np.random.default_rng(0)
+    acts = rng.uniform(env.action_space.low, env.action_space.high, size=(n, 4)).astype(np.float32)
+    env.reset(seed=0)
+    for k in range(400):  # compile / load, and take the reset snapshots
+        if env.step(acts[k])[3]:
+            env.reset()
+    env.reset(seed=1)
+    c0 = time.perf_counter()
+    for k in range(n):
+        if env.step(acts[k])[3]:
+            env.reset()
+    return n / (time.perf_counter() - c0)
 
 
 if __name__ == "__main__":
