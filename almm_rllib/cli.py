@@ -55,22 +55,31 @@ def _cmd_book_demo(args: argparse.Namespace) -> int:
     import numpy as np
 
     from almm_rllib import LimitOrderBook
+    from almm_rllib.core.market_config import MarketConfig
     from almm_rllib.core.schema import EV_CANCEL, EV_LIMIT, EV_MARKET, STATUS_PARTIAL
     from almm_rllib.core.streams import random_event_stream
 
-    book = LimitOrderBook(
-        tick_size=0.01, lot_size=100, initial_price=100.0, capacity=400_000, fill_capacity=1 << 20
-    )
+    market = MarketConfig()  # the default market's tick, lot and price
+
+    def new_book() -> LimitOrderBook:
+        return LimitOrderBook(
+            tick_size=market.tick_size,
+            lot_size=market.lot_size,
+            initial_price=market.initial_price,
+            capacity=400_000,
+            fill_capacity=1 << 20,
+        )
+
+    book = new_book()
     ev = random_event_stream(args.events, seed=args.seed)
     kinds = np.bincount(ev["type"], minlength=8)
     print(
         f"almm demo: {len(ev):,} seeded events (seed {args.seed}): {kinds[EV_LIMIT]:,} limit, "
-        f"{kinds[EV_MARKET]:,} market, {kinds[EV_CANCEL]:,} cancel; tick 0.01, lot 100 shares"
+        f"{kinds[EV_MARKET]:,} market, {kinds[EV_CANCEL]:,} cancel; tick {market.tick_size:g}, "
+        f"lot {market.lot_size} shares"
     )
     book.process_events(ev[:1000])  # compile (or load from numba's cache) before timing
-    book = LimitOrderBook(
-        tick_size=0.01, lot_size=100, initial_price=100.0, capacity=400_000, fill_capacity=1 << 20
-    )
+    book = new_book()
     batches = np.array_split(ev, args.snapshots)
     total_t = 0.0
     n_fills = 0

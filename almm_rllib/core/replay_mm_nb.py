@@ -21,6 +21,7 @@ from . import book_nb as bk
 from . import market_state_nb as ms_layout
 from . import mm_nb as mm
 from . import replay_nb as rp
+from .agent_schema import STEP_NON_FINITE
 from .nbopts import NJIT_HOT
 from .schema import BUY, FILL_DTYPE, NO_PRICE, SELL
 
@@ -42,14 +43,25 @@ AGENT_OWNER = 1
 
 class FillView(NamedTuple):
     """The step's agent fills in the simulated market's layout (``i[I_N_FILLS]`` and ``fills``), so that the
-    env's fill tables and ``mm_nb``'s accumulators read them unchanged."""
+    env's fill tables and ``mm_nb``'s measurement and accumulators read them unchanged. ``p``, ``imp`` and
+    ``f`` only complete the fields ``mm_nb._measure_nb`` names for the simulator's terminal liquidation, which
+    the replay never asks for (``MP_LIQUIDATE`` is 0: the env liquidates against the real book)."""
 
     i: np.ndarray  # int64[ms_layout.I_SIZE]
     fills: np.ndarray  # FILL_DTYPE[F]
+    p: np.ndarray  # float64[ms_layout.P_SIZE], unused
+    imp: np.ndarray  # float64[8], unused
+    f: np.ndarray  # float64[ms_layout.F_SIZE], unused
 
 
 def new_fill_view(capacity: int) -> FillView:
-    return FillView(i=np.zeros(ms_layout.I_SIZE, np.int64), fills=np.zeros(capacity, FILL_DTYPE))
+    return FillView(
+        i=np.zeros(ms_layout.I_SIZE, np.int64),
+        fills=np.zeros(capacity, FILL_DTYPE),
+        p=np.zeros(ms_layout.P_SIZE, np.float64),
+        imp=np.zeros(8, np.float64),
+        f=np.zeros(ms_layout.F_SIZE, np.float64),
+    )
 
 
 @numba.njit(**NJIT_HOT)
@@ -172,14 +184,14 @@ def _collect_fills_nb(ag, rs, view, feat, tick):
 def replay_mm_step_nb(st, ag, ops, view, rs, act, mp, es, feat, obs, acc):
     """Quote, replay ``dt`` seconds of the day, measure, reward (one agent). ``act`` float[1, 4] raw action.
 
-    Returns 0, ``mm.STATUS_NON_FINITE`` (nothing done; ``feat[0, FT_BAD]`` = the index) or ``100 + RS_*``
-    when the replay failed.
+    Returns 0, ``STEP_NON_FINITE`` (nothing done; ``feat[0, FT_BAD]`` = the index) or ``100 + RS_*`` when
+    the replay failed.
     """
     for j in range(4):
         x = act[0, j]
         if not np.isfinite(x):
             feat[0, mm.FT_BAD] = j
-            return mm.STATUS_NON_FINITE
+            return STEP_NON_FINITE
         lo = mp[mm.MP_ACT_LOW + j]
         hi = mp[mm.MP_ACT_HIGH + j]
         act[0, j] = lo if x < lo else (hi if x > hi else x)
@@ -207,6 +219,7 @@ def replay_mm_step_nb(st, ag, ops, view, rs, act, mp, es, feat, obs, acc):
     if status != rp.RS_OK:
         return 100 + status
     rs[RS_NOW] = t1
+    es[mm.ES_STEP] += 1.0
     _collect_fills_nb(ag, rs, view, feat, tick)
     mid1 = bk.mid_ticks_nb(st)
     if np.isnan(mid1):
@@ -228,6 +241,6 @@ def replay_mm_step_nb(st, ag, ops, view, rs, act, mp, es, feat, obs, acc):
     f[mm.FT_FEES] = 0.0
     f[mm.FT_INV] = rs[RS_INV]
     f[mm.FT_CASH] = rs[RS_CASH]
-    mm._measure_nb(mp, es, feat, obs, 1, mid1)
+    mm._measure_nb(view, mp, es, feat, obs, 1, mid1)
     mm._accumulate_nb(view, mp, feat, acc, 1)
     return 0

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import gymnasium
 
+from almm_rllib.core.agent_schema import ACT_DIM, OBS_DIM
+from almm_rllib.core.agent_schema import GYM_ENV_ID as ENV_ID
+
 from .config import PHASES, EnvConfig, phase_market
-from .core import ACT_DIM, AGENT_FILL_COLUMNS, INFO_KEYS, OBS_DIM, MarketMakingCore
+from .core import AGENT_FILL_COLUMNS, INFO_KEYS, MarketMakingCore
 from .gym_env import MarketMakingGymEnv
 
-ENV_ID = "almm/MarketMaking-v0"
 if ENV_ID not in gymnasium.registry:
     gymnasium.register(
         id=ENV_ID, entry_point="almm_rllib.env.gym_env:MarketMakingGymEnv", disable_env_checker=False

@@ -36,11 +36,13 @@ from almm_rllib.core import book_nb as bk
 from almm_rllib.core import mm_nb as mm
 from almm_rllib.core import replay_mm_nb as rmm
 from almm_rllib.core import replay_nb as rp
+from almm_rllib.core.agent_schema import OBS_DIM, OBS_QUEUE_NONE, STEP_NON_FINITE, check_phase
 from almm_rllib.core.config import ConfigError
+from almm_rllib.core.market_state_nb import I_N_FILLS
 from almm_rllib.core.schema import BUY, SELL
 
 from .config import EnvConfig
-from .core import OBS_DIM, MarketMakingCore
+from .core import MarketMakingCore
 from .replay_config import ReplayMarketConfig
 
 __all__ = ["ReplayMarketConfig", "ReplayMarketMakingCore", "make_core"]
@@ -104,6 +106,26 @@ class _ReplayView:
     def liquidation_cost(self, agent: int) -> float:
         return self._core.liquidation_cost()
 
+    def background_counts(self) -> dict[str, int]:
+        """The day's messages replayed since the episode started, by kind, as the simulator counts its flow:
+        ``limit_buy`` / ``limit_sell`` (real orders resting), ``market`` (executions, hidden ones included) and
+        ``cancel`` (partial and full cancellations); synthetic re-synchronisations are not counted."""
+        c = self._core
+        ops = c.ops[c.episode_cursor : int(c.ag.hdr[rp.RH_CURSOR])]
+        kind, side = ops["kind"], ops["side"]
+        real = ops["order_id"] < rp.SYNTHETIC_ID_BASE
+        return {
+            "limit_buy": int(((kind == rp.RP_ADD) & (side == BUY) & real).sum()),
+            "limit_sell": int(((kind == rp.RP_ADD) & (side == SELL) & real).sum()),
+            "market": int(((kind == rp.RP_EXEC) | (kind == rp.RP_HIDDEN)).sum()),
+            "cancel": int((kind == rp.RP_CANCEL).sum()),
+        }
+
+    def step_fills(self) -> np.ndarray:
+        """The agent's fills of the last step (``FILL_DTYPE``; quantities in shares)."""
+        v = self.state
+        return v.fills[: int(v.i[I_N_FILLS])]
+
     def best_ticks(self) -> tuple[int | None, int | None]:
         """(best bid, best ask) of the real book in ticks, None for an empty side."""
         hdr = self._core.book.hdr
@@ -133,7 +155,7 @@ class ReplayMarketMakingCore(MarketMakingCore):
                 f"market.data ({mc.data!r}) and market.ticker ({mc.ticker!r})",
             )
         self.market_config = mc
-        self._built_phase = self._phase
+        self._applied_phase = self._phase
         self._stylized = False
         self.stream = s = load_prepared_stream(mc.stream)
         t_first, t_last = float(s.msg_time[0]), float(s.msg_time[-1])
@@ -157,6 +179,7 @@ class ReplayMarketMakingCore(MarketMakingCore):
         self.rs = np.zeros(rmm.RS_SIZE, np.float64)
         self.book = bk.new_book_state(s.capacity, s.window, s.centre)
         self._snaps: list[bk.BookState] = []
+        self.episode_cursor = 0
         self.episode_start = self.window[0]
         self.feat = np.zeros((1, mm.FT_SIZE), np.float64)
         self.obs = np.zeros((1, OBS_DIM), np.float32)
@@ -181,6 +204,8 @@ class ReplayMarketMakingCore(MarketMakingCore):
         self.es = np.zeros(mm.ES_RING + cfg.vol_window + 1, np.float64)
         self.as_steps = max(1, round(cfg.adverse_horizon_s / cfg.dt))
         mp[mm.MP_AS_STEPS] = self.as_steps
+        mp[mm.MP_N_STEPS] = cfg.n_steps
+        mp[mm.MP_LIQUIDATE] = 0.0  # the env liquidates against the real book (liquidation_cost)
         self.acc = np.zeros((1, mm.ACC_SIZE + 3 * (self.as_steps + 1)), np.float64)
         self.sim = _ReplayView(self)
 
@@ -206,6 +231,7 @@ class ReplayMarketMakingCore(MarketMakingCore):
         self._restore(n0)
         status = rp.replay_seek_nb(self.book, self.ag, self.ops, n0)
         self._check(status)
+        self.episode_cursor = n0
         self.rs[:] = 0.0
         self.rs[rmm.RS_NOW] = start
         self.rs[rmm.RS_LATENCY] = mc.latency
@@ -218,7 +244,6 @@ class ReplayMarketMakingCore(MarketMakingCore):
         self.lot = 1  # the step's quantities are shares
         self.t = 0
         self._n_steps = cfg.n_steps
-        self._liq = np.zeros(1)
         mid = bk.mid_ticks_nb(self.book)
         self.mid0 = float(mid) if not math.isnan(mid) else float(s.centre)
         self.es[:] = 0.0
@@ -232,8 +257,8 @@ class ReplayMarketMakingCore(MarketMakingCore):
             obs[0, 1] = (ba - bb) / 10.0
         obs[0, 3] = 1.0
         obs[0, 4] = bk.imbalance_nb(self.book, cfg.imbalance_levels)
-        obs[0, 5] = 1.0
-        obs[0, 6] = 1.0
+        obs[0, 5] = OBS_QUEUE_NONE
+        obs[0, 6] = OBS_QUEUE_NONE
         info = {
             "step": 0,
             "time": 0.0,
@@ -299,7 +324,7 @@ class ReplayMarketMakingCore(MarketMakingCore):
             self.obs,
             self.acc,
         )
-        if status == mm.STATUS_NON_FINITE:
+        if status == STEP_NON_FINITE:
             self._raise(status, actions)
         if status != 0:
             self._check(status - 100)
@@ -308,10 +333,11 @@ class ReplayMarketMakingCore(MarketMakingCore):
             return False
         if self.config.terminal_inventory == "liquidate":
             f = self.feat
-            self._liq = liq = np.array([self.liquidation_cost()])
-            f[0, mm.FT_PNL] -= liq[0]
-            f[0, mm.FT_DPNL] -= liq[0]
-            f[0, mm.FT_REWARD] -= liq[0] * self.config.reward_scale
+            liq = self.liquidation_cost()
+            f[0, mm.FT_LIQ] = liq
+            f[0, mm.FT_PNL] -= liq
+            f[0, mm.FT_DPNL] -= liq
+            f[0, mm.FT_REWARD] -= liq * self.config.reward_scale
             self.obs[0, 7] = np.clip(f[0, mm.FT_DPNL] / self.config.pnl_unit, -10.0, 10.0)
         return True
 
@@ -341,8 +367,8 @@ class ReplayMarketMakingCore(MarketMakingCore):
 
     def set_task(self, phase: str) -> None:
         """Recorded only: a replayed day has no volatility regimes to pin."""
-        super().set_task(phase)
-        self._built_phase = phase
+        check_phase(phase, key="set_task phase")
+        self._phase = self._applied_phase = phase
 
 
 def make_core(config: EnvConfig | dict | None) -> MarketMakingCore:

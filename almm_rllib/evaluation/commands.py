@@ -19,6 +19,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from almm_rllib.core.agent_schema import PHASES
+
 #: Default number of seeds of ``almm evaluate`` / episodes of ``almm simulate``.
 DEFAULT_EPISODES = 50
 
@@ -91,7 +93,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="override one env config field (dotted keys, YAML values; repeatable), e.g. market.lot_size=1",
     )
-    p.add_argument("--phase", help="curriculum phase of the market (low_volatility, ..., regime_switching)")
+    p.add_argument("--phase", choices=PHASES, help="curriculum phase of the market")
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
     p.add_argument("--out", default="results", help="parent folder of the run folder (default results/)")
     p.add_argument("--run-name", help="run folder name (default eval-/sim-<date>-<time>)")

@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from almm_rllib.core.risk import inventory_var, var_cvar
+from almm_rllib.core.risk import inventory_var, sharpe_ratio, sortino_ratio, var_cvar
 from almm_rllib.results import schema as S
 
 #: z-value of the one-sided 95% normal quantile, as written in metrics.md.
@@ -53,8 +53,6 @@ VAR_ALPHA = 0.95
 TIME_TOL = 1e-9
 #: Relative tolerance of the dpnl-column consistency check.
 DPNL_RTOL = 1e-9
-#: A standard deviation below this many machine epsilons of max|pnl| counts as 0 (rounding noise).
-STD_ZERO_EPS = 64.0
 
 _STEP_COLUMNS_NEEDED = (
     S.STEP,
@@ -291,19 +289,11 @@ def episode_metrics(
     out[S.TOTAL_PNL] = total
     out[S.TOTAL_PNL_LIQUIDATED] = total - float(liquidation_cost)
 
+    # the rules (NaN for n < 2, 0 for a rounding-noise std) are core.risk's, shared with the env's summary
     mean_x = float(x.mean())
-    if n < 2:
-        sharpe = float("nan")
-    else:
-        sd = float(x.std(ddof=1))
-        sharpe = 0.0 if sd <= STD_ZERO_EPS * np.finfo(np.float64).eps * scale else mean_x / sd * np.sqrt(n)
-    out[S.SHARPE] = float(sharpe)
-
-    if np.any(x < 0):
-        downside = float(np.sqrt(np.mean(np.minimum(x, 0.0) ** 2)))
-        out[S.SORTINO] = mean_x / downside * float(np.sqrt(n))
-    else:
-        out[S.SORTINO] = float("nan")
+    sd = float(x.std(ddof=1)) if n > 1 else 0.0
+    out[S.SHARPE] = sharpe_ratio(mean_x, sd, n, scale)
+    out[S.SORTINO] = sortino_ratio(mean_x, float(np.sqrt(np.mean(np.minimum(x, 0.0) ** 2))), n)
 
     dd = drawdown_path(pnl)
     trough = int(np.argmax(dd))

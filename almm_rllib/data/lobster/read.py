@@ -34,7 +34,6 @@ TICK_SIZE = TICK_RAW / PRICE_SCALE  #: dollars per tick
 ASK_EMPTY = 9_999_999_999  #: LOBSTER's empty ask level price
 BID_EMPTY = -9_999_999_999  #: LOBSTER's empty bid level price
 SECONDS_PER_DAY = 86_400.0
-SESSION_SECONDS = 23_400.0  #: NASDAQ regular session, 9:30 to 16:00
 
 MSG_NEW = 1  #: submission of a new limit order
 MSG_CANCEL = 2  #: partial cancellation

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from almm_rllib.core.market_facts import ROUND_LOT_SHARES, SESSION_SECONDS
 from almm_rllib.results.market_report.estimators import (
     MIN_POINTS,
     corr,
@@ -186,9 +187,9 @@ def _order_stats(msgs, duration: float) -> dict:
     ls = size[typ == MSG_NEW]
     out["limit_orders"] = {
         "size_shares": summary(ls),
-        "frac_round_lot": float(np.mean(ls % 100 == 0)) if ls.size else math.nan,
-        "frac_100": float(np.mean(ls == 100)) if ls.size else math.nan,
-        "frac_odd_lot": float(np.mean(ls < 100)) if ls.size else math.nan,
+        "frac_round_lot": float(np.mean(ls % ROUND_LOT_SHARES == 0)) if ls.size else math.nan,
+        "frac_100": float(np.mean(ls == ROUND_LOT_SHARES)) if ls.size else math.nan,
+        "frac_odd_lot": float(np.mean(ls < ROUND_LOT_SHARES)) if ls.size else math.nan,
     }
     return out
 
@@ -249,7 +250,6 @@ def clock_grid_series(t, mid, ofi_cum, h: float) -> tuple[np.ndarray, np.ndarray
 
 def _clock_returns(t, mid, ofi_cum, h: float) -> dict:
     """One horizon of ``returns``: mid volatility, kurtosis, autocorrelation and OFI on a clock grid."""
-    from almm_rllib.data.lobster import SESSION_SECONDS
 
     r, dm, ofi = clock_grid_series(t, mid, ofi_cum, h)
     vol = std(r)

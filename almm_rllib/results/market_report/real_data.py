@@ -13,12 +13,13 @@ from pathlib import Path
 
 import numpy as np
 
+from almm_rllib.core.market_facts import ROUND_LOT_SHARES
 from almm_rllib.results.market_report.estimators import as_float, ffill
 from almm_rllib.results.market_report.lobster_stats import lobster_stats
 from almm_rllib.results.market_report.record_stats import market_stats, rec_columns
 
 #: Shares per lot used to express LOBSTER sizes in lots.
-LOBSTER_LOT_SHARES = 100
+LOBSTER_LOT_SHARES = ROUND_LOT_SHARES
 
 
 def default_lobster_dir() -> Path | None:

@@ -7,13 +7,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from almm_rllib.core.market_facts import SESSION_SECONDS
+
 if TYPE_CHECKING:
     from almm_rllib.core.market_config import MarketConfig
 
 #: Mean holding times per regime the default run length covers (see :func:`default_seconds`).
 SWITCHES_PER_RUN = 60
 #: One NASDAQ session, the length of the AMZN sample: the shortest default run.
-SESSION_SECONDS = 23_400.0
 
 
 def default_seconds(config: MarketConfig) -> float:
