@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import pathlib
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -61,3 +62,31 @@ def test_unknown_ticker_and_bad_window_fail_clearly_and_write_nothing(tmp_path, 
     err = capsys.readouterr().err
     assert "market.window" in err and "AMZN_2012-06-21" in err
     assert not any(pathlib.Path(tmp_path).iterdir())
+
+
+def test_sim_to_real_table_means_and_rank_agreement():
+    from scipy.stats import spearmanr
+
+    from almm_rllib.evaluation.sim_to_real import format_sim_to_real, sim_to_real_table
+
+    rows = []
+    for market, pnl in (("sim", [1.0, 2.0, 3.0, 4.0]), ("replay", [10.0, 30.0, 20.0, 40.0])):
+        for s, p in zip("abcd", pnl, strict=True):
+            for seed, noise in ((0, -0.5), (1, 0.5)):
+                rows.append(
+                    {"market": market, "strategy": s, "seed": seed, "total_pnl": p + noise, "n_fills": 3}
+                )
+    df = pd.DataFrame(rows)
+    sim, real = (
+        df[df.market == "sim"],
+        df[df.market == "replay"].iloc[1:],
+    )  # strategy a misses seed 0 on replay
+    table, agree = sim_to_real_table(sim, real, metrics=("total_pnl", "n_fills"))
+    assert table.loc["b", ("total_pnl", "sim")] == 2.0 and table.loc["a", ("total_pnl", "replay")] == 10.5
+    want = spearmanr([1, 2, 3, 4], [10.5, 30, 20, 40]).statistic
+    assert agree.loc["total_pnl", "spearman"] == pytest.approx(want) and agree.loc["total_pnl", "n"] == 4
+    assert np.isnan(agree.loc["n_fills", "spearman"])  # constant: no ranking to compare
+    text = format_sim_to_real(table, agree)
+    assert "| b | 2 | 30 | 3 | 3 |" in text and "| total_pnl | 0.800 |" in text
+    with pytest.raises(ValueError, match="missing"):
+        sim_to_real_table(sim, real, metrics=("sharpe",))

@@ -31,11 +31,7 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     from almm_rllib.evaluation.runner import evaluate
     from almm_rllib.results import ResultsError
 
-    market = ["market.model=replay", f"market.data={args.data}", f"market.ticker={args.ticker}"]
-    if args.window:
-        market.append(f"market.window=[{args.window[0]}, {args.window[1]}]")
-    if args.latency is not None:
-        market.append(f"market.latency={args.latency}")
+    market = replay_sets(args)
     if args.episode_seconds is not None:
         market.append(f"episode_seconds={args.episode_seconds}")
     cfg = env_config_from_args(args.env_config, [*market, *args.set], args.phase)
@@ -61,9 +57,27 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     return code
 
 
+def replay_sets(args: argparse.Namespace) -> list[str]:
+    """``--set`` items selecting the replay market from ``--data``, ``--ticker``, ``--window``, ``--latency``."""
+    market = ["market.model=replay", f"market.data={args.data}", f"market.ticker={args.ticker}"]
+    if args.window:
+        market.append(f"market.window=[{args.window[0]}, {args.window[1]}]")
+    if args.latency is not None:
+        market.append(f"market.latency={args.latency}")
+    return market
+
+
 def add_backtest_parser(sub) -> argparse.ArgumentParser:
     """Register ``almm backtest`` on the ``almm`` parser's subparsers."""
     p = sub.add_parser("backtest", help=_cmd_backtest.__doc__, description=_cmd_backtest.__doc__)
+    add_replay_arguments(p)
+    _add_common(p)
+    p.set_defaults(func=_cmd_backtest)
+    return p
+
+
+def add_replay_arguments(p: argparse.ArgumentParser) -> None:
+    """Policies, the replayed day and the seeds (shared by ``almm backtest`` and ``almm sim-to-real``)."""
     p.add_argument("policies", nargs="*", metavar="POLICY", help="policies (default: every baseline)")
     p.add_argument("--data", required=True, help="folder of the LOBSTER message/orderbook files")
     p.add_argument("--ticker", required=True, help="ticker of the day to replay")
@@ -79,6 +93,3 @@ def add_backtest_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--seeds", help="N (0..N-1), a-b (inclusive) or a comma list (default: 50 seeds)")
     p.add_argument("--episodes", type=int, help="number of seeds 0..N-1 (same as --seeds N)")
     p.add_argument("--checkpoint", action="append", default=[], metavar="DIR", help="an RLlib checkpoint")
-    _add_common(p)
-    p.set_defaults(func=_cmd_backtest)
-    return p
