@@ -216,6 +216,12 @@ def test_probabilistic_queue_on_unknown_volume():
     rp.replay_advance_nb(st, ag, o, 3.0)
     # front 200, back 0 again (the level is 200): 50 from the front
     assert ag.a_ahead[k] == pytest.approx(150.0)
+    # a re-synchronisation that grows the level reveals volume of unknown age: put ahead of the agent
+    o2 = ops(*BASE, (2.0, rp.RP_RESET, BUY, 100, 450, SYN + 1))
+    st, ag = market()
+    submit(ag, 1.0, 0.0, 900, BUY, 100, 10)
+    rp.replay_advance_nb(st, ag, o2, 2.0)
+    assert ag.a_ahead[rp.find_agent_order_nb(ag, 900)] == 450
     # with volume behind, power 1 splits in proportion: front 100, back 100, chg 50 -> front 75
     assert rp.prob_front_nb(100.0, 200.0, 50.0, 1.0) == pytest.approx(75.0)
     # higher power: cancels come more from the larger side

@@ -41,7 +41,9 @@ An agent's limit order reaching the book at operation index ``seq`` joins the ba
   ``back = level - front`` and a decrease ``chg``, the chance that it came from the back is
   ``p = back**n / (back**n + front**n)`` and the new ``ahead`` is
   ``min(front - (1 - p) chg + min(back - p chg, 0), level - chg)`` (floored at 0); ``n`` is
-  ``RPP_QUEUE_POWER`` (default 3). Growth of such a level goes behind the agent.
+  ``RPP_QUEUE_POWER`` (default 3). A re-synchronisation that *grows* the level reveals volume the file never
+  showed arriving (it slid in from deeper levels, possibly older than the agent): it is put ahead of the agent
+  (conservative). Real orders the file shows arriving always join behind.
 
 The agents' aggressive orders take the resting real liquidity at real prices, level by level, up to their
 limit and the real quantity shown; the real book is not changed (no impact), so the same liquidity is
@@ -336,6 +338,9 @@ def _agents_on_reset_nb(ag, side, price, level_before, level_after):
             ag.a_ahead[k] = prob_front_nb(
                 ag.a_ahead[k], float(level_before), float(level_before - level_after), power
             )
+        else:
+            # volume the file reveals without having shown it arrive may be older than the agent: ahead
+            ag.a_ahead[k] += float(level_after - level_before)
         if ag.a_ahead[k] > level_after:
             ag.a_ahead[k] = float(level_after)
 
