@@ -64,9 +64,12 @@ def test_bad_configs_name_the_key_or_file(tmp_path, monkeypatch):
     with pytest.raises(ConfigError, match="market.window"):
         resolve_env_config(replay_cfg(window=[50000, 40000]))
     # a window outside the file: named with the file
-    cfg = resolve_env_config(replay_cfg(ticker="AAPL", window=[30000, 40000]))
     with pytest.raises(ConfigError, match=r"market.window.*AAPL_2012-06-21.*message"):
-        MarketMakingGymEnv(cfg)
+        resolve_env_config(replay_cfg(ticker="AAPL", window=[30000, 40000]))
+    good = resolve_env_config(replay_cfg(ticker="AAPL", window=None))
+    bad = good.replace(market=good.market.replace(window=(30000.0, 40000.0)))
+    with pytest.raises(ConfigError, match=r"market.window.*AAPL_2012-06-21.*message"):
+        MarketMakingGymEnv(bad)
     # the env alone cannot read the files: it asks for the resolver
     with pytest.raises(ConfigError, match="resolve_env_config"):
         MarketMakingGymEnv(replay_cfg())
@@ -157,3 +160,22 @@ def test_gymnasium_checker_passes(amzn_cfg):
 
     check_env(MarketMakingGymEnv(amzn_cfg), skip_render_check=True)
     assert isinstance(MarketMakingGymEnv(amzn_cfg).observation_space, gym.spaces.Box)
+
+
+def test_zero_size_agent_sees_the_files_book_at_every_step(amzn_cfg):
+    from almm_rllib.data.lobster.read import read_lobster
+    from almm_rllib.data.lobster.stream import find_lobster_pair
+
+    data = read_lobster(*find_lobster_pair(DATA, "AMZN"))
+    t = data.messages["time"].to_numpy()
+    bid = data.orderbook["bid_price_1"].to_numpy()
+    ask = data.orderbook["ask_price_1"].to_numpy()
+    env = MarketMakingGymEnv(amzn_cfg)
+    _, info = env.reset(seed=21)
+    start = info["episode_start"]
+    for k in range(1, 61):
+        _, _, _, _, info = env.step(np.array([1.0, 1.0, 0.0, 0.0], np.float32))
+        row = np.searchsorted(t, start + k, side="right") - 1  # the book after the last message by then
+        assert info["best_bid"] == pytest.approx(bid[row] * 0.01)
+        assert info["best_ask"] == pytest.approx(ask[row] * 0.01)
+        assert info["n_fills"] == 0 and info["inventory"] == 0.0 and info["pnl"] == 0.0

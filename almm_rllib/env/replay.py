@@ -45,7 +45,7 @@ from .config import EnvConfig
 from .core import MarketMakingCore
 from .replay_config import ReplayMarketConfig
 
-__all__ = ["ReplayMarketConfig", "ReplayMarketMakingCore", "make_core"]
+__all__ = ["ReplayMarketConfig", "ReplayMarketMakingCore", "make_core", "replay_window"]
 
 _DEPTH = 256  #: levels walked for the liquidation cost
 _SNAP_EVERY = 8192  #: operations between book snapshots (resets start from the nearest one)
@@ -86,6 +86,24 @@ def load_prepared_stream(path: str) -> PreparedStream:
         ticker=meta.get("ticker"),
         date=meta.get("date"),
     )
+
+
+def replay_window(cfg: EnvConfig, msg_time: np.ndarray, source: str) -> tuple[float, float]:
+    """The episode window ``(start, end)`` of a replay env config: ``market.window`` (default: the whole file),
+    checked against the file's message times and the episode length; a ConfigError names the file."""
+    t_first, t_last = float(msg_time[0]), float(msg_time[-1])
+    w = cfg.market.window
+    lo, hi = (float(w[0]), float(w[1])) if w is not None else (t_first, t_last)
+    if lo < t_first or hi > t_last:
+        raise ConfigError(
+            "market.window",
+            f"[{lo}, {hi}] lies outside {source} (messages from {t_first:.3f} to {t_last:.3f} s after midnight)",
+        )
+    if hi - lo < cfg.n_steps * cfg.dt:
+        raise ConfigError(
+            "market.window", f"[{lo}, {hi}] is shorter than one episode ({cfg.episode_seconds} s)"
+        )
+    return lo, hi
 
 
 class _ReplayView:
@@ -158,20 +176,7 @@ class ReplayMarketMakingCore(MarketMakingCore):
         self._applied_phase = self._phase
         self._stylized = False
         self.stream = s = load_prepared_stream(mc.stream)
-        t_first, t_last = float(s.msg_time[0]), float(s.msg_time[-1])
-        lo, hi = mc.window if mc.window is not None else (t_first, t_last)
-        if lo < t_first or hi > t_last:
-            raise ConfigError(
-                "market.window",
-                f"[{lo}, {hi}] lies outside {s.source} (messages from {t_first:.3f} to {t_last:.3f} s after "
-                "midnight)",
-            )
-        if hi - lo < cfg.episode_seconds:
-            raise ConfigError(
-                "market.window",
-                f"[{lo}, {hi}] is shorter than one episode ({cfg.episode_seconds} s)",
-            )
-        self.window = (float(lo), float(hi))
+        self.window = replay_window(cfg, s.msg_time, s.source)
         self.ops = s.ops
         self._op_time = s.ops["time"]
         self.ag = rp.new_replay_agents(queue_power=mc.queue_power)

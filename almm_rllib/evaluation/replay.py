@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from almm_rllib.data.lobster.stream import prepare_replay_stream
 from almm_rllib.env.config import EnvConfig
+from almm_rllib.env.replay import load_prepared_stream, replay_window
 from almm_rllib.env.replay_config import ReplayMarketConfig
 
 
@@ -17,7 +18,8 @@ def resolve_env_config(config: EnvConfig | dict | None, *, source: str = "env_co
     """``config`` as an :class:`EnvConfig` whose replay market (if any) names its prepared stream.
 
     Raises :class:`~almm_rllib.data.lobster.LobsterFormatError` naming the file and line for corrupt or
-    mismatched files, an unknown ticker or a missing folder; nothing is written then."""
+    mismatched files, an unknown ticker or a missing folder, and a ConfigError naming the file for a window
+    outside it; nothing is written then (a good day's stream is cached)."""
     if config is None:
         config = EnvConfig()
     elif isinstance(config, dict):
@@ -30,4 +32,7 @@ def resolve_env_config(config: EnvConfig | dict | None, *, source: str = "env_co
 
         raise ConfigError("market", "the replay market needs data (a LOBSTER folder) and ticker", source)
     path = prepare_replay_stream(m.data, m.ticker)
-    return config.replace(market=m.replace(stream=str(path)))
+    resolved = config.replace(market=m.replace(stream=str(path)))
+    s = load_prepared_stream(str(path))
+    replay_window(resolved, s.msg_time, s.source)  # a window outside the file fails here, before any output
+    return resolved
