@@ -66,7 +66,7 @@ def test_bad_configs_name_the_key_or_file(tmp_path, monkeypatch):
     # a window outside the file: named with the file
     with pytest.raises(ConfigError, match=r"market.window.*AAPL_2012-06-21.*message"):
         resolve_env_config(replay_cfg(ticker="AAPL", window=[30000, 40000]))
-    good = resolve_env_config(replay_cfg(ticker="AAPL", window=None))
+    good = resolve_env_config(replay_cfg(ticker="AAPL", window=None, episode_seconds=10))
     bad = good.replace(market=good.market.replace(window=(30000.0, 40000.0)))
     with pytest.raises(ConfigError, match=r"market.window.*AAPL_2012-06-21.*message"):
         MarketMakingGymEnv(bad)
