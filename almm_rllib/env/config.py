@@ -74,13 +74,18 @@ class EnvConfig(Config):
     @classmethod
     def _from_dict(cls, data: dict, prefix: str):
         # ``market: {model: replay, ...}`` selects the replay market; its ``episode_seconds`` is the env's
+        # (the market is parsed here, by its own class, so that its errors name the key, not the union)
         m = data.get("market")
-        if isinstance(m, dict) and m.get("model") == "replay":
+        if isinstance(m, dict):
             m = dict(m)
             data = dict(data)
-            if "episode_seconds" in m:
-                data["episode_seconds"] = m.pop("episode_seconds")
-            data["market"] = ReplayMarketConfig._from_dict(m, f"{prefix}.market" if prefix else "market")
+            key = f"{prefix}.market" if prefix else "market"
+            if m.get("model") == "replay":
+                if "episode_seconds" in m:
+                    data["episode_seconds"] = m.pop("episode_seconds")
+                data["market"] = ReplayMarketConfig._from_dict(m, key)
+            else:
+                data["market"] = MarketConfig._from_dict(m, key)
         return super()._from_dict(data, prefix)
 
     def _validate(self) -> None:
