@@ -158,6 +158,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_compare_parser(sub)
     add_multi_parser(sub)
+    from almm_rllib.evaluation.backtest import add_backtest_parser
+
+    add_backtest_parser(sub)
+    from almm_rllib.evaluation.sim_to_real import add_sim_to_real_parser
+
+    add_sim_to_real_parser(sub)
     return ap
 
 

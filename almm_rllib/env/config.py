@@ -11,6 +11,8 @@ from almm_rllib.core.agent_schema import PHASES, Phase, phase_market
 from almm_rllib.core.config import Config, check
 from almm_rllib.core.market_config import MarketConfig
 
+from .replay_config import ReplayMarketConfig
+
 __all__ = ["PHASES", "EnvConfig", "Phase", "phase_market"]
 
 
@@ -19,8 +21,8 @@ class EnvConfig(Config):
     """Everything the market-making environment needs. Units: ticks and lots for actions, money for P&L,
     shares for inventory, seconds for time."""
 
-    market: MarketConfig = dataclasses.field(default_factory=MarketConfig)
-    """The simulated market."""
+    market: MarketConfig | ReplayMarketConfig = dataclasses.field(default_factory=MarketConfig)
+    """The simulated market, or a replayed day (``model: replay``, see ``env.replay``)."""
     n_agents: int = 1
     """Market makers quoting into the same book (ids ``mm_0``, ``mm_1``, ...)."""
     dt: float = 1.0
@@ -68,6 +70,23 @@ class EnvConfig(Config):
     ``episode``: step infos are empty except the last, which carries ``info["episode"]`` (the episode's
     market-making figures): what training needs, without the cost of stacking ~30 keys per step in RLlib's
     vector envs (the experiment builder selects it unless the YAML sets ``info_level``)."""
+
+    @classmethod
+    def _from_dict(cls, data: dict, prefix: str):
+        # ``market: {model: replay, ...}`` selects the replay market; its ``episode_seconds`` is the env's
+        # (the market is parsed here, by its own class, so that its errors name the key, not the union)
+        m = data.get("market")
+        if isinstance(m, dict):
+            m = dict(m)
+            data = dict(data)
+            key = f"{prefix}.market" if prefix else "market"
+            if m.get("model") == "replay":
+                if "episode_seconds" in m:
+                    data["episode_seconds"] = m.pop("episode_seconds")
+                data["market"] = ReplayMarketConfig._from_dict(m, key)
+            else:
+                data["market"] = MarketConfig._from_dict(m, key)
+        return super()._from_dict(data, prefix)
 
     def _validate(self) -> None:
         check(1 <= self.n_agents <= 64, "n_agents", f"must be in 1..64, got {self.n_agents}")

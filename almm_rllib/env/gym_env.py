@@ -8,7 +8,8 @@ import numpy as np
 from almm_rllib.core.agent_schema import ACT_DIM, OBS_DIM, OBS_HIGH, OBS_LOW
 
 from .config import EnvConfig
-from .core import MarketMakingCore, episode_seed
+from .core import episode_seed
+from .replay import make_core
 
 
 class MarketMakingGymEnv(gym.Env):
@@ -29,7 +30,7 @@ class MarketMakingGymEnv(gym.Env):
             config = config.merged(kwargs)
         if config.n_agents != 1:
             raise ValueError(f"MarketMakingGymEnv is single-agent; got n_agents={config.n_agents}")
-        self.core = MarketMakingCore(config)
+        self.core = make_core(config)
         self.config = config
         self.observation_space = gym.spaces.Box(OBS_LOW, OBS_HIGH, (OBS_DIM,), np.float32)
         self.action_space = gym.spaces.Box(self.core.act_low, self.core.act_high, (ACT_DIM,), np.float32)

@@ -13,8 +13,9 @@ from ray.tune.registry import register_env
 from almm_rllib.core.agent_schema import ACT_DIM, OBS_DIM, OBS_HIGH, OBS_LOW, RLLIB_ENV, RLLIB_ENV_MULTI
 
 from .config import EnvConfig
-from .core import MarketMakingCore, episode_seed
+from .core import episode_seed
 from .gym_env import MarketMakingGymEnv
+from .replay import make_core
 
 
 def _config_from_context(config) -> tuple[EnvConfig, int, int]:
@@ -44,7 +45,7 @@ class MarketMakingEnv(MultiAgentEnv):
     def __init__(self, config=None):
         super().__init__()
         cfg, self.worker_index, self.vector_index = _config_from_context(config)
-        self.core = MarketMakingCore(cfg)
+        self.core = make_core(cfg)
         self.config = cfg
         self.possible_agents = list(self.core.agent_ids)
         self.agents = list(self.possible_agents)

@@ -53,7 +53,9 @@ from almm_rllib.baselines import (
     strategy_class,
 )
 from almm_rllib.core.agent_schema import agent_id
+from almm_rllib.core.market_config import MarketConfig
 from almm_rllib.env.config import EnvConfig
+from almm_rllib.env.replay_config import ReplayMarketConfig
 
 #: Module id of a single-agent checkpoint.
 DEFAULT_MODULE_ID = "default_policy"
@@ -516,7 +518,11 @@ def baseline_params(spec: PolicySpec, env_config: EnvConfig | None = None) -> di
         raise TypeError(
             f"baseline_params: env_config must be an EnvConfig or None, got {type(env_config).__name__}"
         )
-    return {**default_params(spec.strategy, env_config.market), **spec.params}
+    market = env_config.market
+    if isinstance(market, ReplayMarketConfig):
+        # a replayed day: the defaults calibrated for the simulated market (the same on both, for sim-to-real)
+        market = MarketConfig()
+    return {**default_params(spec.strategy, market), **spec.params}
 
 
 def load_policy(spec: PolicySpec | str, *, label: str | None = None, env_config: Any = None) -> Policy:

@@ -59,6 +59,7 @@ from almm_rllib.evaluation.policies import (
     load_policy,
     parse_policy_spec,
 )
+from almm_rllib.evaluation.replay import resolve_env_config
 from almm_rllib.evaluation.views import view_from_env
 from almm_rllib.results import RunWriter, episode_metrics
 from almm_rllib.results import schema as S
@@ -151,7 +152,7 @@ def as_env_config(env_config: EnvConfig | dict | None, phase: str | None = None)
         cfg = cfg.replace(info_level="full")  # the step log is built from every step's info
     if cfg.n_agents != 1:
         raise ValueError(f"the evaluation runner drives one market maker; got n_agents={cfg.n_agents}")
-    return cfg
+    return resolve_env_config(cfg)  # a replayed day: its files read, checked and prepared once
 
 
 def _env_for(cfg: EnvConfig):
