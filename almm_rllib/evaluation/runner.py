@@ -38,9 +38,8 @@ import concurrent.futures as cf
 import dataclasses
 import datetime as _dt
 import math
-import multiprocessing
 import os
-import sys
+import re
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -59,6 +58,7 @@ from almm_rllib.evaluation.policies import (
     load_policy,
     parse_policy_spec,
 )
+from almm_rllib.evaluation.pool import WorkerPool, sigterm_as_interrupt
 from almm_rllib.evaluation.views import view_from_env
 from almm_rllib.results import RunWriter, episode_metrics
 from almm_rllib.results import schema as S
@@ -320,21 +320,6 @@ def _run_chunk(
     return out
 
 
-def _worker_init() -> None:
-    # one worker per core: a checkpoint's torch (imported later, in this process) reads these at import
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(var, "1")
-
-
-def _start_method() -> str:
-    """``fork`` when this process has neither torch nor Ray loaded (cheap: workers inherit the imported modules
-    and compiled kernels), else ``spawn`` (forking a process that runs OpenMP or Ray threads can hang)."""
-    heavy = "torch" in sys.modules or "ray" in sys.modules
-    if heavy or "fork" not in multiprocessing.get_all_start_methods():
-        return "spawn"
-    return "fork"
-
-
 def parse_seeds(text: str | int | Sequence[int]) -> list[int]:
     """Seeds from ``N`` (0..N-1), ``a-b`` (a..b inclusive), a comma-separated list, or a sequence of ints."""
     if isinstance(text, int | np.integer) and not isinstance(text, bool):
@@ -344,6 +329,8 @@ def parse_seeds(text: str | int | Sequence[int]) -> list[int]:
         return list(range(n))
     if not isinstance(text, str):
         seeds = [int(s) for s in text]
+    elif not re.fullmatch(r"\s*(\d+|\d+\s*-\s*\d+|-?\d+(\s*,\s*-?\d*)*)\s*", text):
+        raise ValueError(f"seeds: expected N, a-b or a comma list of integers, got {text!r}")
     else:
         t = text.strip()
         if "," in t:
@@ -544,20 +531,16 @@ def evaluate(
                 for task in tasks:
                     consume(_run_chunk(*task))
             else:
-                ctx = multiprocessing.get_context(_start_method())
-                with cf.ProcessPoolExecutor(max_workers, mp_context=ctx, initializer=_worker_init) as pool:
-                    futures = {pool.submit(_run_chunk, *task): i for i, task in enumerate(tasks)}
+                # an exception (Ctrl-C, SIGTERM, a failed chunk) ends the workers at once (evaluation/pool.py)
+                with sigterm_as_interrupt(), WorkerPool(max_workers) as pool:
+                    futures = {pool.executor.submit(_run_chunk, *task): i for i, task in enumerate(tasks)}
                     pending: dict[int, list] = {}
                     next_i = 0
-                    try:
-                        for fut in cf.as_completed(futures):
-                            pending[futures[fut]] = fut.result()
-                            while next_i in pending:
-                                consume(pending.pop(next_i))
-                                next_i += 1
-                    except BaseException:
-                        pool.shutdown(wait=False, cancel_futures=True)
-                        raise
+                    for fut in cf.as_completed(futures):
+                        pending[futures[fut]] = fut.result()
+                        while next_i in pending:
+                            consume(pending.pop(next_i))
+                            next_i += 1
             writer.write_episodes(pd.DataFrame(episodes, columns=list(S.EPISODES_COLUMNS)))
             writer.config["wall_s"] = round(time.perf_counter() - t0, 3)
     finally:
