@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import gymnasium
 
+from almm_rllib.core.gym_registration import ENV_ID, register
+
 from .config import PHASES, EnvConfig, phase_market
 from .core import ACT_DIM, AGENT_FILL_COLUMNS, INFO_KEYS, OBS_DIM, MarketMakingCore
 from .gym_env import MarketMakingGymEnv
 
-ENV_ID = "almm/MarketMaking-v0"
-if ENV_ID not in gymnasium.registry:
-    gymnasium.register(
-        id=ENV_ID, entry_point="almm_rllib.env.gym_env:MarketMakingGymEnv", disable_env_checker=False
-    )
+register(gymnasium)  # also done by ``import almm_rllib`` (see almm_rllib/core/gym_registration.py)
 
 
 def __getattr__(name: str):

@@ -7,8 +7,8 @@ loop, which turns about every 0.1 s, so the rate does not depend on how long an 
 
 ``steps`` is ``num_env_steps_sampled_lifetime`` against its stop value (or the iteration against
 ``training_iteration``), ``return`` the mean episode return, ``mm pnl`` the mean market-making P&L of the
-last episodes (``env_runners/mm/pnl``), ``left`` the time to the stop value at the rate so far. Before the
-first result the line says what the run is waiting for.
+last episodes (``env_runners/mm/pnl``), ``left`` the time to the stop value at the rate of the results so far
+(from this session's first result to the latest), less the time since the latest. Before the first result the line says what the run is waiting for.
 
 :class:`ResumableCSVLogger` is Tune's ``CSVLoggerCallback`` except when a resumed trial appends to its
 ``progress.csv``: Tune then takes the columns of the first new result, in their order, without writing a
@@ -64,6 +64,7 @@ class ProgressLines(Callback):
         self.t0 = time.monotonic()
         self.last_print = self.t0
         self.latest: dict = {}
+        self.latest_t = self.t0
         self.first: tuple[float, float] | None = None  # (time, progress) of the first result of this session
         self.lines = 0
 
@@ -78,7 +79,7 @@ class ProgressLines(Callback):
         r = self.latest
         if not r:
             return f"{head} starting Ray and the env runners; waiting for the first training iteration ..."
-        parts = [head, f"steps {int(r.get(STEPS_KEY, 0)):,}"]
+        parts = [f"steps {int(r.get(STEPS_KEY, 0)):,}"]
         target = self._target()
         left = ""
         if target is not None:
@@ -87,14 +88,14 @@ class ProgressLines(Callback):
             if key == STEPS_KEY:
                 parts[-1] += f"/{int(total):,} ({100 * min(done / total, 1):.0f}%)"
             if self.first is not None and done > self.first[1]:
-                rate = (done - self.first[1]) / max(now - self.first[0], 1e-9)
-                left = f"left ~{_hms((total - done) / rate)}" if done < total else "left ~0:00:00"
+                rate = (done - self.first[1]) / max(self.latest_t - self.first[0], 1e-9)
+                left = f"left ~{_hms(max(0.0, (total - done) / rate - (now - self.latest_t)))}"
         parts.append(f"iter {int(r.get(ITER_KEY, 0))}")
         parts.append(f"return {_num(r.get(RETURN_KEY))}")
         parts.append(f"mm pnl {_num(r.get(PNL_KEY))}")
         if left:
             parts.append(left)
-        return "  ".join(parts)
+        return f"{head} " + "  ".join(parts)
 
     def _print(self, now: float) -> None:
         print(self.line(now), file=self.stream or sys.stdout, flush=True)
@@ -103,6 +104,7 @@ class ProgressLines(Callback):
 
     def on_trial_result(self, iteration, trials, trial, result, **info) -> None:
         self.latest = flatten_dict(dict(result), delimiter="/")
+        self.latest_t = time.monotonic()
         target = self._target()
         if self.first is None and target is not None:
             self.first = (time.monotonic(), float(self.latest.get(target[0], 0) or 0))
