@@ -396,7 +396,7 @@ def _check_stop_key(source: str, key: str) -> None:
 
 def _check_schedule(source: str, key: str, sched: list) -> None:
     """RLlib's piecewise-linear schedule ``[[0, v0], [t1, v1], ...]``: steps from 0, increasing; values >= 0."""
-    shape = "a schedule must be [[0, v0], [t1, v1], ...]: integer steps from 0 upwards, numbers >= 0"
+    shape = "must be a schedule [[0, v0], [t1, v1], ...] starting at step 0, steps increasing, values >= 0"
     if not sched or any(not (isinstance(p, list | tuple) and len(p) == 2) for p in sched):
         raise _err(source, key, f"{shape}; got {sched!r}")
     prev = -1
@@ -404,7 +404,7 @@ def _check_schedule(source: str, key: str, sched: list) -> None:
         _check_number(source, f"{key}[{i}][0]", t, lo=0, integer=True)
         _check_number(source, f"{key}[{i}][1]", v, lo=0)
         if (i == 0 and t != 0) or t <= prev:
-            raise _err(source, f"{key}[{i}][0]", f"{shape}; got step {t} after {prev if i else 'the start'}")
+            raise _err(source, key, f"{shape}; got step {t} at position {i}")
         prev = t
 
 
