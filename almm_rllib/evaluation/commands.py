@@ -315,6 +315,8 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         )
         print("Avellaneda-Stoikov (2008), section 4, on the env's stylized market")
         print(format_paper_table(table))
+        for run_dir in table.attrs.get("run_dirs", []):
+            print(f"run folder: {run_dir}")
         return 0
     if not args.strategy:
         raise ValueError("give a STRATEGY (or --paper)")

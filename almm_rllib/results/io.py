@@ -271,7 +271,11 @@ class RunWriter:
         if not overwrite:
             existing = [n for n in names if (self.run_dir / n).exists()]
             if existing:
-                raise ResultsError(self.run_dir, f"already holds a run ({existing}); pass overwrite=True")
+                raise ResultsError(
+                    self.run_dir,
+                    f"already holds a run ({existing}); choose another --run-name, or replace it with --overwrite "
+                    "(overwrite=True)",
+                )
         self._created = not self.run_dir.exists()
         try:
             self.run_dir.mkdir(parents=True, exist_ok=True)
