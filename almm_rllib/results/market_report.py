@@ -73,6 +73,10 @@ TAIL_PROBS = (0.001, 0.01, 0.05, 0.95, 0.99, 0.999)
 LOBSTER_LOT_SHARES = 100
 #: Mean holding times per regime the default run length covers (see :func:`default_seconds`).
 SWITCHES_PER_RUN = 60
+#: Fewer regime switches than this and the occupancy check says the run is too short to judge.
+MIN_SWITCHES_TO_JUDGE = 20
+#: Copies of the recordings alive at once while the statistics run (estimate for :func:`check_memory`).
+ANALYSIS_COPIES = 4
 #: One NASDAQ session, the length of the AMZN sample: the shortest default run.
 SESSION_SECONDS = 23_400.0
 
@@ -570,6 +574,37 @@ def _n_steps(seconds: float, dt: float) -> int:
     return max(int(math.ceil(seconds / dt - 1e-9)), 2)
 
 
+def _available_memory() -> float:
+    """Bytes of memory available now (Linux ``MemAvailable``; else physical memory; inf when unknown)."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return float(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return float(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return math.inf
+
+
+def check_memory(seconds: float, pinned_seconds: float, dt: float, n_pinned: int) -> float:
+    """Refuse a run whose recordings would not fit in memory, before anything runs (a float64 row of
+    ``REC_SIZE`` columns per step, for the switching run and each pinned run, about ``ANALYSIS_COPIES`` times
+    over while the statistics are computed). Returns the estimate in bytes."""
+    mk = _rec_columns()
+    rows = seconds / dt + n_pinned * pinned_seconds / dt
+    need = rows * mk.REC_SIZE * 8.0 * ANALYSIS_COPIES
+    have = _available_memory()
+    if need > 0.8 * have:
+        most = 0.8 * have / (mk.REC_SIZE * 8.0 * ANALYSIS_COPIES * (1 + n_pinned)) * dt
+        raise ValueError(
+            f"--seconds {seconds:g}: the recordings would need about {need / 2**30:,.1f} GiB of memory and "
+            f"{have / 2**30:,.1f} GiB are available; at most about {most:,.0f} seconds fit"
+        )
+    return need
+
+
 def simulate(
     config: MarketConfig, *, seconds: float, dt: float, seed: int, burn_in_seconds: float = 300.0
 ) -> np.ndarray:
@@ -816,6 +851,13 @@ def plausibility_checks(
     if reg is not None and switching and len(reg["names"]) > 1:
         tol = 3.0
         ok = bool(reg["max_dev_in_se"] <= tol or reg["max_abs_dev"] <= 0.02)
+        criterion = f"every |occupancy - stationary| within {tol:g} batch-means standard errors (or 0.02)"
+        if reg["n_switches"] < MIN_SWITCHES_TO_JUDGE:  # batch means of a few spells say nothing
+            ok = None
+            criterion = (
+                f"too short to judge: {reg['n_switches']} regime switches, at least {MIN_SWITCHES_TO_JUDGE} "
+                "needed (a longer --seconds; the default covers many)"
+            )
         out.append(
             _check(
                 "occupancy",
@@ -824,7 +866,7 @@ def plausibility_checks(
                     f"{n} {_fmt(o, 2)} vs {_fmt(p, 2)}"
                     for n, o, p in zip(reg["names"], reg["occupancy"], reg["stationary"])
                 ),
-                f"every |occupancy - stationary| within {tol:g} batch-means standard errors (or 0.02)",
+                criterion,
                 ok,
                 "Checks the regime chain: time spent in each regime converges to pi with pi Q = 0.",
             )
@@ -1009,7 +1051,12 @@ def format_summary(stats: dict) -> str:
     out = [line(head), "  ".join("-" * x for x in w), *map(line, body), ""]
     for c in stats["checks"]:
         mark = {True: "PASS", False: "FAIL", None: " n/a"}[c["passed"]]
-        out.append(f"[{mark}] {c['title']}: {c['value']}")
+        judged = (
+            ""
+            if c["passed"] is not None or not c["criterion"].startswith("too short")
+            else f" ({c['criterion']})"
+        )
+        out.append(f"[{mark}] {c['title']}: {c['value']}{judged}")
     return "\n".join(out)
 
 
@@ -1667,11 +1714,12 @@ def market_report(
         raise ValueError(f"seconds must cover at least {2 * coarse} steps of {dt:g} s, got {seconds!r}")
     if pinned_seconds is None:
         pinned_seconds = seconds
+    rc = config.regimes
+    switching = bool(rc.switching and len(rc.names) > 1)
+    check_memory(seconds, pinned_seconds, dt, len(rc.names))  # every regime also runs pinned
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
 
-    rc = config.regimes
-    switching = bool(rc.switching and len(rc.names) > 1)
     rec = simulate(config, seconds=seconds, dt=dt, seed=seed, burn_in_seconds=burn_in_seconds)
     sim = market_stats(rec, dt=dt, tick_size=config.tick_size, regimes=rc, lags=lags, coarse=coarse)
 
