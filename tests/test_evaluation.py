@@ -295,7 +295,12 @@ def test_cli_simulate_paper_table(tmp_path, capsys):
     )
     out = capsys.readouterr().out
     assert rc == 0
-    assert "inventory" in out and "symmetric" in out and "paper.py" in out and "paper (2008)" in out
+    assert (
+        "inventory" in out
+        and "symmetric" in out
+        and "paper.py" in out
+        and "AS working paper (Oct 2006)" in out
+    )
     folders = [ln.removeprefix("run folder: ") for ln in out.splitlines() if ln.startswith("run folder: ")]
     assert len(folders) == 1 and (Path(folders[0]) / "version.json").is_file()  # one gamma, one run folder
 

@@ -313,7 +313,10 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
             workers=args.workers,
             progress=not args.no_progress,
         )
-        print("Avellaneda-Stoikov (2008), section 4, on the env's stylized market")
+        print(
+            "Avellaneda-Stoikov (2008), section 4, on the env's stylized market; the published figures are those "
+            "of the October 2006 working paper's table"
+        )
         print(format_paper_table(table))
         for run_dir in table.attrs.get("run_dirs", []):
             print(f"run folder: {run_dir}")

@@ -180,7 +180,8 @@ def paper_table(
     folder, removed afterwards, when ``out_dir`` is None). ``cross_check`` adds the same experiment in the
     baselines' plain-numpy simulation (:func:`almm_rllib.baselines.paper.paper_comparison`, ``n_episodes``
     paths from ``seed``; source ``"paper.py"``) and, where the paper printed them, its figures (source
-    ``"paper (2008)"``, ``gamma = 0.1`` only).
+    :data:`almm_rllib.baselines.paper.PAPER_TABLE_SOURCE`, the October 2006 working paper's table, ``gamma = 0.1``
+    only).
 
     Returns:
         DataFrame with columns :data:`PAPER_COLUMNS`, rows ordered by gamma, strategy, source; its
@@ -230,7 +231,7 @@ def paper_table(
                             {
                                 "gamma": gamma,
                                 "strategy": strategy,
-                                "source": "paper (2008)",
+                                "source": paper.PAPER_TABLE_SOURCE,
                                 "n": paper.PAPER_N_PATHS,
                                 "spread": float("nan"),
                                 "profit": fig["profit"],
@@ -240,7 +241,7 @@ def paper_table(
                             }
                         )
     out = pd.DataFrame(rows, columns=list(PAPER_COLUMNS))
-    order = {"env": 0, "paper.py": 1, "paper (2008)": 2}
+    order = {"env": 0, "paper.py": 1, paper.PAPER_TABLE_SOURCE: 2}
     out = out.sort_values(
         ["gamma", "strategy", "source"],
         key=lambda c: c.map(order) if c.name == "source" else c,
