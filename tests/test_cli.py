@@ -58,6 +58,7 @@ def test_numbers_parse_as_numbers_in_every_override_syntax(tmp_path):
         (["evaluate", "--set", "lambda_inventory=.inf"], ["--set", "lambda_inventory", "finite"]),
         (["evaluate", "--set", "lambda_inventory"], ["--set", "key=value"]),
         (["evaluate", "--seeds", "2", "--reference", "nope"], ["--reference", "nope"]),
+        (["simulate", "static_spread", "--episodes", "2", "--reference", "nope"], ["--reference", "nope"]),
         (["evaluate", "no_such_strategy"], ["no_such_strategy"]),
         (["evaluate", "--checkpoint", "latest"], ["--checkpoint latest"]),
         (["simulate", "--paper", "--gammas", "0.1,x"], ["--gammas", "x"]),

@@ -324,6 +324,9 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     if not args.strategy:
         raise ValueError("give a STRATEGY (or --paper)")
     cfg = env_config_from_args(args.env_config, args.set, args.phase)
+    from almm_rllib.evaluation.policies import parse_policy_spec
+
+    _reference(args, [parse_policy_spec(args.strategy).with_label(args.policy_name).label])  # before the run
     try:
         run_dir = simulate(
             args.strategy,
