@@ -72,22 +72,31 @@ def _cmd_book_demo(args: argparse.Namespace) -> int:
     import numpy as np
 
     from almm_rllib import LimitOrderBook
+    from almm_rllib.core.market_config import MarketConfig
     from almm_rllib.core.schema import EV_CANCEL, EV_LIMIT, EV_MARKET, STATUS_PARTIAL
     from almm_rllib.core.streams import random_event_stream
 
-    book = LimitOrderBook(
-        tick_size=0.01, lot_size=100, initial_price=100.0, capacity=400_000, fill_capacity=1 << 20
-    )
+    market = MarketConfig()  # the default market's tick, lot and price
+
+    def new_book() -> LimitOrderBook:
+        return LimitOrderBook(
+            tick_size=market.tick_size,
+            lot_size=market.lot_size,
+            initial_price=market.initial_price,
+            capacity=400_000,
+            fill_capacity=1 << 20,
+        )
+
+    book = new_book()
     ev = random_event_stream(args.events, seed=args.seed)
     kinds = np.bincount(ev["type"], minlength=8)
     print(
         f"almm demo: {len(ev):,} seeded events (seed {args.seed}): {kinds[EV_LIMIT]:,} limit, "
-        f"{kinds[EV_MARKET]:,} market, {kinds[EV_CANCEL]:,} cancel; tick 0.01, lot 100 shares"
+        f"{kinds[EV_MARKET]:,} market, {kinds[EV_CANCEL]:,} cancel; tick {market.tick_size:g}, "
+        f"lot {market.lot_size} shares"
     )
     book.process_events(ev[:1000])  # compile (or load from numba's cache) before timing
-    book = LimitOrderBook(
-        tick_size=0.01, lot_size=100, initial_price=100.0, capacity=400_000, fill_capacity=1 << 20
-    )
+    book = new_book()
     batches = np.array_split(ev, args.snapshots)
     total_t = 0.0
     n_fills = 0
@@ -112,6 +121,17 @@ def _cmd_book_demo(args: argparse.Namespace) -> int:
         f"({n_fills:,} fills, {n_partial:,} market orders only partly filled); book invariants hold"
     )
     return 0
+
+
+def _cmd_dashboard(args: argparse.Namespace) -> int:
+    """Serve the dashboard (Streamlit) on HOST:PORT, reading run folders and checkpoints under --results."""
+    import os
+
+    # `python -m almm_rllib.dashboard` in this process's place (the cli and the dashboard do not import each
+    # other); it checks the arguments and becomes the Streamlit server, so signals reach the server itself
+    cmd = [sys.executable, "-m", "almm_rllib.dashboard", "--results", args.results, "--port", str(args.port)]
+    os.execv(sys.executable, [*cmd, "--host", args.host])
+    return 0  # pragma: no cover - execv does not return
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -144,6 +164,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--snapshots", type=positive_int, default=5, help="book snapshots to print")
     p.set_defaults(func=_cmd_book_demo)
+    p = sub.add_parser("dashboard", help=_cmd_dashboard.__doc__)
+    p.add_argument("--results", default="results", help="results directory (default results)")
+    p.add_argument("--port", type=int, default=8501, help="port (default 8501)")
+    p.add_argument(
+        "--host", default="localhost", help="address to bind (default localhost: this machine only)"
+    )
+    p.set_defaults(func=_cmd_dashboard)
     from almm_rllib.results.market_report import add_market_report_parser
 
     add_market_report_parser(sub)

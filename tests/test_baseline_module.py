@@ -13,6 +13,7 @@ from ray.rllib.core.columns import Columns
 from ray.rllib.utils.spaces.space_utils import unsquash_action
 
 from almm_rllib.baselines import make_strategy
+from almm_rllib.core.config import ConfigError
 from almm_rllib.env import EnvConfig, MarketMakingGymEnv
 from almm_rllib.evaluation.views import ObservationDecoder, view_from_env
 from almm_rllib.training.baseline_module import DEFAULT_STD, BaselineRLModule, baseline_module_spec
@@ -93,7 +94,7 @@ def test_module_std_is_tiny_and_batches_work():
 def test_spec_refuses_bad_input():
     with pytest.raises(ValueError, match="not a baseline"):
         baseline_module_spec("./no/such/checkpoint", EnvConfig.from_dict(SMALL))
-    with pytest.raises(TypeError, match="unknown parameter"):
+    with pytest.raises(ConfigError, match=r"StaticSpreadParams\.nope is not a known key"):
         baseline_module_spec("static_spread:nope=1", EnvConfig.from_dict(SMALL))
     with pytest.raises(ValueError, match="std"):
         baseline_module_spec("static_spread", EnvConfig.from_dict(SMALL), std=0.0).build()

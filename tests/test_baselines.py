@@ -36,6 +36,7 @@ from almm_rllib.baselines import (
     prices_to_action,
     strategy_class,
 )
+from almm_rllib.baselines.avellaneda_stoikov import PAPER_A, PAPER_DT, PAPER_K, AvellanedaStoikovParams
 from almm_rllib.baselines.paper import (
     PAPER_N_PATHS,
     PAPER_TABLE_GAMMA_0_1,
@@ -43,6 +44,8 @@ from almm_rllib.baselines.paper import (
     paper_comparison,
     simulate,
 )
+from almm_rllib.baselines.simple import StaticSpreadParams
+from almm_rllib.core.config import Config, ConfigError
 
 # Offsets travel as float32: about 7 significant digits, so offsets of ~100 ticks carry ~1e-5 ticks of error.
 F32_REL = 2e-6
@@ -157,8 +160,8 @@ def test_symmetric_has_the_inventory_strategy_spread_centred_on_the_mid():
 @pytest.mark.parametrize("q", [0, 3, -2])
 def test_glft_quotes_hand_computed(q):
     delta_b, delta_a = GLFT_DELTAS[q]
-    assert glft_half_spreads(q, 0.1, 1.5, 140.0, 2.0) == pytest.approx((delta_b, delta_a), abs=1e-11)
-    strat = GueantLehalleFernandezTapia(gamma=0.1, k=1.5, A=140.0, sigma=2.0)
+    assert glft_half_spreads(q, 0.1, 1.5, PAPER_A, 2.0) == pytest.approx((delta_b, delta_a), abs=1e-11)
+    strat = GueantLehalleFernandezTapia(gamma=0.1, k=1.5, A=PAPER_A, sigma=2.0)
     v = view(inventory=float(q))
     bid, ask = quoted_prices(strat.act(v), v)
     assert bid == pytest.approx(100.0 - delta_b, abs=1e-6)
@@ -167,7 +170,7 @@ def test_glft_quotes_hand_computed(q):
 
 def test_glft_inventory_is_counted_in_orders():
     # Orders of 2 lots of 5 shares: 30 shares = 3 orders, so the q = 3 quotes.
-    strat = GueantLehalleFernandezTapia(gamma=0.1, k=1.5, A=140.0, sigma=2.0, order_size=2)
+    strat = GueantLehalleFernandezTapia(gamma=0.1, k=1.5, A=PAPER_A, sigma=2.0, order_size=2)
     v = view(inventory=30.0, lot_size=5.0)
     action = strat.act(v)
     bid, ask = quoted_prices(action, v)
@@ -349,48 +352,77 @@ def test_prices_to_action_round_trip_property(mid, tick, bid_ticks, ask_ticks):
 @pytest.mark.parametrize(
     ("name", "params", "exc", "field"),
     [
-        ("avellaneda_stoikov", {"gamma": 0.0}, ValueError, "AvellanedaStoikovParams.gamma"),
-        ("avellaneda_stoikov", {"gamma": math.nan}, ValueError, "AvellanedaStoikovParams.gamma"),
-        ("avellaneda_stoikov", {"gamma": "0.1"}, TypeError, "AvellanedaStoikovParams.gamma"),
-        ("avellaneda_stoikov", {"k": -1.5}, ValueError, "AvellanedaStoikovParams.k"),
-        ("avellaneda_stoikov", {"sigma": -0.1}, ValueError, "AvellanedaStoikovParams.sigma"),
-        ("avellaneda_stoikov", {"order_size": 0}, ValueError, "AvellanedaStoikovParams.order_size"),
-        ("avellaneda_stoikov", {"order_size": 1.5}, TypeError, "AvellanedaStoikovParams.order_size"),
+        ("avellaneda_stoikov", {"gamma": 0.0}, ConfigError, "AvellanedaStoikovParams.gamma"),
+        ("avellaneda_stoikov", {"gamma": math.nan}, ConfigError, "AvellanedaStoikovParams.gamma"),
+        ("avellaneda_stoikov", {"gamma": "0.1"}, ConfigError, "AvellanedaStoikovParams.gamma"),
+        ("avellaneda_stoikov", {"k": -1.5}, ConfigError, "AvellanedaStoikovParams.k"),
+        ("avellaneda_stoikov", {"sigma": -0.1}, ConfigError, "AvellanedaStoikovParams.sigma"),
+        ("avellaneda_stoikov", {"order_size": 0}, ConfigError, "AvellanedaStoikovParams.order_size"),
+        ("avellaneda_stoikov", {"order_size": 1.5}, ConfigError, "AvellanedaStoikovParams.order_size"),
         (
             "avellaneda_stoikov",
             {"rolling_horizon": 0.0},
-            ValueError,
+            ConfigError,
             "AvellanedaStoikovParams.rolling_horizon",
         ),
-        ("symmetric", {"k": math.inf}, ValueError, "SymmetricParams.k"),
-        ("glft", {"A": 0.0}, ValueError, "GLFTParams.A"),
-        ("glft", {"Q": 0}, ValueError, "GLFTParams.Q"),
-        ("glft", {"order_size": True}, TypeError, "GLFTParams.order_size"),
-        ("static_spread", {"half_spread_ticks": -1.0}, ValueError, "StaticSpreadParams.half_spread_ticks"),
-        ("static_spread", {"size": 0}, ValueError, "StaticSpreadParams.size"),
-        ("volatility_adaptive", {"vol_mult": -1.0}, ValueError, "VolatilityAdaptiveParams.vol_mult"),
+        ("symmetric", {"k": math.inf}, ConfigError, "SymmetricParams.k"),
+        ("glft", {"A": 0.0}, ConfigError, "GLFTParams.A"),
+        ("glft", {"Q": 0}, ConfigError, "GLFTParams.Q"),
+        ("glft", {"order_size": True}, ConfigError, "GLFTParams.order_size"),
+        ("static_spread", {"half_spread_ticks": -1.0}, ConfigError, "StaticSpreadParams.half_spread_ticks"),
+        ("static_spread", {"size": 0}, ConfigError, "StaticSpreadParams.size"),
+        ("volatility_adaptive", {"vol_mult": -1.0}, ConfigError, "VolatilityAdaptiveParams.vol_mult"),
         (
             "volatility_adaptive",
             {"reduce_only_threshold": 0.0},
-            ValueError,
+            ConfigError,
             "VolatilityAdaptiveParams.reduce_only_threshold",
         ),
-        ("random", {"max_offset_ticks": 0.5}, ValueError, "RandomParams.max_offset_ticks"),
-        ("random", {"min_size": 3, "max_size": 2}, ValueError, "RandomParams.max_size"),
-        ("random", {"seed": -1}, ValueError, "RandomParams.seed"),
-        ("avellaneda_stoikov", {"gama": 0.1}, TypeError, "gama"),
+        ("random", {"max_offset_ticks": 0.5}, ConfigError, "RandomParams.max_offset_ticks"),
+        ("random", {"min_size": 3, "max_size": 2}, ConfigError, "RandomParams.max_size"),
+        ("random", {"seed": -1}, ConfigError, "RandomParams.seed"),
+        ("avellaneda_stoikov", {"gama": 0.1}, ConfigError, "gama"),
     ],
 )
 def test_validation_errors_name_the_field(name, params, exc, field):
-    with pytest.raises(exc, match=field.replace(".", r"\.")):
+    """One validation system: the parameters are :class:`Config` dataclasses; the error names the strategy
+    (its registry name) and the field."""
+    with pytest.raises(exc, match=field.replace(".", r"\.")) as info:
         make_strategy(name, **params)
+    assert f"strategy {strategy_class(name).name!r}: " in str(info.value)
+
+
+def test_validation_messages_in_full():
+    with pytest.raises(ConfigError) as info:
+        make_strategy("glft", A=0.0)
+    assert (
+        str(info.value)
+        == "strategy 'gueant_lehalle_fernandez_tapia': GLFTParams.A must be finite and > 0, got 0.0"
+    )
+    with pytest.raises(
+        ConfigError, match=r"AvellanedaStoikovParams\.gama is not a known key \(known: gamma, k, "
+    ):
+        make_strategy("avellaneda_stoikov", gama=0.1)
+    # direct construction and overrides of an existing parameter object run the same checks
+    with pytest.raises(ConfigError, match=r"^StaticSpreadParams\.size must be >= 1, got 0$"):
+        StaticSpreadParams(size=0)
+    with pytest.raises(ConfigError, match=r"AvellanedaStoikovParams\.k must be finite and > 0, got -1\.0"):
+        AvellanedaStoikov(AvellanedaStoikovParams(), k=-1.0)
+    # values are stored as the annotated types (a YAML int for a float field becomes a float)
+    p = make_strategy("avellaneda_stoikov", gamma=1, order_size=2.0).params
+    assert type(p.gamma) is float and type(p.order_size) is int
+    assert isinstance(p, Config)
 
 
 def test_paper_market_validation_names_the_field():
-    with pytest.raises(ValueError, match=r"PaperMarket\.dt"):
+    with pytest.raises(ConfigError, match=r"PaperMarket\.dt must divide T=1\.0, got 0\.003"):
         PaperMarket(dt=0.003)
-    with pytest.raises(ValueError, match=r"PaperMarket\.sigma"):
+    with pytest.raises(ConfigError, match=r"PaperMarket\.sigma"):
         PaperMarket(sigma=-2.0)
+    with pytest.raises(ConfigError, match=r"PaperMarket\.fill_after_move must be true or false"):
+        PaperMarket(fill_after_move=1)
+    with pytest.raises(ConfigError, match=r"paper\.yaml: dtt is not a known key"):
+        PaperMarket.from_dict({"dtt": 0.01}, source="paper.yaml")
 
 
 def test_registry():
@@ -436,7 +468,7 @@ def test_baselines_import_no_heavy_frameworks():
 # ------------------------------------------------------------------------------------------------------------
 # The stylized market.
 @dataclass(frozen=True)
-class _NoParams:
+class _NoParams(Config):
     pass
 
 
@@ -473,7 +505,7 @@ def test_paper_simulation_fill_rate_and_spread_capture():
     # The mid is a martingale independent of the fills, so the expected profit is 1.00 per fill = 62.477.
     n = 500
     res = simulate(StaticSpread(half_spread_ticks=100.0), n_paths=n, seed=3)
-    p = 140.0 * math.exp(-1.5) * 0.005
+    p = PAPER_A * math.exp(-PAPER_K * 1.00) * PAPER_DT
     for fills in (res.bid_fills, res.ask_fills):
         assert abs(fills.mean() - 200 * p) < 4 * math.sqrt(200 * p * (1 - p) / n)
     assert abs(res.profit.mean() - 2 * 200 * p) < 4 * res.profit.std(ddof=1) / math.sqrt(n)

@@ -10,18 +10,19 @@ import math
 import numpy as np
 import pytest
 
-from almm_rllib.baselines import STRATEGIES, default_params, lob_defaults, make_strategy
-from almm_rllib.baselines.calibration import (
+from almm_rllib.baselines import STRATEGIES, default_params, lob_defaults, make_strategy, market_fingerprint
+from almm_rllib.baselines.avellaneda_stoikov import PAPER_A, PAPER_DT, PAPER_GAMMA, PAPER_K, PAPER_SIGMA
+from almm_rllib.core.market_config import MarketConfig
+from almm_rllib.env import EnvConfig
+from almm_rllib.evaluation.calibration import (
     CALIBRATED,
     MIN_SEED,
     calibrate,
     estimate_fill_intensity,
     fit_intensity,
-    market_fingerprint,
     render_defaults,
     score,
 )
-from almm_rllib.env import EnvConfig
 from almm_rllib.evaluation.policies import load_policy
 from almm_rllib.evaluation.runner import evaluate, run_episode
 
@@ -80,22 +81,22 @@ def test_probe_recovers_the_stylized_markets_truth():
     [0, 1) tick (the mid moves by 14.14 ticks a step, so its fractional tick is equidistributed): ``A`` is seen
     times (1 - exp(-k tick)) / (k tick) = 0.9925 and ``k`` is unchanged. Tolerance: 4 standard errors of the
     Poisson fit, which overstate the error of these per-step Bernoulli counts (variance p(1-p) < p)."""
-    cfg = STYLIZED.replace(dt=0.005, episode_seconds=1.0)
+    cfg = STYLIZED.replace(dt=PAPER_DT, episode_seconds=1.0)
     fit = estimate_fill_intensity(cfg, seconds=30.0, seed=MIN_SEED + 7, distances=range(0, 301, 50))
     tick = 0.01
-    k_tick_true = 1.5 * tick
-    a_seen = 140.0 * (1 - math.exp(-k_tick_true)) / k_tick_true
+    k_tick_true = PAPER_K * tick
+    a_seen = PAPER_A * (1 - math.exp(-k_tick_true)) / k_tick_true
     assert fit.tick_size == tick and len(fit.seeds) == 30 and fit.seconds == 30.0
     assert fit.se_k_tick < 0.05 * k_tick_true and fit.se_A < 0.05 * a_seen  # the test has power
     assert abs(fit.A - a_seen) < 4 * fit.se_A
     assert abs(fit.k_tick - k_tick_true) < 4 * fit.se_k_tick
     assert fit.k_money == pytest.approx(fit.k_tick / tick)
-    assert abs(fit.k_money - 1.5) < 4 * fit.se_k_tick / tick
+    assert abs(fit.k_money - PAPER_K) < 4 * fit.se_k_tick / tick
     a, k = fit  # unpacks as (A, k per tick)
     assert (a, k) == (fit.A, fit.k_tick)
     # every step moves the mid by exactly sigma sqrt(dt)
-    assert fit.sigma == pytest.approx(2.0, rel=1e-6)
-    assert fit.sigma_rel == pytest.approx(2.0 / 100.0, rel=0.05)
+    assert fit.sigma == pytest.approx(PAPER_SIGMA, rel=1e-6)
+    assert fit.sigma_rel == pytest.approx(PAPER_SIGMA / STYLIZED.market.initial_price, rel=0.05)
 
 
 def test_probe_on_the_order_book_market_sees_a_decaying_intensity():
@@ -118,7 +119,7 @@ def test_calibration_refuses_evaluation_seeds():
 def test_calibrate_end_to_end_on_a_small_grid(monkeypatch):
     """The whole pipeline on a tiny budget: parameters in the strategies' units from the fit, the best
     admissible candidate of each grid, and a defaults module that ruff-style Python can load back."""
-    from almm_rllib.baselines import calibration as cal
+    from almm_rllib.evaluation import calibration as cal
 
     monkeypatch.setattr(cal, "GAMMA_GRID", (1e-5, 0.5))
     monkeypatch.setattr(cal, "STATIC_HALF_SPREADS", (2.0, 20.0))
@@ -133,13 +134,14 @@ def test_calibrate_end_to_end_on_a_small_grid(monkeypatch):
     fit = rec["fit"]
     glft = rec["params"]["gueant_lehalle_fernandez_tapia"]
     assert glft["k"] == pytest.approx(fit["k_per_money"]) and glft["A"] == pytest.approx(fit["A_per_s"])
-    assert glft["gamma"] in (pytest.approx(1e-5 * 100), pytest.approx(0.5 * 100))  # per order of 100 shares
+    lot = cfg.market.lot_size
+    assert glft["gamma"] in (pytest.approx(1e-5 * lot), pytest.approx(0.5 * lot))  # per order of one lot
     assert rec["params"]["static_spread"]["half_spread_ticks"] in (2.0, 20.0)
     rows = rec["grid"]["static_spread"]["rows"]
     assert len(rows) == 2 and rec["seeds"] == f"{cal.DEFAULT_SEED}-{cal.DEFAULT_SEED + 1}"
     ns: dict = {}
     exec(compile(render_defaults(rec), "<defaults>", "exec"), ns)
-    assert ns["PARAMS"] == rec["params"] and ns["MARKET_FINGERPRINT"] == market_fingerprint(cfg)
+    assert ns["PARAMS"] == rec["params"] and ns["MARKET_FINGERPRINT"] == market_fingerprint(cfg.market)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -148,8 +150,12 @@ def test_calibrate_end_to_end_on_a_small_grid(monkeypatch):
 
 def test_shipped_defaults_belong_to_the_default_market():
     """If this fails, the default order-book market changed: re-run
-    ``python -m almm_rllib.baselines.calibration --out almm_rllib/baselines/lob_defaults.py``."""
-    assert lob_defaults.MARKET_FINGERPRINT == market_fingerprint(LOB) == market_fingerprint(None)
+    ``python -m almm_rllib.evaluation.calibration --out almm_rllib/baselines/lob_defaults.py``."""
+    assert (
+        lob_defaults.MARKET_FINGERPRINT
+        == market_fingerprint(LOB.market)
+        == market_fingerprint(MarketConfig())
+    )
     assert set(lob_defaults.PARAMS) == set(CALIBRATED)
     seeds = lob_defaults.CALIBRATION["seeds"]
     assert int(seeds.split("-")[0]) >= MIN_SEED
@@ -164,28 +170,30 @@ def test_shipped_defaults_belong_to_the_default_market():
 
 def test_default_params_for_the_default_lob_market_only():
     for name in CALIBRATED:
-        assert default_params(name, LOB) == lob_defaults.PARAMS[name]
-        assert default_params(name, None) == lob_defaults.PARAMS[name]
-        assert default_params(name, LOB.to_dict()) == lob_defaults.PARAMS[name]
-        assert default_params(name, STYLIZED) == {}
-    assert default_params("glft", LOB) == lob_defaults.PARAMS["gueant_lehalle_fernandez_tapia"]
-    assert default_params("random", LOB) == {}
+        assert default_params(name, LOB.market) == lob_defaults.PARAMS[name]
+        assert default_params(name, MarketConfig()) == lob_defaults.PARAMS[name]
+        assert default_params(name, STYLIZED.market) == {}
+    assert default_params("glft", LOB.market) == lob_defaults.PARAMS["gueant_lehalle_fernandez_tapia"]
+    assert default_params("random", LOB.market) == {}
     # any curriculum phase and any env setting: the market is the same
     assert (
-        default_params("symmetric", LOB.replace(phase="high_volatility", dt=0.5))
+        default_params("symmetric", LOB.replace(phase="high_volatility", dt=0.5).market)
         == lob_defaults.PARAMS["symmetric"]
     )
     # buffer sizes do not change the market; its dynamics do
-    assert (
-        default_params("symmetric", {"market": {"book_capacity": 32_768}}) == lob_defaults.PARAMS["symmetric"]
-    )
-    assert default_params("symmetric", {"market": {"flow": {"limit_rate": 12.0}}}) == {}
+    assert default_params("symmetric", MarketConfig(book_capacity=32_768)) == lob_defaults.PARAMS["symmetric"]
+    assert default_params("symmetric", MarketConfig.from_dict({"flow": {"limit_rate": 12.0}})) == {}
     # a copy: callers may change it
-    p = default_params("symmetric", LOB)
+    p = default_params("symmetric", LOB.market)
     p["gamma"] = -1
-    assert default_params("symmetric", LOB) == lob_defaults.PARAMS["symmetric"]
+    assert default_params("symmetric", LOB.market) == lob_defaults.PARAMS["symmetric"]
     with pytest.raises(ValueError, match="unknown strategy"):
-        default_params("nope", LOB)
+        default_params("nope", LOB.market)
+    # the lookup takes a market, and says so when handed the env's config
+    with pytest.raises(TypeError, match="env_config.market"):
+        default_params("symmetric", LOB)
+    with pytest.raises(TypeError, match="MarketConfig"):
+        market_fingerprint(None)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -198,7 +206,7 @@ def test_calibrated_strategies_stay_inside_the_action_box():
     cfg = LOB
     seeds = [11, 12, 13, 14]
     for name in CALIBRATED:
-        s = score(name, default_params(name, cfg), cfg, seeds)
+        s = score(name, default_params(name, cfg.market), cfg, seeds)
         assert s.clipped < 0.05, (name, s.clipped)
     paper = score("glft", {}, cfg, seeds[:1])
     assert paper.clipped > 0.9
@@ -211,8 +219,8 @@ def test_glft_and_symmetric_no_longer_run_the_same_episode():
     assert not glft.steps["bid_price"].equals(sym.steps["bid_price"])
     assert not np.allclose(glft.steps["pnl"], sym.steps["pnl"])
     # with the paper's parameters (the stylized defaults forced onto this market) they did
-    paper = {"gamma": 0.1, "k": 1.5}
-    a = run_episode("glft:gamma=0.1,k=1.5,A=140", cfg, 21)
+    paper = {"gamma": PAPER_GAMMA, "k": PAPER_K}
+    a = run_episode(f"glft:gamma={PAPER_GAMMA},k={PAPER_K},A={PAPER_A}", cfg, 21)
     b = run_episode("symmetric:" + ",".join(f"{k}={v}" for k, v in paper.items()), cfg, 21)
     assert a.steps["pnl"].equals(b.steps["pnl"])
 

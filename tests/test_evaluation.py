@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from almm_rllib.cli import main
+from almm_rllib.core.config import ConfigError
 from almm_rllib.env import EnvConfig, MarketMakingGymEnv
 from almm_rllib.evaluation.policies import (
     CheckpointError,
@@ -116,7 +117,9 @@ def test_specs_seeds_and_labels():
     assert s.kind == "baseline" and s.strategy == "gueant_lehalle_fernandez_tapia"
     assert s.params == {"gamma": 0.05, "Q": 3} and s.label == "gueant_lehalle_fernandez_tapia:gamma=0.05,Q=3"
     assert parse_policy_spec("static_spread").label == "static_spread"
-    with pytest.raises(ValueError, match="'static_spread:width=3'.*unknown parameter"):
+    with pytest.raises(
+        ConfigError, match=r"strategy 'static_spread': StaticSpreadParams\.width is not a known key"
+    ):
         parse_policy_spec("static_spread:width=3")
     with pytest.raises(ValueError, match="neither a baseline"):
         parse_policy_spec("no_such_strategy")

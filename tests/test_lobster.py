@@ -17,7 +17,7 @@ import pytest
 
 from almm_rllib.core.book import LimitOrderBook
 from almm_rllib.core.schema import BUY, SELL
-from almm_rllib.data import LobsterFormatError, lobster_stats, read_lobster, replay_lobster
+from almm_rllib.data import LobsterFormatError, read_lobster, replay_lobster
 from almm_rllib.data.lobster import (
     ASK_EMPTY,
     BID_EMPTY,
@@ -26,6 +26,7 @@ from almm_rllib.data.lobster import (
     SYNTHETIC_OWNER,
     LobsterData,
 )
+from almm_rllib.results.market_report import lobster_stats
 
 DATA = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data" / "lobster"
 AMZN = "AMZN_2012-06-21_34200000_57600000_{}_1.csv"

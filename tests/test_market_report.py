@@ -24,6 +24,7 @@ from almm_rllib.core.market_config import MarketConfig, RegimeConfig
 from almm_rllib.core.risk import var_cvar
 from almm_rllib.data.lobster import read_lobster
 from almm_rllib.results import market_report as mr
+from almm_rllib.results.market_report import estimators
 
 DATA = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data" / "lobster"
 
@@ -67,7 +68,7 @@ def ar1(phi: float, n: int, seed: int, scale: float = 1e-4) -> np.ndarray:
 
 def test_acf_of_alternating_series_is_hand_computed():
     x = np.array([1.0, -1.0] * 10)  # mean 0; lag-1 products are all -1: -19/20; lag-2 all +1: 18/20
-    acf = mr._acf(x, 3)
+    acf = estimators.acf(x, 3)
     assert acf[0] == pytest.approx(-19 / 20)
     assert acf[1] == pytest.approx(18 / 20)
     assert acf[2] == pytest.approx(-17 / 20)
@@ -451,7 +452,7 @@ def test_simulation_is_reproducible_for_a_seed():
     assert a.shape == (500, mk.REC_SIZE)
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a[:, mk.REC_MID], c[:, mk.REC_MID])
-    sa, sb = (json.dumps(mr._jsonable(mr.market_stats(x, dt=1.0)), sort_keys=True) for x in (a, b))
+    sa, sb = (json.dumps(mr.jsonable(mr.market_stats(x, dt=1.0)), sort_keys=True) for x in (a, b))
     assert sa == sb
 
 
@@ -459,7 +460,7 @@ def test_a_failed_render_leaves_no_files(tmp_path, monkeypatch):
     def boom(*a, **k):
         raise RuntimeError("render failed")
 
-    monkeypatch.setattr(mr, "_render_html", boom)
+    monkeypatch.setattr(mr.page, "render_html", boom)
     with pytest.raises(RuntimeError, match="render failed"):
         _run_report(tmp_path, seconds=300.0, pinned_seconds=300.0)
     assert list(tmp_path.iterdir()) == []
@@ -568,7 +569,7 @@ def test_cli_bad_config_names_the_key_and_the_file(tmp_path, capsys, yaml_text, 
     assert key in err and str(cfg) in err
     assert not out.exists()  # nothing was run
     with pytest.raises(ConfigError) as e:
-        mr._load_config(str(cfg))
+        mr.cli._load_config(str(cfg))
     assert e.value.key == key and e.value.source == str(cfg)
 
 

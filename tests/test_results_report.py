@@ -170,3 +170,17 @@ def test_inventory_bins_follow_lot_levels():
 def test_report_needs_headline_columns():
     with pytest.raises(ValueError, match="headline metric column 'max_drawdown'"):
         report.report_tables(pd.DataFrame({S.STRATEGY: ["a"], S.SHARPE: [1.0], S.TOTAL_PNL: [1.0]}))
+
+
+def test_shared_html_pieces_escape_and_join():
+    from almm_rllib.results.html import frame_table, img, table
+
+    assert table(["a<b", "n"], [["x&y", 3]]) == (
+        "<table><tr><th>a&lt;b</th><th>n</th></tr><tr><td>x&amp;y</td><td>3</td></tr></table>"
+    )
+    df = pd.DataFrame({"v": ["1"]}, index=pd.Index(["r"], name="k"))
+    assert (
+        frame_table(df) == "<table>\n<tr><th>k</th><th>v</th></tr>\n<tr><td>r</td><td>1</td></tr>\n</table>"
+    )
+    assert img("QUJD", 'a"b') == '<figure><img alt="a&quot;b" src="data:image/png;base64,QUJD"></figure>'
+    assert img("QUJD", "a", "c<d").endswith("<figcaption>c&lt;d</figcaption></figure>")

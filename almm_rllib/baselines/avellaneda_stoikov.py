@@ -28,8 +28,29 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from almm_rllib.baselines._validation import set_int, set_real
 from almm_rllib.baselines.base import MarketView, Strategy
+from almm_rllib.core.config import Config, check
+from almm_rllib.core.market_config import StylizedConfig
+
+# The paper's numerical section (section 4): the one home of its constants in the package (the strategies'
+# defaults, :mod:`.paper`, ``almm simulate --paper``). Its market's ``sigma``, ``A`` and ``k`` are the core's
+# stylized market's defaults (:class:`~almm_rllib.core.market_config.StylizedConfig`, the same market).
+_PAPER_MARKET = StylizedConfig()
+#: Volatility of the mid, money per sqrt-second.
+PAPER_SIGMA: float = _PAPER_MARKET.sigma
+#: Fill intensity of a quote at the mid, per second.
+PAPER_A: float = _PAPER_MARKET.A
+#: Decay of the fill intensity with the distance from the mid, per money.
+PAPER_K: float = _PAPER_MARKET.k
+#: Initial mid, money.
+PAPER_S0 = 100.0
+#: Horizon, seconds.
+PAPER_T = 1.0
+#: Step length, seconds (200 steps).
+PAPER_DT = 0.005
+#: The risk aversions of the paper's tables, per money; the strategies' default is :data:`PAPER_GAMMA`.
+PAPER_GAMMAS: tuple[float, ...] = (0.01, 0.1, 1.0)
+PAPER_GAMMA = PAPER_GAMMAS[1]
 
 
 def as_reservation_price(s: float, q: float, gamma: float, sigma: float, tau: float) -> float:
@@ -44,12 +65,12 @@ def as_optimal_spread(gamma: float, sigma: float, tau: float, k: float) -> float
 
 
 @dataclass(frozen=True)
-class AvellanedaStoikovParams:
+class AvellanedaStoikovParams(Config):
     """Parameters of :class:`AvellanedaStoikov` (and :class:`Symmetric`). Defaults: the paper, gamma=0.1."""
 
-    gamma: float = 0.1
-    """Risk aversion, per money (> 0). The paper uses 0.01, 0.1 and 1."""
-    k: float = 1.5
+    gamma: float = PAPER_GAMMA
+    """Risk aversion, per money (> 0). The paper uses 0.01, 0.1 and 1 (:data:`PAPER_GAMMAS`)."""
+    k: float = PAPER_K
     """Decay of the fill intensity with the quote's distance from the mid, per money (> 0). Paper: 1.5."""
     sigma: float | None = None
     """Volatility of the mid, money per sqrt-second (>= 0); None uses the view's online estimate."""
@@ -59,12 +80,18 @@ class AvellanedaStoikovParams:
     """When set (seconds, > 0), ``T - t`` is replaced by this constant window: for episodes whose end is
     unknown or far away. None uses the view's ``horizon - time`` (finite horizon, the paper)."""
 
-    def __post_init__(self) -> None:
-        set_real(self, "gamma", gt=0.0)
-        set_real(self, "k", gt=0.0)
-        set_real(self, "sigma", ge=0.0, optional=True)
-        set_int(self, "order_size", ge=1)
-        set_real(self, "rolling_horizon", gt=0.0, optional=True)
+    def _validate(self) -> None:
+        check(
+            math.isfinite(self.gamma) and self.gamma > 0, "gamma", f"must be finite and > 0, got {self.gamma}"
+        )
+        check(math.isfinite(self.k) and self.k > 0, "k", f"must be finite and > 0, got {self.k}")
+        s = self.sigma
+        check(s is None or (math.isfinite(s) and s >= 0), "sigma", f"must be finite and >= 0, got {s}")
+        check(self.order_size >= 1, "order_size", f"must be >= 1, got {self.order_size}")
+        h = self.rolling_horizon
+        check(
+            h is None or (math.isfinite(h) and h > 0), "rolling_horizon", f"must be finite and > 0, got {h}"
+        )
 
 
 class AvellanedaStoikov(Strategy):

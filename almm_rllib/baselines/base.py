@@ -18,12 +18,13 @@ inverse (before the env's clipping and rounding).
 from __future__ import annotations
 
 import abc
-import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
+
+from almm_rllib.core.config import Config
 
 #: Length of the action vector and the index of each component.
 ACTION_DIM = 4
@@ -119,7 +120,8 @@ def action_to_prices(mid: float, tick_size: float, action: np.ndarray) -> tuple[
 class Strategy(abc.ABC):
     """A hand-written market maker: one action per :class:`MarketView`.
 
-    Subclasses set ``name`` (the registry key) and ``params_cls`` (a frozen, self-validating dataclass) and
+    Subclasses set ``name`` (the registry key) and ``params_cls`` (a :class:`~almm_rllib.core.config.Config`:
+    a frozen dataclass that refuses unknown keys, wrong types and impossible values, naming the field) and
     implement :meth:`act`. Strategies are plain picklable Python objects; given the seed passed to
     :meth:`reset` (or the one in their parameters) they are deterministic.
 
@@ -128,7 +130,7 @@ class Strategy(abc.ABC):
     """
 
     name: ClassVar[str]
-    params_cls: ClassVar[type]
+    params_cls: ClassVar[type[Config]]
 
     def __init__(self, params: Any = None, **overrides: Any) -> None:
         if params is None:
@@ -139,26 +141,18 @@ class Strategy(abc.ABC):
                     f"{type(self).__name__} takes {self.params_cls.__name__}, got {type(params).__name__}"
                 )
             if overrides:
-                self._check_keys(overrides)
-                params = dataclasses.replace(params, **overrides)
+                params = self.make_params(**{**params.to_dict(), **overrides})
         self.params = params
         self._last_sigma = 0.0
 
     @classmethod
-    def _check_keys(cls, kwargs: dict[str, Any]) -> None:
-        known = [f.name for f in dataclasses.fields(cls.params_cls)]
-        unknown = sorted(set(kwargs) - set(known))
-        if unknown:
-            raise TypeError(
-                f"{cls.params_cls.__name__}: unknown parameter(s) {', '.join(unknown)}; "
-                f"known: {', '.join(known)}"
-            )
-
-    @classmethod
     def make_params(cls, **kwargs: Any) -> Any:
-        """The strategy's parameter dataclass from keywords; unknown keys are refused by name."""
-        cls._check_keys(kwargs)
-        return cls.params_cls(**kwargs)
+        """The strategy's parameter dataclass from keywords. Unknown keys, wrong types and impossible values
+        are refused with a :class:`~almm_rllib.core.config.ConfigError` naming the strategy and the field
+        (``strategy 'glft': GLFTParams.A must be > 0, got 0.0``)."""
+        return cls.params_cls.from_dict(
+            kwargs, source=f"strategy {cls.name!r}", prefix=cls.params_cls.__name__
+        )
 
     def reset(self, seed: int | None = None) -> None:
         """Start a new episode. ``seed`` (an int) re-seeds a random strategy; None keeps its current stream

@@ -26,8 +26,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from almm_rllib.baselines._validation import set_int, set_real
+from almm_rllib.baselines.avellaneda_stoikov import PAPER_A, PAPER_GAMMA, PAPER_K
 from almm_rllib.baselines.base import MarketView, Strategy
+from almm_rllib.core.config import Config, check
 
 #: Slack when comparing the inventory with the bound ``Q`` (positions rebuilt from shares / lot sizes carry
 #: rounding error: ``10 * 0.1 / 0.1`` is not exactly 10).
@@ -43,14 +44,14 @@ def glft_half_spreads(q: float, gamma: float, k: float, A: float, sigma: float) 
 
 
 @dataclass(frozen=True)
-class GLFTParams:
+class GLFTParams(Config):
     """Parameters of :class:`GueantLehalleFernandezTapia`. Defaults: the Avellaneda-Stoikov paper's market."""
 
-    gamma: float = 0.1
+    gamma: float = PAPER_GAMMA
     """Risk aversion, per money per order (> 0); see the module docstring."""
-    k: float = 1.5
+    k: float = PAPER_K
     """Decay of the fill intensity with distance from the mid, per money (> 0)."""
-    A: float = 140.0
+    A: float = PAPER_A
     """Fill intensity of an order quoted at the mid, per second (> 0)."""
     sigma: float | None = None
     """Volatility of the mid, money per sqrt-second (>= 0); None uses the view's online estimate."""
@@ -61,13 +62,14 @@ class GLFTParams:
     order_size: int = 1
     """Size of each quote, lots (>= 1); also the unit of ``q`` and ``Q``."""
 
-    def __post_init__(self) -> None:
-        set_real(self, "gamma", gt=0.0)
-        set_real(self, "k", gt=0.0)
-        set_real(self, "A", gt=0.0)
-        set_real(self, "sigma", ge=0.0, optional=True)
-        set_int(self, "Q", ge=1, optional=True)
-        set_int(self, "order_size", ge=1)
+    def _validate(self) -> None:
+        for f in ("gamma", "k", "A"):
+            x = getattr(self, f)
+            check(math.isfinite(x) and x > 0, f, f"must be finite and > 0, got {x}")
+        s = self.sigma
+        check(s is None or (math.isfinite(s) and s >= 0), "sigma", f"must be finite and >= 0, got {s}")
+        check(self.Q is None or self.Q >= 1, "Q", f"must be >= 1, got {self.Q}")
+        check(self.order_size >= 1, "order_size", f"must be >= 1, got {self.order_size}")
 
 
 class GueantLehalleFernandezTapia(Strategy):

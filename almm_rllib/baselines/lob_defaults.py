@@ -1,7 +1,7 @@
 """Calibrated baseline parameters for the default order-book market (generated: do not edit).
 
-Written by ``python -m almm_rllib.baselines.calibration --out almm_rllib/baselines/lob_defaults.py``
-(:mod:`almm_rllib.baselines.calibration`); :func:`~almm_rllib.baselines.calibration.default_params`
+Written by ``python -m almm_rllib.evaluation.calibration --out almm_rllib/baselines/lob_defaults.py``
+(:mod:`almm_rllib.evaluation.calibration`); :func:`~almm_rllib.baselines.defaults.default_params`
 returns ``PARAMS[strategy]`` for an env whose market has ``MARKET_FINGERPRINT``. Units: the strategies'
 (``k`` per money, ``A`` per second, ``gamma`` per money per share; GLFT's per money per order of one lot;
 ticks and lots for the rule-based strategies). ``FIT``: the probe's fill rates and the fitted

@@ -30,9 +30,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from almm_rllib.baselines._validation import require, set_bool, set_real
-from almm_rllib.baselines.avellaneda_stoikov import AvellanedaStoikov, Symmetric
+from almm_rllib.baselines.avellaneda_stoikov import (
+    PAPER_A,
+    PAPER_DT,
+    PAPER_GAMMA,
+    PAPER_K,
+    PAPER_S0,
+    PAPER_SIGMA,
+    PAPER_T,
+    AvellanedaStoikov,
+    Symmetric,
+)
 from almm_rllib.baselines.base import ASK_OFFSET, ASK_SIZE, BID_OFFSET, BID_SIZE, MarketView, Strategy
+from almm_rllib.core.config import Config, check
 
 #: A side is quoted when its size would round to at least one lot.
 _MIN_QUOTED_SIZE = 0.5
@@ -55,38 +65,36 @@ PAPER_N_PATHS = 1000
 
 
 @dataclass(frozen=True)
-class PaperMarket:
+class PaperMarket(Config):
     """The stylized market. Defaults: the paper's numerical section."""
 
-    s0: float = 100.0
+    s0: float = PAPER_S0
     """Initial mid, money."""
-    T: float = 1.0
+    T: float = PAPER_T
     """Horizon, seconds (> 0)."""
-    sigma: float = 2.0
+    sigma: float = PAPER_SIGMA
     """Volatility of the mid, money per sqrt-second (>= 0); also what the strategies see as ``view.sigma``."""
-    dt: float = 0.005
+    dt: float = PAPER_DT
     """Step length, seconds (> 0; ``T / dt`` must be an integer)."""
-    A: float = 140.0
+    A: float = PAPER_A
     """Fill intensity of a quote at the mid, per second (>= 0)."""
-    k: float = 1.5
+    k: float = PAPER_K
     """Decay of the fill intensity with the distance from the mid, per money (>= 0)."""
     tick_size: float = 0.01
     """Money per tick: only converts the action's offsets back to prices (nothing is rounded)."""
     fill_after_move: bool = False
     """Measure fill distances from the mid after the step's move (see the module docstring)."""
 
-    def __post_init__(self) -> None:
-        set_real(self, "s0")
-        set_real(self, "T", gt=0.0)
-        set_real(self, "sigma", ge=0.0)
-        set_real(self, "dt", gt=0.0)
+    def _validate(self) -> None:
+        check(math.isfinite(self.s0), "s0", f"must be finite, got {self.s0}")
+        for f, strict in (("T", True), ("sigma", False), ("dt", True), ("A", False), ("k", False)):
+            x = getattr(self, f)
+            ok = math.isfinite(x) and (x > 0 if strict else x >= 0)
+            check(ok, f, f"must be finite and {'>' if strict else '>='} 0, got {x}")
         ratio = self.T / self.dt
-        whole = abs(ratio - round(ratio)) < 1e-9 * ratio
-        require(self, "dt", whole, f"must divide T={self.T}, got {self.dt}")
-        set_real(self, "A", ge=0.0)
-        set_real(self, "k", ge=0.0)
-        set_real(self, "tick_size", gt=0.0)
-        set_bool(self, "fill_after_move")
+        check(abs(ratio - round(ratio)) < 1e-9 * ratio, "dt", f"must divide T={self.T}, got {self.dt}")
+        t = self.tick_size
+        check(math.isfinite(t) and t > 0, "tick_size", f"must be finite and > 0, got {t}")
 
     @property
     def n_steps(self) -> int:
@@ -204,7 +212,7 @@ def simulate(
 
 
 def paper_comparison(
-    gamma: float = 0.1, n_paths: int = PAPER_N_PATHS, seed: int = 0, market: PaperMarket | None = None
+    gamma: float = PAPER_GAMMA, n_paths: int = PAPER_N_PATHS, seed: int = 0, market: PaperMarket | None = None
 ) -> dict[str, PaperResult]:
     """The paper's experiment: ``{"inventory": ..., "symmetric": ...}`` for Avellaneda-Stoikov and the
     symmetric strategy with the market's ``k`` and volatility, on the same paths (same ``seed``)."""

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from almm_rllib.baselines._validation import require, set_int, set_real
 from almm_rllib.baselines.base import MarketView, Strategy, offsets_to_action
+from almm_rllib.core.config import Config, check
 
 
 def inventory_fraction(view: MarketView) -> float:
@@ -25,7 +25,7 @@ def inventory_fraction(view: MarketView) -> float:
 
 # ------------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class StaticSpreadParams:
+class StaticSpreadParams(Config):
     """Parameters of :class:`StaticSpread`."""
 
     half_spread_ticks: float = 2.0
@@ -33,9 +33,10 @@ class StaticSpreadParams:
     size: int = 1
     """Size of each quote, lots (>= 1)."""
 
-    def __post_init__(self) -> None:
-        set_real(self, "half_spread_ticks", ge=0.0)
-        set_int(self, "size", ge=1)
+    def _validate(self) -> None:
+        h = self.half_spread_ticks
+        check(math.isfinite(h) and h >= 0, "half_spread_ticks", f"must be finite and >= 0, got {h}")
+        check(self.size >= 1, "size", f"must be >= 1, got {self.size}")
 
 
 class StaticSpread(Strategy):
@@ -51,7 +52,7 @@ class StaticSpread(Strategy):
 
 # ------------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class VolatilityAdaptiveParams:
+class VolatilityAdaptiveParams(Config):
     """Parameters of :class:`VolatilityAdaptive`."""
 
     base_ticks: float = 1.0
@@ -69,13 +70,15 @@ class VolatilityAdaptiveParams:
     sigma: float | None = None
     """Volatility, money per sqrt-second (>= 0); None uses the view's online estimate."""
 
-    def __post_init__(self) -> None:
-        set_real(self, "base_ticks", ge=0.0)
-        set_real(self, "vol_mult", ge=0.0)
-        set_real(self, "skew_ticks", ge=0.0)
-        set_real(self, "reduce_only_threshold", gt=0.0, allow_inf=True)
-        set_int(self, "size", ge=1)
-        set_real(self, "sigma", ge=0.0, optional=True)
+    def _validate(self) -> None:
+        for f in ("base_ticks", "vol_mult", "skew_ticks"):
+            x = getattr(self, f)
+            check(math.isfinite(x) and x >= 0, f, f"must be finite and >= 0, got {x}")
+        r = self.reduce_only_threshold
+        check(r > 0, "reduce_only_threshold", f"must be > 0 (inf: never), got {r}")
+        check(self.size >= 1, "size", f"must be >= 1, got {self.size}")
+        s = self.sigma
+        check(s is None or (math.isfinite(s) and s >= 0), "sigma", f"must be finite and >= 0, got {s}")
 
 
 class VolatilityAdaptive(Strategy):
@@ -100,7 +103,7 @@ class VolatilityAdaptive(Strategy):
 
 # ------------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class RandomParams:
+class RandomParams(Config):
     """Parameters of :class:`RandomQuotes`."""
 
     min_offset_ticks: float = 1.0
@@ -114,24 +117,19 @@ class RandomParams:
     seed: int = 0
     """Seed of ``np.random.default_rng`` at construction (>= 0); ``reset(seed)`` re-seeds."""
 
-    def __post_init__(self) -> None:
-        set_real(self, "min_offset_ticks")
-        set_real(self, "max_offset_ticks")
-        require(
-            self,
-            "max_offset_ticks",
-            self.max_offset_ticks >= self.min_offset_ticks,
-            f"must be >= min_offset_ticks ({self.min_offset_ticks}), got {self.max_offset_ticks}",
-        )
-        set_int(self, "min_size", ge=0)
-        set_int(self, "max_size", ge=1)
-        require(
-            self,
-            "max_size",
+    def _validate(self) -> None:
+        lo, hi = self.min_offset_ticks, self.max_offset_ticks
+        check(math.isfinite(lo), "min_offset_ticks", f"must be finite, got {lo}")
+        check(math.isfinite(hi), "max_offset_ticks", f"must be finite, got {hi}")
+        check(hi >= lo, "max_offset_ticks", f"must be >= min_offset_ticks ({lo}), got {hi}")
+        check(self.min_size >= 0, "min_size", f"must be >= 0, got {self.min_size}")
+        check(self.max_size >= 1, "max_size", f"must be >= 1, got {self.max_size}")
+        check(
             self.max_size >= self.min_size,
+            "max_size",
             f"must be >= min_size ({self.min_size}), got {self.max_size}",
         )
-        set_int(self, "seed", ge=0)
+        check(self.seed >= 0, "seed", f"must be >= 0, got {self.seed}")
 
 
 class RandomQuotes(Strategy):

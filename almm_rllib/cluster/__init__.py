@@ -1,4 +1,4 @@
-"""Cluster helpers (layer 2): a local multi-node Ray cluster on one machine and ``ray job submit`` of experiments.
+"""Cluster helpers (rank 5): a local multi-node Ray cluster on one machine and ``ray job submit`` of experiments.
 
 * :mod:`almm_rllib.cluster.local`: ``python -m almm_rllib.cluster.local up|down|status`` starts a head and a
   ``cpu_worker`` node with their own ports and temp dirs, records the process ids it started and stops exactly

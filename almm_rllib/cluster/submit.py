@@ -199,6 +199,34 @@ def build_submission(
 ) -> Submission:
     """Check the experiment and work out the runtime env, the entrypoint and the client's auth settings."""
     address = normalize_address(address)
+    wd, exp_path, rel = _experiment_paths(experiment, working_dir)
+    spec = _experiment_spec(exp_path, overrides, validate)
+    name = str(spec.get("name") or exp_path.stem)
+    client_env, token, local, job_mode = _client_auth(address, auth, cluster_dir)
+    storage = _job_storage(storage, spec, wd, local=local, quiet=quiet)
+    entry = ["almm", "train", rel.as_posix()]
+    for o in overrides:
+        entry += ["--set", o]
+    if storage:
+        entry += ["--storage", storage]
+    return Submission(
+        address=address,
+        experiment=rel.as_posix(),
+        working_dir=str(wd),
+        entrypoint=entry,
+        runtime_env=_runtime_env(job_mode, env_vars, excludes),
+        submission_id=submission_id or _submission_id(name),
+        metadata={"almm_experiment": rel.as_posix(), "almm_overrides": " ".join(overrides)},
+        client_env=client_env,
+        token=token,
+    )
+
+
+def _experiment_paths(
+    experiment: str | os.PathLike, working_dir: str | os.PathLike
+) -> tuple[pathlib.Path, pathlib.Path, pathlib.PurePath]:
+    """``(working dir, experiment file, the file relative to the working dir)``; refuses an experiment the
+    job would not see."""
     wd = pathlib.Path(working_dir).expanduser().resolve()
     if not wd.is_dir():
         raise ClusterError(f"--working-dir {wd} is not a directory")
@@ -211,44 +239,53 @@ def build_submission(
         raise ClusterError(
             f"the experiment {exp_path} is outside the working dir {wd}, so the job would not see it"
         ) from None
+    return wd, exp_path, rel
+
+
+def _experiment_spec(exp_path: pathlib.Path, overrides, validate: bool) -> dict:
+    """The experiment's mapping: checked with its overrides (``validate``), or only read."""
     if validate:
         from almm_rllib.training.experiment import load_experiment
 
-        spec = load_experiment(exp_path, list(overrides)).spec  # raises ExperimentError naming key and file
-    else:
-        import yaml
+        return load_experiment(exp_path, list(overrides)).spec  # raises ExperimentError naming key and file
+    import yaml
 
-        spec = yaml.safe_load(exp_path.read_text()) or {}
-    name = str(spec.get("name") or exp_path.stem)
-    client_env, token, local, job_mode = _client_auth(address, auth, cluster_dir)
+    return yaml.safe_load(exp_path.read_text()) or {}
 
+
+def _job_storage(
+    storage: str | None, spec: dict, wd: pathlib.Path, *, local: bool, quiet: bool
+) -> str | None:
+    """The ``--storage`` the job trains with. On the local cluster a relative path is resolved here (the
+    experiment's against the working dir, ``--storage`` against the current dir); on a remote one a relative
+    ``--storage`` is refused and a relative configured storage warned about."""
     if storage is None:
         from almm_rllib.training.train import DEFAULT_STORAGE
 
         configured = spec.get("storage") or DEFAULT_STORAGE
         if "://" not in configured and not os.path.isabs(os.path.expanduser(configured)):
             if local:
-                storage = str((wd / configured).resolve())
-            elif not quiet:
+                return str((wd / configured).resolve())
+            if not quiet:
                 print(
                     f"almm submit: WARNING: storage {configured!r} is relative: checkpoints and TensorBoard events "
                     "would land in the job's temporary working dir on the head node. Give --storage with an "
                     "absolute path on the head or a s3:// / gs:// URI.",
                     file=sys.stderr,
                 )
-    elif "://" not in storage and not os.path.isabs(os.path.expanduser(storage)):
+        return None
+    if "://" not in storage and not os.path.isabs(os.path.expanduser(storage)):
         if not local:
             raise ClusterError(
                 f"--storage {storage!r} is relative; on a remote cluster give an absolute path on the head node "
                 "or a cloud URI (s3://..., gs://...)"
             )
-        storage = str((pathlib.Path.cwd() / storage).resolve())
+        return str((pathlib.Path.cwd() / storage).resolve())
+    return storage
 
-    entry = ["almm", "train", rel.as_posix()]
-    for o in overrides:
-        entry += ["--set", o]
-    if storage:
-        entry += ["--storage", storage]
+
+def _runtime_env(job_mode, env_vars: dict[str, str] | None, excludes) -> dict:
+    """The job's runtime env: files left out of the upload, and its environment variables (never the token)."""
     job_env = {"PYTHONUNBUFFERED": "1"}
     if job_mode:
         job_env[AUTH_MODE_VAR] = job_mode
@@ -258,18 +295,7 @@ def build_submission(
             raise ClusterError(
                 f"--env {k}: the token stays on the cluster's nodes, not in the job's runtime env"
             )
-    runtime_env = {"excludes": [*DEFAULT_EXCLUDES, *excludes], "env_vars": job_env}
-    return Submission(
-        address=address,
-        experiment=rel.as_posix(),
-        working_dir=str(wd),
-        entrypoint=entry,
-        runtime_env=runtime_env,
-        submission_id=submission_id or _submission_id(name),
-        metadata={"almm_experiment": rel.as_posix(), "almm_overrides": " ".join(overrides)},
-        client_env=client_env,
-        token=token,
-    )
+    return {"excludes": [*DEFAULT_EXCLUDES, *excludes], "env_vars": job_env}
 
 
 def job_info(sub: Submission, timeout: float = 10.0) -> dict:

@@ -149,7 +149,7 @@ def new_book_state(capacity: int, window: int, centre: int) -> BookState:
 
 
 @numba.njit(**NJIT_INLINE)
-def _hm_home(st, key):
+def _hm_home_nb(st, key):
     """Home slot of ``key``: low bits folded with high bits. Sequential ids (the common case) land in
     consecutive slots, which keeps the table cache-friendly; ids that differ only in high bits (e.g. an agent
     prefix) are spread by the fold."""
@@ -161,7 +161,7 @@ def _hm_home(st, key):
 def hm_find_nb(st, key):
     """Slot of resting order ``key``, or NO_ORDER."""
     mask = st.hm_keys.shape[0] - 1
-    i = _hm_home(st, key)
+    i = _hm_home_nb(st, key)
     while True:
         k = st.hm_keys[i]
         if k == key:
@@ -172,9 +172,9 @@ def hm_find_nb(st, key):
 
 
 @numba.njit(**NJIT_INLINE)
-def _hm_insert(st, key, slot):
+def _hm_insert_nb(st, key, slot):
     mask = st.hm_keys.shape[0] - 1
-    i = _hm_home(st, key)
+    i = _hm_home_nb(st, key)
     while st.hm_keys[i] != HASH_EMPTY:
         i = (i + 1) & mask
     st.hm_keys[i] = key
@@ -182,10 +182,10 @@ def _hm_insert(st, key, slot):
 
 
 @numba.njit(**NJIT_INLINE)
-def _hm_delete(st, key):
+def _hm_delete_nb(st, key):
     keys = st.hm_keys
     mask = keys.shape[0] - 1
-    i = _hm_home(st, key)
+    i = _hm_home_nb(st, key)
     while keys[i] != key:
         i = (i + 1) & mask
     # backward-shift deletion keeps every probe chain unbroken without tombstones
@@ -195,7 +195,7 @@ def _hm_delete(st, key):
         kj = keys[j]
         if kj == HASH_EMPTY:
             break
-        h = _hm_home(st, kj)
+        h = _hm_home_nb(st, kj)
         # entry j may move to i unless its home lies cyclically in (i, j]
         if i <= j:
             stays = i < h <= j
@@ -215,7 +215,7 @@ def _hm_delete(st, key):
 
 
 @numba.njit(**NJIT_HOT)
-def _scan_bid_down(st, start):
+def _scan_bid_down_nb(st, start):
     """Highest non-empty bid level at or below ``start`` (within the window), or NO_PRICE."""
     if st.hdr[H_N_BID_LV] == 0:
         return NO_PRICE
@@ -230,7 +230,7 @@ def _scan_bid_down(st, start):
 
 
 @numba.njit(**NJIT_HOT)
-def _scan_ask_up(st, start):
+def _scan_ask_up_nb(st, start):
     """Lowest non-empty ask level at or above ``start`` (within the window), or NO_PRICE."""
     if st.hdr[H_N_ASK_LV] == 0:
         return NO_PRICE
@@ -245,7 +245,7 @@ def _scan_ask_up(st, start):
 
 
 @numba.njit(**NJIT_INLINE)
-def _update_last_mid(st):
+def _update_last_mid_nb(st):
     bb = st.hdr[H_BEST_BID]
     ba = st.hdr[H_BEST_ASK]
     if bb != NO_PRICE and ba != NO_PRICE:
@@ -253,13 +253,13 @@ def _update_last_mid(st):
 
 
 @numba.njit(**NJIT_INLINE)
-def _fits(st, price):
+def _fits_nb(st, price):
     lo = st.hdr[H_LO]
     return lo <= price < lo + st.hdr[H_WINDOW]
 
 
 @numba.njit(**NJIT_HOT)
-def _occupied_range(st):
+def _occupied_range_nb(st):
     """(min, max) resting price, scanning the ring; (NO_PRICE, NO_PRICE) for an empty book."""
     w = st.hdr[H_WINDOW]
     mask = w - 1
@@ -278,11 +278,11 @@ def _occupied_range(st):
 
 
 @numba.njit(**NJIT_HOT)
-def _can_place(st, price):
+def _can_place_nb(st, price):
     """True if ``price`` fits the window now or after re-centring (does not move the window)."""
-    if _fits(st, price):
+    if _fits_nb(st, price):
         return True
-    pmin, pmax = _occupied_range(st)
+    pmin, pmax = _occupied_range_nb(st)
     if pmin == NO_PRICE:
         return True
     lo = min(pmin, price)
@@ -291,14 +291,14 @@ def _can_place(st, price):
 
 
 @numba.njit(**NJIT_HOT)
-def _recentre(st, price):
+def _recentre_nb(st, price):
     """Move the window so it holds ``price`` and every resting order, centred on their midpoint.
 
-    Caller guarantees the span fits (``_can_place``). Slots entering the window are empty because every
+    Caller guarantees the span fits (``_can_place_nb``). Slots entering the window are empty because every
     occupied price stays inside, so no data moves.
     """
     w = st.hdr[H_WINDOW]
-    pmin, pmax = _occupied_range(st)
+    pmin, pmax = _occupied_range_nb(st)
     if pmin == NO_PRICE:
         st.hdr[H_LO] = price - w // 2
     else:
@@ -314,7 +314,7 @@ def _recentre(st, price):
 
 
 @numba.njit(**NJIT_INLINE)
-def _link_order(st, slot):
+def _link_order_nb(st, slot):
     """Append resting order ``slot`` at the tail of its level and update the best price."""
     p = st.o_price[slot]
     s = p & (st.hdr[H_WINDOW] - 1)
@@ -348,11 +348,11 @@ def _link_order(st, slot):
         ba = st.hdr[H_BEST_ASK]
         if ba == NO_PRICE or p < ba:
             st.hdr[H_BEST_ASK] = p
-    _update_last_mid(st)
+    _update_last_mid_nb(st)
 
 
 @numba.njit(**NJIT_INLINE)
-def _unlink_order(st, slot):
+def _unlink_order_nb(st, slot):
     """Remove resting order ``slot`` from its level (any position), free its slot and its id."""
     p = st.o_price[slot]
     s = p & (st.hdr[H_WINDOW] - 1)
@@ -373,7 +373,7 @@ def _unlink_order(st, slot):
         if st.bid_cnt[s] == 0:
             st.hdr[H_N_BID_LV] -= 1
             if p == st.hdr[H_BEST_BID]:
-                st.hdr[H_BEST_BID] = _scan_bid_down(st, p - 1)
+                st.hdr[H_BEST_BID] = _scan_bid_down_nb(st, p - 1)
     else:
         if prv == NO_ORDER:
             st.ask_head[s] = nxt
@@ -388,22 +388,22 @@ def _unlink_order(st, slot):
         if st.ask_cnt[s] == 0:
             st.hdr[H_N_ASK_LV] -= 1
             if p == st.hdr[H_BEST_ASK]:
-                st.hdr[H_BEST_ASK] = _scan_ask_up(st, p + 1)
-    _hm_delete(st, st.o_id[slot])
+                st.hdr[H_BEST_ASK] = _scan_ask_up_nb(st, p + 1)
+    _hm_delete_nb(st, st.o_id[slot])
     st.o_id[slot] = -1
     st.o_qty[slot] = 0
     st.o_prev[slot] = NO_ORDER
     st.o_next[slot] = np.int32(st.hdr[H_FREE])
     st.hdr[H_FREE] = slot
     st.hdr[H_N_LIVE] -= 1
-    _update_last_mid(st)
+    _update_last_mid_nb(st)
 
 
 @numba.njit(**NJIT_INLINE)
-def _rest(st, order_id, side, price, qty, owner, time):
+def _rest_nb(st, order_id, side, price, qty, owner, time):
     """Put a new order on the book (caller checked capacity, window and id). Returns its slot."""
-    if not _fits(st, price):
-        _recentre(st, price)
+    if not _fits_nb(st, price):
+        _recentre_nb(st, price)
     slot = np.int32(st.hdr[H_FREE])
     st.hdr[H_FREE] = st.o_next[slot]
     st.o_id[slot] = order_id
@@ -412,9 +412,9 @@ def _rest(st, order_id, side, price, qty, owner, time):
     st.o_side[slot] = side
     st.o_owner[slot] = owner
     st.o_time[slot] = time
-    _hm_insert(st, order_id, slot)
+    _hm_insert_nb(st, order_id, slot)
     st.hdr[H_N_LIVE] += 1
-    _link_order(st, slot)
+    _link_order_nb(st, slot)
     return slot
 
 
@@ -423,7 +423,7 @@ def _rest(st, order_id, side, price, qty, owner, time):
 
 
 @numba.njit(**NJIT_HOT)
-def _dry_match(st, taker_side, limit, qty):
+def _dry_match_nb(st, taker_side, limit, qty):
     """(lots that would fill, fills that would be recorded) for a taker, without touching the book.
 
     ``limit`` NO_PRICE means a market order.
@@ -459,7 +459,7 @@ def _dry_match(st, taker_side, limit, qty):
 
 
 @numba.njit(**NJIT_HOT)
-def _match(st, fills, nfill, taker_side, limit, qty, taker_owner, taker_id, time):
+def _match_nb(st, fills, nfill, taker_side, limit, qty, taker_owner, taker_id, time):
     """Execute a taker against the opposite side. Returns (lots filled, new fill count).
 
     Caller guarantees room in ``fills``.
@@ -477,7 +477,7 @@ def _match(st, fills, nfill, taker_side, limit, qty, taker_owner, taker_id, time
             if p == NO_PRICE or (limit != NO_PRICE and p < limit):
                 break
             o = st.bid_head[p & mask]
-        # consume the level FIFO; _unlink_order moves the best price when the level empties
+        # consume the level FIFO; _unlink_order_nb moves the best price when the level empties
         tq = min(qty - filled, st.o_qty[o])
         f = fills[nfill]
         f.time = time
@@ -491,7 +491,7 @@ def _match(st, fills, nfill, taker_side, limit, qty, taker_owner, taker_id, time
         nfill += 1
         filled += tq
         if tq == st.o_qty[o]:
-            _unlink_order(st, o)
+            _unlink_order_nb(st, o)
         else:
             st.o_qty[o] -= tq
             if taker_side == BUY:
@@ -502,17 +502,17 @@ def _match(st, fills, nfill, taker_side, limit, qty, taker_owner, taker_id, time
 
 
 @numba.njit(**NJIT_INLINE)
-def _fill_room(st, fills, nfill, taker_side, limit, qty):
+def _fill_room_nb(st, fills, nfill, taker_side, limit, qty):
     """True if the fill buffer can take every fill this taker could generate."""
     room = fills.shape[0] - nfill
     if room >= st.hdr[H_N_LIVE]:
         return True
-    _, nf = _dry_match(st, taker_side, limit, qty)
+    _, nf = _dry_match_nb(st, taker_side, limit, qty)
     return room >= nf
 
 
 @numba.njit(**NJIT_INLINE)
-def _crosses(st, side, price):
+def _crosses_nb(st, side, price):
     if side == BUY:
         ba = st.hdr[H_BEST_ASK]
         return ba != NO_PRICE and price >= ba
@@ -525,34 +525,34 @@ def _limit_nb(st, fills, nfill, order_id, side, price, qty, owner, time, post_on
     """One limit order. Returns (status, filled, rested, nfill)."""
     if hm_find_nb(st, order_id) != NO_ORDER:
         return STATUS_DUPLICATE_ID, 0, 0, nfill
-    crosses = _crosses(st, side, price)
+    crosses = _crosses_nb(st, side, price)
     if crosses and post_only:
         return STATUS_POST_ONLY_REJECT, 0, 0, nfill
     fillable = 0
     if crosses:
-        fillable, _ = _dry_match(st, side, price, qty)
+        fillable, _ = _dry_match_nb(st, side, price, qty)
     rests = qty > fillable
     if rests:
         if fillable == 0 and st.hdr[H_FREE] == NO_ORDER:
             return STATUS_ORDER_TABLE_FULL, 0, 0, nfill
-        if not _can_place(st, price):
+        if not _can_place_nb(st, price):
             return STATUS_OUT_OF_WINDOW, 0, 0, nfill
     filled = 0
     if crosses:
-        if not _fill_room(st, fills, nfill, side, price, qty):
+        if not _fill_room_nb(st, fills, nfill, side, price, qty):
             return STATUS_FILL_BUFFER_FULL, 0, 0, nfill
-        filled, nfill = _match(st, fills, nfill, side, price, qty, owner, order_id, time)
+        filled, nfill = _match_nb(st, fills, nfill, side, price, qty, owner, order_id, time)
     rested = qty - filled
     if rested > 0:
-        _rest(st, order_id, side, price, rested, owner, time)
+        _rest_nb(st, order_id, side, price, rested, owner, time)
     return STATUS_OK, filled, rested, nfill
 
 
 @numba.njit(**NJIT_INLINE)
 def _market_nb(st, fills, nfill, order_id, side, qty, owner, time):
-    if not _fill_room(st, fills, nfill, side, NO_PRICE, qty):
+    if not _fill_room_nb(st, fills, nfill, side, NO_PRICE, qty):
         return STATUS_FILL_BUFFER_FULL, 0, 0, nfill
-    filled, nfill = _match(st, fills, nfill, side, NO_PRICE, qty, owner, order_id, time)
+    filled, nfill = _match_nb(st, fills, nfill, side, NO_PRICE, qty, owner, order_id, time)
     status = STATUS_OK if filled == qty else STATUS_PARTIAL
     return status, filled, 0, nfill
 
@@ -563,7 +563,7 @@ def cancel_nb(st, order_id):
     slot = hm_find_nb(st, order_id)
     if slot == NO_ORDER:
         return False
-    _unlink_order(st, slot)
+    _unlink_order_nb(st, slot)
     return True
 
 
@@ -574,7 +574,7 @@ def _reduce_nb(st, order_id, qty):
     if slot == NO_ORDER:
         return STATUS_UNKNOWN_ORDER
     if qty >= st.o_qty[slot]:
-        _unlink_order(st, slot)
+        _unlink_order_nb(st, slot)
         return STATUS_OK
     st.o_qty[slot] -= qty
     s = st.o_price[slot] & (st.hdr[H_WINDOW] - 1)
@@ -616,15 +616,15 @@ def apply_event_nb(st, fills, nfill, etype, side, price, qty, owner, order_id, t
         o_owner = st.o_owner[slot]
         new_qty = qty if qty > 0 else st.o_qty[slot]
         # check everything the new order needs before cancelling the old one
-        crosses = _crosses(st, o_side, price)
+        crosses = _crosses_nb(st, o_side, price)
         fillable = 0
         if crosses:
-            fillable, _ = _dry_match(st, o_side, price, new_qty)
-            if not _fill_room(st, fills, nfill, o_side, price, new_qty):
+            fillable, _ = _dry_match_nb(st, o_side, price, new_qty)
+            if not _fill_room_nb(st, fills, nfill, o_side, price, new_qty):
                 return STATUS_FILL_BUFFER_FULL, 0, 0, nfill
-        if new_qty > fillable and not _can_place(st, price):
+        if new_qty > fillable and not _can_place_nb(st, price):
             return STATUS_OUT_OF_WINDOW, 0, 0, nfill
-        _unlink_order(st, slot)  # frees a slot, so the table has room for the new order
+        _unlink_order_nb(st, slot)  # frees a slot, so the table has room for the new order
         return _limit_nb(st, fills, nfill, order_id, o_side, price, new_qty, o_owner, time, False)
     if etype == EV_NOOP:
         return STATUS_OK, 0, 0, nfill
@@ -783,7 +783,7 @@ def queue_position_nb(st, order_id):
 @numba.njit(**NJIT_HOT)
 def level_qty_nb(st, side, price):
     """Total resting lots at ``price`` on ``side`` (0 outside the window)."""
-    if not _fits(st, price):
+    if not _fits_nb(st, price):
         return 0
     s = price & (st.hdr[H_WINDOW] - 1)
     if side == BUY:
@@ -808,20 +808,46 @@ def owner_orders_nb(st, owner, out_ids):
 
 
 @numba.njit(**NJIT)
-def check_nb(st):
-    """Verify every structural invariant. Returns 0 when the book is sound, else a code naming the first breach.
+def _check_queue_nb(st, seen, price, side, head, tail, cnt, tot):
+    """Walk one level's FIFO, marking its orders in ``seen``. Returns (breach code or 0, orders on the level)."""
+    cap = st.o_id.shape[0]
+    o = head
+    k = 0
+    q = 0
+    prev = NO_ORDER
+    while o != NO_ORDER:
+        if o < 0 or o >= cap or seen[o]:
+            return 6, k
+        seen[o] = True
+        if st.o_prev[o] != prev:
+            return 4, k
+        if st.o_price[o] != price or st.o_side[o] != side or st.o_id[o] < 0:
+            return 5, k
+        if st.o_qty[o] <= 0:
+            return 8, k
+        q += st.o_qty[o]
+        k += 1
+        prev = o
+        o = st.o_next[o]
+        if k > cap:
+            return 4, k
+    if prev != tail:
+        return 4, k
+    if k != cnt:
+        return 3, k
+    if q != tot:
+        return 2, k
+    return 0, k
 
-    1 crossed book; 2 level qty != sum of its orders; 3 level count != list length; 4 broken prev/next links;
-    5 order on the wrong level/side or outside the window; 6 orphaned or duplicated order (live count, hash
-    table or free list disagree); 7 best bid/ask not the extreme non-empty level; 8 non-positive resting qty;
-    9 non-empty-level counters wrong.
-    """
+
+@numba.njit(**NJIT)
+def _check_levels_nb(st, seen):
+    """Every level of the window against its queue, and the header's counters and best prices against the levels.
+    Returns (breach code or 0, resting orders seen)."""
     hdr = st.hdr
     w = hdr[H_WINDOW]
     mask = w - 1
     lo = hdr[H_LO]
-    cap = st.o_id.shape[0]
-    seen = np.zeros(cap, np.bool_)
     n_seen = 0
     nb_lv = 0
     na_lv = 0
@@ -831,41 +857,16 @@ def check_nb(st):
         s = p & mask
         for side in (BUY, SELL):
             if side == BUY:
-                o = st.bid_head[s]
-                tail = st.bid_tail[s]
-                cnt = st.bid_cnt[s]
-                tot = st.bid_qty[s]
+                code, k = _check_queue_nb(
+                    st, seen, p, side, st.bid_head[s], st.bid_tail[s], st.bid_cnt[s], st.bid_qty[s]
+                )
             else:
-                o = st.ask_head[s]
-                tail = st.ask_tail[s]
-                cnt = st.ask_cnt[s]
-                tot = st.ask_qty[s]
-            k = 0
-            q = 0
-            prev = NO_ORDER
-            while o != NO_ORDER:
-                if o < 0 or o >= cap or seen[o]:
-                    return 6
-                seen[o] = True
-                n_seen += 1
-                if st.o_prev[o] != prev:
-                    return 4
-                if st.o_price[o] != p or st.o_side[o] != side or st.o_id[o] < 0:
-                    return 5
-                if st.o_qty[o] <= 0:
-                    return 8
-                q += st.o_qty[o]
-                k += 1
-                prev = o
-                o = st.o_next[o]
-                if k > cap:
-                    return 4
-            if prev != tail:
-                return 4
-            if k != cnt:
-                return 3
-            if q != tot:
-                return 2
+                code, k = _check_queue_nb(
+                    st, seen, p, side, st.ask_head[s], st.ask_tail[s], st.ask_cnt[s], st.ask_qty[s]
+                )
+            if code != 0:
+                return code, n_seen
+            n_seen += k
             if k > 0:
                 if side == BUY:
                     nb_lv += 1
@@ -875,14 +876,20 @@ def check_nb(st):
                     if best_a == NO_PRICE:
                         best_a = p
     if n_seen != hdr[H_N_LIVE]:
-        return 6
+        return 6, n_seen
     if nb_lv != hdr[H_N_BID_LV] or na_lv != hdr[H_N_ASK_LV]:
-        return 9
+        return 9, n_seen
     if best_b != hdr[H_BEST_BID] or best_a != hdr[H_BEST_ASK]:
-        return 7
+        return 7, n_seen
     if best_b != NO_PRICE and best_a != NO_PRICE and best_b >= best_a:
-        return 1
-    # every live order findable by id; the free list holds exactly the other slots
+        return 1, n_seen
+    return 0, n_seen
+
+
+@numba.njit(**NJIT)
+def _check_ids_nb(st, seen, n_seen):
+    """Every live order findable by id; the free list holds exactly the other slots. Returns 0 or 6."""
+    cap = st.o_id.shape[0]
     n_hash = 0
     for i in range(st.hm_keys.shape[0]):
         if st.hm_keys[i] != HASH_EMPTY:
@@ -892,7 +899,7 @@ def check_nb(st):
                 return 6
     if n_hash != n_seen:
         return 6
-    f = hdr[H_FREE]
+    f = st.hdr[H_FREE]
     n_free = 0
     while f != NO_ORDER:
         if f < 0 or f >= cap or seen[f]:
@@ -905,6 +912,22 @@ def check_nb(st):
     if n_free + n_seen != cap:
         return 6
     return 0
+
+
+@numba.njit(**NJIT)
+def check_nb(st):
+    """Verify every structural invariant. Returns 0 when the book is sound, else a code naming the first breach.
+
+    1 crossed book; 2 level qty != sum of its orders; 3 level count != list length; 4 broken prev/next links;
+    5 order on the wrong level/side or outside the window; 6 orphaned or duplicated order (live count, hash
+    table or free list disagree); 7 best bid/ask not the extreme non-empty level; 8 non-positive resting qty;
+    9 non-empty-level counters wrong.
+    """
+    seen = np.zeros(st.o_id.shape[0], np.bool_)
+    code, n_seen = _check_levels_nb(st, seen)
+    if code != 0:
+        return code
+    return _check_ids_nb(st, seen, n_seen)
 
 
 CHECK_MESSAGES = {

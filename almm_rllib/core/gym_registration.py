@@ -5,8 +5,8 @@ gymnasium is already imported, else right after gymnasium's own import completes
 removes itself). ``import almm_rllib`` alone therefore still imports neither gymnasium nor the env. The
 ``"module:id"`` form of Gymnasium, ``gym.make("almm_rllib.env:almm/MarketMaking-v0")``, works without either.
 
-In the core because the package root imports it: it imports only the standard library (gymnasium is handed
-in as a module object, never imported here).
+In the core because the package root imports it: it imports only the standard library and the agent schema
+(gymnasium is handed in as a module object, never imported here).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import importlib.abc
 import importlib.util
 import sys
 
-#: The Gymnasium id of the single-agent env (``almm_rllib.env.ENV_ID``).
-ENV_ID = "almm/MarketMaking-v0"
+from almm_rllib.core.agent_schema import GYM_ENV_ID as ENV_ID
+
 ENTRY_POINT = "almm_rllib.env.gym_env:MarketMakingGymEnv"
 
 

@@ -43,6 +43,7 @@ from almm_rllib.core.impact_nb import (
     impact_nb,
     liquidation_cost_nb,
 )
+from almm_rllib.core.market_facts import SESSION_SECONDS
 
 __all__ = [
     "IMPACT_ALMGREN_CHRISS",
@@ -111,7 +112,7 @@ class ImpactConfig(Config):
     daily_volume: float = 1.0e6
     """Square-root law daily traded volume, shares. > 0, finite."""
 
-    day_seconds: float = 23400.0
+    day_seconds: float = SESSION_SECONDS
     """Length of one trading day in seconds (6.5 hours by default): the square-root law uses the daily
     relative volatility ``sigma * sqrt(day_seconds)``. > 0, finite."""
 

@@ -26,15 +26,46 @@ from .book import LimitOrderBook
 from .impact import ImpactConfig
 from .impact_nb import liquidation_cost_nb
 from .market_config import MarketConfig
-from .schema import BUY, EV_LIMIT, EVENT_DTYPE, FILL_DTYPE, NO_ORDER, NO_PRICE, RESULT_DTYPE, SELL
+from .schema import (
+    BUY,
+    EV_LIMIT,
+    EVENT_DTYPE,
+    FILL_DTYPE,
+    NO_ORDER,
+    NO_PRICE,
+    RESULT_DTYPE,
+    SELL,
+    STATUS_FILL_BUFFER_FULL,
+    STATUS_PENDING_FULL,
+)
 
 MAX_PENDING = 1024
+#: What each fatal status of a market step means, and the MarketConfig field that lifts the limit (if any).
 _STATUS_TEXT = {
-    -1: f"an agent has more than {MAX_PENDING} messages in flight",
-    mk.MARKET_ERR_EVENTS_FULL: "the step needed more events than max_events_per_step",
-    mk.MARKET_ERR_RNG: "a random-number buffer ran dry (max_events_per_step too small for the flow rates)",
-    11: "the step produced more fills than max_fills_per_step",
+    STATUS_PENDING_FULL: (f"an agent has more than {MAX_PENDING} messages in flight", None),
+    mk.MARKET_ERR_EVENTS_FULL: (
+        "the step needed more events than max_events_per_step",
+        "max_events_per_step",
+    ),
+    mk.MARKET_ERR_RNG: (
+        "a random-number buffer ran dry (max_events_per_step too small for the flow rates)",
+        "max_events_per_step",
+    ),
+    STATUS_FILL_BUFFER_FULL: ("the step produced more fills than max_fills_per_step", "max_fills_per_step"),
 }
+#: The cumulative background counters of :meth:`MarketSimulator.background_counts` (kernel int header slots).
+_BACKGROUND_COUNTERS = {
+    "limit_buy": mk.I_CNT_LIMIT_BUY,
+    "limit_sell": mk.I_CNT_LIMIT_SELL,
+    "market": mk.I_CNT_MARKET,
+    "cancel": mk.I_CNT_CANCEL,
+}
+
+
+def status_text(status: int) -> str:
+    """What a fatal status of a market step means, and which ``MarketConfig`` field to raise (if one helps)."""
+    why, field = _STATUS_TEXT.get(int(status), (f"status {int(status)}", None))
+    return f"{why}; raise MarketConfig.{field}" if field else why
 
 
 class MarketError(RuntimeError):
@@ -150,7 +181,7 @@ class MarketSimulator:
             out=np.zeros((max(self.n_agents, 1), mk.O_SIZE), np.float64),
             ev=np.zeros(nev, EVENT_DTYPE),
             kind=np.zeros(nev, np.int8),
-            u=np.zeros((nev, 5), np.float64),
+            bg_draws=np.zeros((nev, 5), np.float64),
             order=np.zeros(nev, np.int64),
             fills=np.zeros(cfg.max_fills_per_step, FILL_DTYPE),
             rbuf=np.zeros((mk.N_STREAMS, self._rbuf_size), np.float64),
@@ -163,17 +194,20 @@ class MarketSimulator:
         return 16 * self.config.max_events_per_step + 8192
 
     @property
-    def _low_water(self) -> int:
+    def random_low_water(self) -> int:
+        """Unread random numbers each stream needs before a step: a kernel that steps the market itself (e.g.
+        ``mm_nb.mm_step_nb``) checks it and asks for :meth:`refill_random` below it."""
         return 8 * self.config.max_events_per_step + 4096
 
-    def _refill(self) -> None:
+    def refill_random(self) -> None:
         """Top up each stream's uniform buffer from its Generator when it runs low. Deterministic: it depends
         only on how many numbers the stream has used, so exogenous streams stay aligned across strategies."""
         ms = self.state
         size = ms.rbuf.shape[1]
+        low = self.random_low_water
         for s, gen in enumerate(self._gens):
             k = int(ms.rpos[s])
-            if k > size - self._low_water:
+            if k > size - low:
                 rem = size - k
                 if rem > 0:
                     ms.rbuf[s, :rem] = ms.rbuf[s, k:]
@@ -247,17 +281,13 @@ class MarketSimulator:
 
     # ------------------------------------------------------------------------------------------------ stepping
     def _step(self, dt: float) -> int:
-        self._refill()
+        self.refill_random()
         if self.config.model == "lob":
             status = mk.lob_step_nb(self.state, dt)
         else:
             status = mk.stylized_step_nb(self.state, dt)
         if status != 0:
-            field = "max_events_per_step" if status == mk.MARKET_ERR_EVENTS_FULL else "max_fills_per_step"
-            raise MarketError(
-                f"market step at t={self.time:.3f}s failed: {_STATUS_TEXT.get(int(status), status)}; "
-                f"raise MarketConfig.{field}"
-            )
+            raise MarketError(f"market step at t={self.time:.3f}s failed: {status_text(status)}")
         return status
 
     def step(self, dt: float) -> StepResult:
@@ -288,15 +318,13 @@ class MarketSimulator:
         dq = np.zeros(mk.REC_DEPTH_N, np.int64)
         done = 0
         while done < n_steps:
-            self._refill()
+            self.refill_random()
             k, status = mk.lob_run_nb(
-                self.state, float(dt), n_steps - done, self._low_water, rec[done:], dpx, dq
+                self.state, float(dt), n_steps - done, self.random_low_water, rec[done:], dpx, dq
             )
             done += int(k)
             if status != 0:
-                raise MarketError(
-                    f"market run at t={self.time:.3f}s failed: {_STATUS_TEXT.get(int(status), status)}"
-                )
+                raise MarketError(f"market run at t={self.time:.3f}s failed: {status_text(status)}")
         return rec
 
     def set_quote(
@@ -314,12 +342,12 @@ class MarketSimulator:
         for side_idx, q in ((0, bid), (1, ask)):
             price, qty = (0, 0) if q is None else (int(q[0]), int(q[1]))
             if self.config.model == "lob":
-                self._refill()
+                self.refill_random()
                 ok = mk.set_quote_nb(ms, agent, side_idx, price, qty, now)
             else:
                 ok = mk.set_quote_direct_nb(ms, agent, side_idx, price, qty)
             if not ok:
-                raise MarketError(f"agent {agent}: more than {MAX_PENDING} messages in flight")
+                raise MarketError(f"agent {agent}: {status_text(STATUS_PENDING_FULL)}")
 
     # ------------------------------------------------------------------------------------------------ queries
     @property
@@ -405,15 +433,56 @@ class MarketSimulator:
             liquidation_cost_nb(cfg.model_id, self.state.imp, float(q), self.mid, max(self.sigma, 0.0))
         )
 
+    def step_fills(self) -> np.ndarray:
+        """The last step's fills (FILL_DTYPE records, ticks and lots): a read-only view, valid until the next
+        step (:meth:`step` returns a copy)."""
+        v = self.state.fills[: int(self.state.i[mk.I_N_FILLS])]
+        v.flags.writeable = False
+        return v
+
+    def background_counts(self) -> dict[str, int]:
+        """Cumulative background arrivals by kind since the reset, warm-up included: ``limit_buy``,
+        ``limit_sell``, ``market`` (exogenous: the same for every strategy on a seed) and ``cancel``."""
+        i = self.state.i
+        return {name: int(i[k]) for name, k in _BACKGROUND_COUNTERS.items()}
+
     def totals(self) -> tuple[float, int]:
         """(sum of cash over every account, sum of inventory over every account): conserved quantities."""
         return float(self.state.cash.sum()), int(self.state.inv.sum())
 
     def set_regime_config(self, config: MarketConfig) -> None:
-        """Swap the configuration (e.g. a curriculum phase); applies from the next ``reset``."""
+        """Reconfigure the running market's regimes (e.g. for a curriculum phase) without rebuilding it.
+
+        ``config`` may differ from the current configuration only in ``regimes`` (same number of regimes) and in
+        the stylized market's ``sigma``; anything else needs a new simulator and is refused with a ValueError
+        naming the field. The new chain, volatilities and rate multipliers apply from the next step; a pinned
+        regime (``switching=False``) is entered now. A later :meth:`reset` keeps the new configuration.
+        """
         if not isinstance(config, MarketConfig):
             raise TypeError(f"need a MarketConfig, got {type(config).__name__}")
+        old = self.config
+        n_old, n_new = len(old.regimes.names), len(config.regimes.names)
+        if n_new != n_old:
+            raise ValueError(
+                f"set_regime_config cannot change the number of regimes ({n_old} -> {n_new}); "
+                "build a new MarketSimulator"
+            )
+        same = config.replace(regimes=old.regimes, stylized=config.stylized.replace(sigma=old.stylized.sigma))
+        if same != old:
+            diff = [f for f in MarketConfig.field_names() if getattr(same, f) != getattr(old, f)]
+            raise ValueError(
+                f"set_regime_config changes only the regimes and the stylized sigma, not {', '.join(diff)}; "
+                "build a new MarketSimulator"
+            )
         self.config = config
+        ms = self.state
+        ms.p[:] = _params(config)
+        ms.reg[:] = _regime_table(config)
+        ms.q[:] = config.regimes.generator()
+        rc = config.regimes
+        if not rc.switching:
+            ms.i[mk.I_REGIME] = rc.index(rc.initial)
+        ms.f[mk.F_SIGMA] = ms.reg[ms.i[mk.I_REGIME], mk.R_VOL]
 
 
-__all__ = ["MarketError", "MarketSimulator", "StepResult"]
+__all__ = ["MAX_PENDING", "MarketError", "MarketSimulator", "StepResult", "status_text"]

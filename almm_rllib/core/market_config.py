@@ -20,6 +20,7 @@ import numpy as np
 
 from .config import Config, ConfigError, check
 from .impact import ImpactConfig
+from .market_facts import ROUND_LOT_SHARES
 
 
 @dataclasses.dataclass(frozen=True)
@@ -255,7 +256,7 @@ class MarketConfig(Config):
     """``"lob"``: the limit order book with background flow; ``"stylized"``: the Avellaneda-Stoikov market."""
     tick_size: float = 0.01
     """Money per tick (> 0)."""
-    lot_size: int = 100
+    lot_size: int = ROUND_LOT_SHARES
     """Shares per lot (>= 1)."""
     initial_price: float = 100.0
     """Fair price at reset, money (> 0, on the tick grid is not required)."""

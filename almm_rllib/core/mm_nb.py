@@ -23,15 +23,36 @@ import numpy as np
 
 from . import book_nb as bk
 from . import market_nb as mk
+from .agent_schema import (
+    ACT_DIM,
+    OBS_CLIP,
+    OBS_DIM,
+    OBS_DPNL,
+    OBS_FILLS,
+    OBS_FILLS_UNIT,
+    OBS_IMBALANCE,
+    OBS_INVENTORY,
+    OBS_MID,
+    OBS_MID_PCT,
+    OBS_QUEUE_ASK,
+    OBS_QUEUE_BID,
+    OBS_QUEUE_NONE,
+    OBS_SPREAD,
+    OBS_SPREAD_TICKS,
+    OBS_VOLATILITY,
+    STEP_NEED_RANDOM,
+    STEP_NON_FINITE,
+)
+from .impact_nb import liquidation_cost_nb
 from .nbopts import NJIT_HOT
-from .schema import BUY, NO_PRICE, SELL
+from .schema import BUY, NO_PRICE, SELL, STATUS_OK, STATUS_PENDING_FULL
 
 # parameters (float64 vector)
 MP_DT = 0
 MP_INV_LIMIT = 1  #: lots
 MP_IMB_LEVELS = 2
 MP_STYLIZED = 3  #: 1.0 for the stylized market
-MP_LOW_WATER = 4  #: unread random numbers a stream needs before a step (else: STATUS_NEED_RANDOM)
+MP_LOW_WATER = 4  #: unread random numbers a stream needs before a step (else: STEP_NEED_RANDOM)
 MP_LAMBDA_INV = 5
 MP_LAMBDA_VOL = 6
 MP_LAMBDA_IMP = 7
@@ -40,9 +61,11 @@ MP_PNL_UNIT = 9
 MP_VOL_REF = 10
 MP_LOT = 11
 MP_TICK = 12
-MP_ACT_LOW = 13  #: 4 entries: lower bounds of the action box
-MP_ACT_HIGH = 17  #: 4 entries
+MP_ACT_LOW = 13  #: ACT_DIM entries: lower bounds of the action box
+MP_ACT_HIGH = 17  #: ACT_DIM entries
 MP_AS_STEPS = 21  #: adverse-selection horizon in steps (>= 1)
+MP_N_STEPS = 22  #: steps per episode
+MP_LIQUIDATE = 23  #: 1.0: the last step pays the impact model's cost of liquidating the inventory
 MP_SIZE = 24
 
 # per-episode running state (float64 vector ES_*, then the return ring, then per-agent P&L)
@@ -52,13 +75,14 @@ ES_N_RET = 2
 ES_SUM = 3
 ES_SUM2 = 4
 ES_SIGMA = 5
+ES_STEP = 6  #: steps done in the episode
 ES_RING = 8  #: vol_window entries of log mid returns follow
 
 # per-agent episode accumulators (float64[n_agents, ACC_SIZE + 3 * (h + 1)]); the ring holds, for the adverse-
 # selection horizon of h steps, each step's sums of side*qty*mid_at_fill, side*qty and qty
 ACC_STEPS = 0
-ACC_SUM_DPNL = 1
-ACC_SUM_DPNL2 = 2
+ACC_MEAN_DPNL = 1  #: running mean of dpnl (Welford: a constant dpnl leaves ACC_M2_DPNL exactly 0)
+ACC_M2_DPNL = 2  #: running sum of squared deviations from the mean
 ACC_PEAK = 3  #: running max of P&L (starts at 0)
 ACC_MAXDD = 4
 ACC_SUM_ABS_INV = 5  #: shares
@@ -71,10 +95,8 @@ ACC_AS_QTY = 11
 ACC_IMPACT = 12
 ACC_N_FILLS = 13
 ACC_LOSS_STEPS = 14  #: sum of min(dpnl, 0)**2 (Sortino denominator)
+ACC_MAX_ABS_PNL = 15  #: max |pnl| (the scale of the Sharpe ratio's zero-deviation test)
 ACC_SIZE = 16
-
-STATUS_NEED_RANDOM = 1  #: refill the random-number buffers and call again (nothing was done)
-STATUS_NON_FINITE = 2  #: an action is NaN or inf (nothing was done); ``feat[0, FT_BAD]`` = agent * 4 + index
 
 # per-agent features written after the step (float64[n_agents, FT_SIZE])
 FT_MID = 0  #: ticks, after the step
@@ -108,10 +130,8 @@ FT_PEN_IMP = 27
 FT_REWARD = 28  #: scaled reward
 FT_SIGMA = 29  #: realised relative volatility per sqrt-second
 FT_BAD = 30
+FT_LIQ = 31  #: cost of liquidating the inventory, charged on the last step with MP_LIQUIDATE (money)
 FT_SIZE = 32
-
-OBS_DIM = 9
-OBS_CLIP = 10.0
 
 
 @numba.njit(**NJIT_HOT)
@@ -178,19 +198,20 @@ def quote_prices_nb(mid, bid_off, ask_off):
 def mm_step_nb(ms, act, mp, es, feat, obs, acc):
     """Quote, step, measure, reward. ``act`` float[n_agents, 4] raw actions (clipped here to the box).
 
-    Writes ``feat`` (float64[n, FT_SIZE]) and ``obs`` (float32[n, 9]) and updates the episode state ``es``.
-    Returns 0, STATUS_NEED_RANDOM or STATUS_NON_FINITE (nothing done for those two), or a market error status.
+    Writes ``feat`` (float64[n, FT_SIZE]) and ``obs`` (float32[n, OBS_DIM]) and updates the episode state
+    ``es`` and accumulators ``acc``. Returns STATUS_OK, STEP_NEED_RANDOM or STEP_NON_FINITE (nothing done for
+    those two), STATUS_PENDING_FULL, or a market error status.
     """
     n = ms.i[mk.I_N_AGENTS]
     for s in range(mk.N_STREAMS):
         if ms.rbuf.shape[1] - ms.rpos[s] < mp[MP_LOW_WATER]:
-            return STATUS_NEED_RANDOM
+            return STEP_NEED_RANDOM
     for a in range(n):
-        for j in range(4):
+        for j in range(ACT_DIM):
             x = act[a, j]
             if not np.isfinite(x):
-                feat[0, FT_BAD] = a * 4 + j
-                return STATUS_NON_FINITE
+                feat[0, FT_BAD] = a * ACT_DIM + j
+                return STEP_NON_FINITE
             lo = mp[MP_ACT_LOW + j]
             hi = mp[MP_ACT_HIGH + j]
             act[a, j] = lo if x < lo else (hi if x > hi else x)
@@ -215,15 +236,16 @@ def mm_step_nb(ms, act, mp, es, feat, obs, acc):
             mk.set_quote_direct_nb(ms, a, 1, ask, a_lots)
         else:
             if not mk.set_quote_nb(ms, a, 0, bid, b_lots, now):
-                return -1
+                return STATUS_PENDING_FULL
             if not mk.set_quote_nb(ms, a, 1, ask, a_lots, now):
-                return -1
+                return STATUS_PENDING_FULL
     if stylized:
         status = mk.stylized_step_nb(ms, mp[MP_DT])
     else:
         status = mk.lob_step_nb(ms, mp[MP_DT])
-    if status != 0:
+    if status != STATUS_OK:
         return status
+    es[ES_STEP] += 1.0
     mid1 = _mid_nb(ms, stylized)
     if stylized:
         bb = np.nan
@@ -268,9 +290,9 @@ def mm_step_nb(ms, act, mp, es, feat, obs, acc):
         f[FT_FEES] = o[mk.O_FEES]
         f[FT_INV] = ms.inv[a + 1]
         f[FT_CASH] = ms.cash[a + 1]
-    _measure_nb(mp, es, feat, obs, n, mid1)
+    _measure_nb(ms, mp, es, feat, obs, n, mid1)
     _accumulate_nb(ms, mp, feat, acc, n)
-    return 0
+    return STATUS_OK
 
 
 @numba.njit(**NJIT_HOT)
@@ -315,18 +337,7 @@ def _accumulate_nb(ms, mp, feat, acc, n):
         c[base] = sqm
         c[base + 1] = sq
         c[base + 2] = qa
-        dp = f[FT_DPNL]
-        pnl = f[FT_PNL]
-        c[ACC_STEPS] += 1.0
-        c[ACC_SUM_DPNL] += dp
-        c[ACC_SUM_DPNL2] += dp * dp
-        if dp < 0.0:
-            c[ACC_LOSS_STEPS] += dp * dp
-        if pnl > c[ACC_PEAK]:
-            c[ACC_PEAK] = pnl
-        dd = c[ACC_PEAK] - pnl
-        if dd > c[ACC_MAXDD]:
-            c[ACC_MAXDD] = dd
+        accumulate_pnl_nb(c, f[FT_DPNL], f[FT_PNL])
         c[ACC_SUM_ABS_INV] += abs(f[FT_INV]) * lot
         c[ACC_POSTED] += (f[FT_REST_BID] + f[FT_FILLED_BID] + f[FT_REST_ASK] + f[FT_FILLED_ASK]) * lot
         c[ACC_FILLED] += (f[FT_FILLED_BID] + f[FT_FILLED_ASK]) * lot
@@ -335,8 +346,81 @@ def _accumulate_nb(ms, mp, feat, acc, n):
 
 
 @numba.njit(**NJIT_HOT)
-def _measure_nb(mp, es, feat, obs, n, mid1):
-    """Realised volatility, P&L, reward components and the observation vector."""
+def accumulate_pnl_nb(c, dp, pnl):
+    """One step's P&L into an agent's accumulators ``c`` (ACC_*): Welford's mean and squared deviations of
+    dpnl, the Sortino sum, drawdown and max |pnl|. The step count ``c[ACC_STEPS]`` is incremented here."""
+    c[ACC_STEPS] += 1.0
+    delta = dp - c[ACC_MEAN_DPNL]
+    c[ACC_MEAN_DPNL] += delta / c[ACC_STEPS]
+    c[ACC_M2_DPNL] += delta * (dp - c[ACC_MEAN_DPNL])
+    if dp < 0.0:
+        c[ACC_LOSS_STEPS] += dp * dp
+    if abs(pnl) > c[ACC_MAX_ABS_PNL]:
+        c[ACC_MAX_ABS_PNL] = abs(pnl)
+    if pnl > c[ACC_PEAK]:
+        c[ACC_PEAK] = pnl
+    dd = c[ACC_PEAK] - pnl
+    if dd > c[ACC_MAXDD]:
+        c[ACC_MAXDD] = dd
+
+
+@numba.njit(**NJIT_HOT)
+def _encode_obs_nb(o, mp, es, mid, spread, inv_lots, sigma, imb, q_bid, q_ask, dpnl, n_fills):
+    """The observation of ``agent_schema`` (its indices and scales), clipped to [-OBS_CLIP, OBS_CLIP]."""
+    o[OBS_MID] = OBS_MID_PCT * (mid / es[ES_MID0] - 1.0)
+    o[OBS_SPREAD] = spread / OBS_SPREAD_TICKS
+    o[OBS_INVENTORY] = inv_lots / mp[MP_INV_LIMIT]
+    o[OBS_VOLATILITY] = sigma / mp[MP_VOL_REF]
+    o[OBS_IMBALANCE] = imb
+    o[OBS_QUEUE_BID] = q_bid
+    o[OBS_QUEUE_ASK] = q_ask
+    o[OBS_DPNL] = dpnl / mp[MP_PNL_UNIT]
+    o[OBS_FILLS] = n_fills / OBS_FILLS_UNIT
+    for j in range(OBS_DIM):
+        x = o[j]
+        o[j] = -OBS_CLIP if x < -OBS_CLIP else (OBS_CLIP if x > OBS_CLIP else x)
+
+
+@numba.njit(**NJIT_HOT)
+def mm_reset_nb(ms, mp, es, acc, obs):
+    """Start an episode on the freshly reset market ``ms``: clear the episode state and the accumulators and
+    write every agent's first observation (mid change 0, volatility at its reference, nothing resting)."""
+    stylized = mp[MP_STYLIZED] != 0.0
+    mid = _mid_nb(ms, stylized)
+    es[:] = 0.0
+    acc[:] = 0.0
+    es[ES_MID0] = mid
+    es[ES_LAST_MID] = mid
+    es[ES_SIGMA] = mp[MP_VOL_REF]
+    spread = 0.0
+    imb = 0.0
+    if not stylized:
+        b = ms.book.hdr[bk.H_BEST_BID]
+        s = ms.book.hdr[bk.H_BEST_ASK]
+        if b != NO_PRICE and s != NO_PRICE:
+            spread = float(s - b)
+        imb = bk.imbalance_nb(ms.book, np.int64(mp[MP_IMB_LEVELS]))
+    for a in range(obs.shape[0]):
+        _encode_obs_nb(
+            obs[a],
+            mp,
+            es,
+            mid,
+            spread,
+            float(ms.inv[a + 1]),
+            es[ES_SIGMA],
+            imb,
+            OBS_QUEUE_NONE,
+            OBS_QUEUE_NONE,
+            0.0,
+            0.0,
+        )
+    return mid
+
+
+@numba.njit(**NJIT_HOT)
+def _measure_nb(ms, mp, es, feat, obs, n, mid1):
+    """Realised volatility, P&L (with the terminal liquidation), reward components and the observation."""
     # realised volatility: O(1) update of the ring of log mid returns
     w = es.shape[0] - ES_RING - n
     last = es[ES_LAST_MID]
@@ -359,15 +443,22 @@ def _measure_nb(mp, es, feat, obs, n, mid1):
     sigma = es[ES_SIGMA]
     mid_money = mid1 * mp[MP_TICK]
     lot = mp[MP_LOT]
+    liquidate = mp[MP_LIQUIDATE] != 0.0 and es[ES_STEP] >= mp[MP_N_STEPS]
     for a in range(n):
         f = feat[a]
         q = f[FT_INV] * lot
-        pnl = f[FT_CASH] + q * mid_money
+        liq = 0.0
+        if liquidate and q != 0.0:
+            liq = liquidation_cost_nb(
+                np.int64(ms.p[mk.P_IMPACT_MODEL]), ms.imp, q, mid_money, max(ms.f[mk.F_SIGMA], 0.0)
+            )
+        pnl = f[FT_CASH] + q * mid_money - liq
         dpnl = pnl - es[es.shape[0] - n + a]
         es[es.shape[0] - n + a] = pnl
         pen_inv = mp[MP_LAMBDA_INV] * q * q
         pen_vol = mp[MP_LAMBDA_VOL] * sigma * sigma
         pen_imp = mp[MP_LAMBDA_IMP] * f[FT_IMPACT]
+        f[FT_LIQ] = liq
         f[FT_PNL] = pnl
         f[FT_DPNL] = dpnl
         f[FT_PEN_INV] = pen_inv
@@ -375,16 +466,17 @@ def _measure_nb(mp, es, feat, obs, n, mid1):
         f[FT_PEN_IMP] = pen_imp
         f[FT_REWARD] = (dpnl - pen_inv - pen_vol - pen_imp) * mp[MP_REWARD_SCALE]
         f[FT_SIGMA] = sigma
-        o = obs[a]
-        o[0] = 100.0 * (mid1 / es[ES_MID0] - 1.0)
-        o[1] = f[FT_SPREAD] / 10.0
-        o[2] = f[FT_INV] / mp[MP_INV_LIMIT]
-        o[3] = sigma / mp[MP_VOL_REF]
-        o[4] = f[FT_IMBALANCE]
-        o[5] = f[FT_QPOS_BID]
-        o[6] = f[FT_QPOS_ASK]
-        o[7] = dpnl / mp[MP_PNL_UNIT]
-        o[8] = f[FT_N_FILLS] / 5.0
-        for j in range(OBS_DIM):
-            x = o[j]
-            o[j] = -OBS_CLIP if x < -OBS_CLIP else (OBS_CLIP if x > OBS_CLIP else x)
+        _encode_obs_nb(
+            obs[a],
+            mp,
+            es,
+            mid1,
+            f[FT_SPREAD],
+            f[FT_INV],
+            sigma,
+            f[FT_IMBALANCE],
+            f[FT_QPOS_BID],
+            f[FT_QPOS_ASK],
+            dpnl,
+            f[FT_N_FILLS],
+        )

@@ -1,4 +1,8 @@
-"""Risk helpers of ``metrics.md``: historical VaR / CVaR of a P&L series and the parametric inventory VaR.
+"""Risk helpers of ``metrics.md``: the episode Sharpe and Sortino ratios, historical VaR / CVaR of a P&L series
+and the parametric inventory VaR.
+
+The Sharpe and Sortino rules (edge cases included) live here once: ``results.metrics`` applies them to the step
+log, the env's running episode summary to its streaming moments, so both report the same figure.
 
 numpy only. Losses are reported as positive numbers; a figure is negative when even the tail of the series is
 a gain (it is not clipped at 0, so that it still ranks strategies).
@@ -11,7 +15,34 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["VarCvar", "inventory_var", "var_cvar"]
+__all__ = ["STD_ZERO_EPS", "VarCvar", "inventory_var", "sharpe_ratio", "sortino_ratio", "var_cvar"]
+
+#: A standard deviation of the P&L changes at or below this many machine epsilons of ``max|pnl|`` is rounding
+#: noise of a path with constant increments, and counts as 0 (Sharpe 0).
+STD_ZERO_EPS = 64.0
+
+
+def sharpe_ratio(mean: float, std: float, n: int, scale: float) -> float:
+    """The episode-horizon Sharpe ratio of ``metrics.md``: ``mean(x) / std(x, ddof=1) * sqrt(n)``.
+
+    ``x = dpnl_1..dpnl_n``; ``mean``/``std`` are its mean and sample standard deviation (ddof 1), ``scale`` is
+    ``max|pnl_t|``. NaN when ``n < 2`` (no dispersion can be estimated from one step); 0 when
+    ``std <= STD_ZERO_EPS * eps * scale`` (a flat or constant-increment path).
+    """
+    if n < 2:
+        return float("nan")
+    if not std > STD_ZERO_EPS * np.finfo(np.float64).eps * scale:
+        return 0.0
+    return float(mean / std * math.sqrt(n))
+
+
+def sortino_ratio(mean: float, downside: float, n: int) -> float:
+    """``mean(x) / sqrt(mean(min(x, 0)**2)) * sqrt(n)`` (``downside`` is the square root); NaN when no step
+    lost money (``downside == 0``)."""
+    if not downside > 0.0:
+        return float("nan")
+    return float(mean / downside * math.sqrt(n))
+
 
 #: numpy quantile method used for the historical VaR: numpy's default, ``"linear"`` (type 7 of Hyndman and
 #: Fan): the ``p``-quantile of the sorted ``x_(0) <= ... <= x_(n-1)`` interpolates linearly at position

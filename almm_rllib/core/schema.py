@@ -42,6 +42,7 @@ STATUS_BAD_EVENT = 6  #: unknown type, non-positive quantity, bad side (the faca
 # Fatal statuses: the batch stops *before* touching the book for the offending event.
 STATUS_ORDER_TABLE_FULL = 10
 STATUS_FILL_BUFFER_FULL = 11
+STATUS_PENDING_FULL = 12  #: market step: an agent has more than ``market.MAX_PENDING`` messages in flight
 
 STATUS_NAMES = {
     STATUS_OK: "ok",
@@ -53,6 +54,7 @@ STATUS_NAMES = {
     STATUS_BAD_EVENT: "malformed event",
     STATUS_ORDER_TABLE_FULL: "order table full",
     STATUS_FILL_BUFFER_FULL: "fill buffer full",
+    STATUS_PENDING_FULL: "too many agent messages in flight",
 }
 
 # --------------------------------------------------------------------------------------------------------------

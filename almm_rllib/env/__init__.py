@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import gymnasium
 
-from almm_rllib.core.gym_registration import ENV_ID, register
+from almm_rllib.core.agent_schema import ACT_DIM, OBS_DIM
+from almm_rllib.core.agent_schema import GYM_ENV_ID as ENV_ID
+from almm_rllib.core.gym_registration import register
 
 from .config import PHASES, EnvConfig, phase_market
-from .core import ACT_DIM, AGENT_FILL_COLUMNS, INFO_KEYS, OBS_DIM, MarketMakingCore
+from .core import AGENT_FILL_COLUMNS, INFO_KEYS, MarketMakingCore
 from .gym_env import MarketMakingGymEnv
 
 register(gymnasium)  # also done by ``import almm_rllib`` (see almm_rllib/core/gym_registration.py)

@@ -1,4 +1,5 @@
-"""Configuration of the market-making environment, and the curriculum's phases."""
+"""Configuration of the market-making environment. The curriculum's phases (names, what each does to the
+market) live in ``almm_rllib.core.agent_schema`` and are re-exported here."""
 
 from __future__ import annotations
 
@@ -6,38 +7,11 @@ import dataclasses
 import math
 from typing import Literal
 
-from almm_rllib.core.config import Config, ConfigError, check
+from almm_rllib.core.agent_schema import PHASES, Phase, phase_market
+from almm_rllib.core.config import Config, check
 from almm_rllib.core.market_config import MarketConfig
 
-#: The curriculum's phases and what each does to the market (applied from the next reset).
-#: Order-book market: the first three pin one volatility regime, the last lets the chain switch.
-#: Stylized market: the first three scale the mid's volatility by 0.5 / 1 / 2; regime_switching = medium.
-PHASES: tuple[str, ...] = ("low_volatility", "medium_volatility", "high_volatility", "regime_switching")
-_PINNED = {"low_volatility": 0, "medium_volatility": 1, "high_volatility": 2}
-_STYLIZED_SIGMA = {
-    "low_volatility": 0.5,
-    "medium_volatility": 1.0,
-    "high_volatility": 2.0,
-    "regime_switching": 1.0,
-}
-
-
-def phase_market(market: MarketConfig, phase: str | None) -> MarketConfig:
-    """The market configuration of a curriculum phase (``None``: the market as configured)."""
-    if phase is None:
-        return market
-    if phase not in PHASES:
-        raise ConfigError("phase", f"must be one of {', '.join(PHASES)}, got {phase!r}")
-    if market.model == "stylized":
-        st = market.stylized
-        return market.replace(stylized=st.replace(sigma=st.sigma * _STYLIZED_SIGMA[phase]))
-    rc = market.regimes
-    if phase == "regime_switching":
-        return market.replace(regimes=rc.replace(switching=True, initial=None))
-    k = _PINNED[phase]
-    if k >= len(rc.names):
-        raise ConfigError("phase", f"{phase} needs at least {k + 1} regimes, the market has {len(rc.names)}")
-    return market.replace(regimes=rc.replace(switching=False, initial=rc.names[k]))
+__all__ = ["PHASES", "EnvConfig", "Phase", "phase_market"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,9 +48,9 @@ class EnvConfig(Config):
     terminal_inventory: Literal["mark_to_mid", "liquidate"] = "mark_to_mid"
     """At the end of an episode the inventory is marked to the mid, or liquidated through the impact model
     (its cost is taken from the last step's P&L and reward)."""
-    phase: str | None = None
-    """Curriculum phase (``low_volatility``, ``medium_volatility``, ``high_volatility``, ``regime_switching``);
-    None uses the market as configured."""
+    phase: Phase | None = None
+    """Curriculum phase (``low_volatility``, ``medium_volatility``, ``high_volatility``, ``regime_switching``;
+    ``agent_schema.phase_market`` says what each does); None uses the market as configured."""
     vol_window: int = 30
     """Steps of mid returns in the realised-volatility estimate."""
     imbalance_levels: int = 5
@@ -121,7 +95,7 @@ class EnvConfig(Config):
             check(math.isfinite(x) and x >= 0, f, f"must be finite and >= 0, got {x}")
         check(math.isfinite(self.reward_scale) and self.reward_scale > 0, "reward_scale", "must be > 0")
         if self.phase is not None:
-            check(self.phase in PHASES, "phase", f"must be one of {', '.join(PHASES)}, got {self.phase!r}")
+            phase_market(self.market, self.phase)  # a phase whose regime the market does not name is refused
         check(self.vol_window >= 2, "vol_window", f"must be >= 2, got {self.vol_window}")
         check(self.imbalance_levels >= 1, "imbalance_levels", "must be >= 1")
         if self.pnl_scale is not None:

@@ -2,7 +2,8 @@
 
 Spaces (per agent)
 ------------------
-Observation, ``Box(-10, 10, (9,), float32)``; every feature is scaled to be of order one:
+Observation, ``Box(-10, 10, (9,), float32)``; every feature is scaled to be of order one (the layout, indices
+and scales live in ``almm_rllib.core.agent_schema``; the kernel encodes with them, the views decode with them):
 
 ====  ===================  ==========================================================================
 idx   feature              definition
@@ -20,7 +21,8 @@ idx   feature              definition
 8     fills                the agent's fills in the step / 5, clipped to [0, 10]
 ====  ===================  ==========================================================================
 
-Action, ``Box([min_off, min_off, 0, 0], [max_off, max_off, max_size, max_size], (4,), float32)``:
+Action (``agent_schema.ACT_*``), ``Box([min_off, min_off, 0, 0], [max_off, max_off, max_size, max_size], (4,),
+float32)``:
 bid offset and ask offset in ticks from the mid (bid = floor(mid - off), ask = ceil(mid + off)), bid size
 and ask size in lots (rounded; 0 = no quote on that side). Out-of-bounds actions are **clipped** to the box;
 non-finite actions raise ``ValueError`` naming the agent and the component. A quote unchanged in price and
@@ -45,16 +47,15 @@ import math
 import gymnasium as gym
 import numpy as np
 
-from almm_rllib.core import market_nb as mk
+from almm_rllib.core import agent_schema as A
 from almm_rllib.core import mm_nb as mm
-from almm_rllib.core.market import _STATUS_TEXT, MarketError, MarketSimulator
+from almm_rllib.core.agent_schema import ACT_DIM, OBS_DIM
+from almm_rllib.core.market import MarketError, MarketSimulator, status_text
+from almm_rllib.core.market_config import MarketConfig
+from almm_rllib.core.risk import sharpe_ratio, sortino_ratio
+from almm_rllib.core.schema import STATUS_OK
 
-from .config import PHASES, EnvConfig, phase_market
-
-OBS_DIM = 9
-ACT_DIM = 4
-OBS_LOW = -10.0
-OBS_HIGH = 10.0
+from .config import EnvConfig, phase_market
 
 #: Keys of the per-agent ``info`` dict (the step log is built from them; units: money, shares, seconds).
 INFO_KEYS = (
@@ -121,64 +122,74 @@ class MarketMakingCore:
         self.config = config
         self._phase = config.phase
         self._full_info = config.info_level == "full"
-        self.agent_ids = [f"mm_{i}" for i in range(config.n_agents)]
-        self.act_low = np.array(
-            [config.min_offset_ticks, config.min_offset_ticks, 0.0, 0.0], dtype=np.float32
+        self.agent_ids = A.agent_ids(config.n_agents)
+        self.act_low, self.act_high = A.action_bounds(
+            config.min_offset_ticks, config.max_offset_ticks, config.max_size_lots
         )
-        self.act_high = np.array(
-            [config.max_offset_ticks, config.max_offset_ticks, config.max_size_lots, config.max_size_lots],
-            dtype=np.float32,
-        )
-        self._act64_low = self.act_low.astype(np.float64)
-        self._act64_high = self.act_high.astype(np.float64)
-        self.sim: MarketSimulator | None = None
         self._episode = 0
         self._build_market()
 
     # ------------------------------------------------------------------------------------------------ set-up
     def _build_market(self) -> None:
+        """The simulator and the kernel's buffers and parameters (once; a phase change reconfigures them)."""
         cfg = self.config
-        self.market_config = phase_market(cfg.market, self._phase)
-        self._built_phase = self._phase
         n = cfg.n_agents
-        self.sim = MarketSimulator(self.market_config, n_agents=n, seed=0)
-        mc = self.market_config
+        self.market_config = mc = phase_market(cfg.market, self._phase)
+        self._applied_phase = self._phase
+        self.sim = MarketSimulator(mc, n_agents=n, seed=0)
         self._stylized = mc.model == "stylized"
+        self.tick = mc.tick_size
+        self.lot = mc.lot_size
         self.feat = np.zeros((max(n, 1), mm.FT_SIZE), np.float64)
         self.obs = np.zeros((n, OBS_DIM), np.float32)
         self._act = np.zeros((n, ACT_DIM), np.float64)
+        mp = np.zeros(mm.MP_SIZE, np.float64)
+        mp[mm.MP_DT] = cfg.dt
+        mp[mm.MP_INV_LIMIT] = cfg.inventory_limit_lots
+        mp[mm.MP_IMB_LEVELS] = cfg.imbalance_levels
+        mp[mm.MP_STYLIZED] = 1.0 if self._stylized else 0.0
+        mp[mm.MP_LOW_WATER] = self.sim.random_low_water
+        mp[mm.MP_LAMBDA_INV] = cfg.lambda_inventory
+        mp[mm.MP_LAMBDA_VOL] = cfg.lambda_volatility
+        mp[mm.MP_LAMBDA_IMP] = cfg.lambda_impact
+        mp[mm.MP_REWARD_SCALE] = cfg.reward_scale
+        mp[mm.MP_PNL_UNIT] = cfg.pnl_unit
+        mp[mm.MP_LOT] = mc.lot_size
+        mp[mm.MP_TICK] = mc.tick_size
+        mp[mm.MP_ACT_LOW : mm.MP_ACT_LOW + ACT_DIM] = self.act_low
+        mp[mm.MP_ACT_HIGH : mm.MP_ACT_HIGH + ACT_DIM] = self.act_high
+        self.as_steps = max(1, round(cfg.adverse_horizon_s / cfg.dt))
+        mp[mm.MP_AS_STEPS] = self.as_steps
+        mp[mm.MP_N_STEPS] = cfg.n_steps
+        mp[mm.MP_LIQUIDATE] = 1.0 if cfg.terminal_inventory == "liquidate" else 0.0
+        self.mp = mp
+        self._set_vol_ref(mc)
+        self.es = np.zeros(mm.ES_RING + cfg.vol_window + n, np.float64)
+        self.acc = np.zeros((n, mm.ACC_SIZE + 3 * (self.as_steps + 1)), np.float64)
+
+    def _set_vol_ref(self, mc: MarketConfig) -> None:
         if self._stylized:
             # a relative vol comparable to the order-book market's: sigma (money/sqrt s) / price
             self.vol_ref = mc.stylized.sigma / mc.initial_price
         else:
             vols = mc.regimes.volatility
             self.vol_ref = float(sorted(vols)[len(vols) // 2]) or 1e-4
-        mp = np.zeros(mm.MP_SIZE, np.float64)
-        mp[mm.MP_DT] = cfg.dt
-        mp[mm.MP_INV_LIMIT] = cfg.inventory_limit_lots
-        mp[mm.MP_IMB_LEVELS] = cfg.imbalance_levels
-        mp[mm.MP_STYLIZED] = 1.0 if self._stylized else 0.0
-        mp[mm.MP_LOW_WATER] = self.sim._low_water
-        mp[mm.MP_LAMBDA_INV] = cfg.lambda_inventory
-        mp[mm.MP_LAMBDA_VOL] = cfg.lambda_volatility
-        mp[mm.MP_LAMBDA_IMP] = cfg.lambda_impact
-        mp[mm.MP_REWARD_SCALE] = cfg.reward_scale
-        mp[mm.MP_PNL_UNIT] = cfg.pnl_unit
-        mp[mm.MP_VOL_REF] = self.vol_ref
-        mp[mm.MP_LOT] = mc.lot_size
-        mp[mm.MP_TICK] = mc.tick_size
-        mp[mm.MP_ACT_LOW : mm.MP_ACT_LOW + 4] = self.act_low
-        mp[mm.MP_ACT_HIGH : mm.MP_ACT_HIGH + 4] = self.act_high
-        self.mp = mp
-        self.es = np.zeros(mm.ES_RING + cfg.vol_window + n, np.float64)
-        self.as_steps = max(1, round(cfg.adverse_horizon_s / cfg.dt))
-        mp[mm.MP_AS_STEPS] = self.as_steps
-        self.acc = np.zeros((n, mm.ACC_SIZE + 3 * (self.as_steps + 1)), np.float64)
+        self.mp[mm.MP_VOL_REF] = self.vol_ref
+
+    def _apply_phase(self) -> None:
+        """Reconfigure the running simulator for the phase set by :meth:`set_task` (no rebuild)."""
+        mc = phase_market(self.config.market, self._phase)
+        self.sim.set_regime_config(mc)
+        self.market_config = mc
+        self._set_vol_ref(mc)
+        self._applied_phase = self._phase
 
     def set_task(self, phase: str) -> None:
-        """Curriculum hook: switch to ``phase`` (one of PHASES); takes effect at the next reset."""
-        if phase not in PHASES:
-            raise ValueError(f"unknown curriculum phase {phase!r}; known: {', '.join(PHASES)}")
+        """Curriculum hook: switch to ``phase`` (one of ``agent_schema.PHASES``); takes effect at the next reset,
+        which reconfigures the running simulator (``MarketSimulator.set_regime_config``) rather than building a
+        new one. An unknown phase raises a ConfigError (a ValueError) naming the known ones."""
+        A.check_phase(phase, key="set_task phase")
+        phase_market(self.config.market, phase)  # refuse a phase this market cannot run now, not at reset
         self._phase = phase
 
     def get_task(self) -> str | None:
@@ -188,60 +199,40 @@ class MarketMakingCore:
     # ------------------------------------------------------------------------------------------------ episode
     def reset(self, seed: int | None = None) -> tuple[np.ndarray, list[dict]]:
         """New episode on the market seeded with ``seed`` (None: fresh OS entropy)."""
-        cfg = self.config
-        if self._phase != self._built_phase:
-            self._build_market()
+        if self._phase != self._applied_phase:
+            self._apply_phase()
         self._episode += 1
-        self.sim.reset(seed)
-        self.seed_used = seed
         sim = self.sim
-        tick = self.market_config.tick_size
-        self.tick = tick
-        self.lot = self.market_config.lot_size
+        sim.reset(seed)
+        self.seed_used = seed
         self.t = 0
-        self._n_steps = cfg.n_steps
-        self._liq = np.zeros(cfg.n_agents)
-        self.mid0 = sim.mid_ticks()
-        self.es[:] = 0.0
-        self.acc[:] = 0.0
-        self.es[mm.ES_MID0] = self.mid0
-        self.es[mm.ES_LAST_MID] = self.mid0
-        self.es[mm.ES_SIGMA] = self.vol_ref
-        n = cfg.n_agents
-        obs = np.zeros((n, OBS_DIM), np.float32)
-        if not self._stylized:
-            bb, ba = sim.best_ticks()
-            if bb is not None and ba is not None:
-                obs[:, 1] = (ba - bb) / 10.0
-            obs[:, 4] = sim.imbalance(cfg.imbalance_levels)
-        obs[:, 3] = 1.0
-        obs[:, 5] = 1.0
-        obs[:, 6] = 1.0
+        self.mid0 = mm.mm_reset_nb(sim.state, self.mp, self.es, self.acc, self.obs)
         infos = [
             {
                 "step": 0,
                 "time": 0.0,
-                "mid": self.mid0 * tick,
+                "mid": self.mid0 * self.tick,
                 "regime": sim.regime,
                 "regime_name": sim.regime_name,
                 "phase": self._phase,
                 "seed": seed,
             }
-            for _ in range(n)
+            for _ in range(self.config.n_agents)
         ]
-        return obs, infos
+        return self.obs.copy(), infos
 
     def _advance(self, actions) -> bool:
-        """Run the compiled step on ``actions``; returns whether the episode ended (liquidation applied)."""
+        """Run the compiled step on ``actions``; returns whether the episode ended (the kernel charges the
+        terminal liquidation on the last step, see ``EnvConfig.terminal_inventory``)."""
         act = self._act
-        if getattr(self, "t", None) is None or self.t >= self._n_steps:
+        if getattr(self, "t", None) is None or self.t >= self.config.n_steps:
             raise gym.error.ResetNeeded(
                 "step() after the episode ended (or before reset()): call reset() first"
             )
         # exactly one action per agent: no broadcasting of a scalar or of one row (a single agent may pass [4])
         shape = np.shape(actions)
         if shape != act.shape and not (act.shape[0] == 1 and shape == act.shape[1:]):
-            want = f"{act.shape} (agents x 4)" + (" or (4,)" if act.shape[0] == 1 else "")
+            want = f"{act.shape} (agents x {ACT_DIM})" + (f" or ({ACT_DIM},)" if act.shape[0] == 1 else "")
             raise ValueError(f"actions must have shape {want}, got {shape}")
         try:
             act[...] = actions
@@ -249,30 +240,18 @@ class MarketMakingCore:
             raise ValueError(f"actions must be numbers of shape {act.shape}, got {actions!r}") from None
         sim = self.sim
         status = mm.mm_step_nb(sim.state, act, self.mp, self.es, self.feat, self.obs, self.acc)
-        if status == mm.STATUS_NEED_RANDOM:
-            sim._refill()
+        if status == A.STEP_NEED_RANDOM:
+            sim.refill_random()
             act[...] = actions
             status = mm.mm_step_nb(sim.state, act, self.mp, self.es, self.feat, self.obs, self.acc)
-        if status != 0:
+        if status != STATUS_OK:
             self._raise(status, actions)
-        self.t += 1
-        if self.t < self._n_steps:
-            return False
-        cfg = self.config
-        n = cfg.n_agents
-        if cfg.terminal_inventory == "liquidate":
-            f = self.feat
-            self._liq = liq = np.array([sim.liquidation_cost(i) for i in range(n)])
-            f[:n, mm.FT_PNL] -= liq
-            f[:n, mm.FT_DPNL] -= liq
-            f[:n, mm.FT_REWARD] -= liq * cfg.reward_scale
-            self.obs[:, 7] = np.clip(f[:n, mm.FT_DPNL] / cfg.pnl_unit, OBS_LOW, OBS_HIGH)
-        return True
+        self.t = int(self.es[mm.ES_STEP])
+        return self.t >= self.config.n_steps
 
     def _step_infos(self, done: bool) -> list[dict]:
         n = self.config.n_agents
-        liq = self._liq if done else _ZEROS if n == 1 else np.zeros(n)
-        infos = self._infos(self.feat, liq) if self._full_info else [{} for _ in range(n)]
+        infos = self._infos(self.feat) if self._full_info else [{} for _ in range(n)]
         if done:
             for i in range(n):
                 infos[i]["episode"] = self.episode_summary(i)
@@ -304,9 +283,8 @@ class MarketMakingCore:
         n = int(c[mm.ACC_STEPS])
         if n == 0:
             return {}
-        mean = c[mm.ACC_SUM_DPNL] / n
-        var = (c[mm.ACC_SUM_DPNL2] - c[mm.ACC_SUM_DPNL] ** 2 / n) / (n - 1) if n > 1 else 0.0
-        std = math.sqrt(var) if var > 1e-24 * max(1.0, c[mm.ACC_SUM_DPNL2]) else 0.0
+        mean = c[mm.ACC_MEAN_DPNL]
+        std = math.sqrt(c[mm.ACC_M2_DPNL] / (n - 1)) if n > 1 else 0.0
         down = math.sqrt(c[mm.ACC_LOSS_STEPS] / n)
         # fills whose horizon extends past the end meet the last mid (as in results.metrics)
         as_num, as_qty = c[mm.ACC_AS_NUM], c[mm.ACC_AS_QTY]
@@ -319,8 +297,8 @@ class MarketMakingCore:
         fq = c[mm.ACC_FILL_QTY]
         return {
             "pnl": float(self.feat[i, mm.FT_PNL]),
-            "sharpe": float(mean / std * math.sqrt(n)) if std > 0 else 0.0,
-            "sortino": float(mean / down * math.sqrt(n)) if down > 0 else float("nan"),
+            "sharpe": sharpe_ratio(mean, std, n, c[mm.ACC_MAX_ABS_PNL]),
+            "sortino": sortino_ratio(mean, down, n),
             "max_drawdown": float(c[mm.ACC_MAXDD]),
             "avg_abs_inventory": float(c[mm.ACC_SUM_ABS_INV] / n),
             "final_inventory": float(self.feat[i, mm.FT_INV] * self.lot),
@@ -335,22 +313,18 @@ class MarketMakingCore:
         }
 
     def _raise(self, status: int, actions) -> None:
-        if status == mm.STATUS_NON_FINITE:
+        if status == A.STEP_NON_FINITE:
             k = int(self.feat[0, mm.FT_BAD])
-            i, j = divmod(k, 4)
-            names = ("bid_offset", "ask_offset", "bid_size", "ask_size")
-            bad = np.asarray(actions, dtype=np.float64).reshape(-1, 4)[i, j]
+            i, j = divmod(k, ACT_DIM)
+            bad = np.asarray(actions, dtype=np.float64).reshape(-1, ACT_DIM)[i, j]
             raise ValueError(
-                f"non-finite action for agent {self.agent_ids[i]}: {names[j]} = {bad} "
+                f"non-finite action for agent {self.agent_ids[i]}: {A.ACT_NAMES[j]} = {bad} "
                 f"(the env clips out-of-bounds actions but cannot repair NaN or inf)"
             )
-        why = _STATUS_TEXT.get(int(status), f"status {status}")
-        raise MarketError(f"market step failed at t={self.sim.time:.3f}s: {why}")
+        raise MarketError(f"market step failed at t={self.sim.time:.3f}s: {status_text(status)}")
 
     def _agent_fills(self, owner: int) -> tuple:
-        ms = self.sim.state
-        nf = int(ms.i[mk.I_N_FILLS])
-        fl = ms.fills[:nf]
+        fl = self.sim.step_fills()
         maker = fl["maker_owner"] == owner
         sel = maker | (fl["taker_owner"] == owner)
         fs = fl[sel]
@@ -366,7 +340,7 @@ class MarketMakingCore:
         out[:, 5] = np.where(is_maker, fs["maker_order_id"], fs["taker_order_id"])
         return tuple(map(tuple, out.tolist()))
 
-    def _infos(self, f: np.ndarray, liq: np.ndarray) -> list[dict]:
+    def _infos(self, f: np.ndarray) -> list[dict]:
         sim = self.sim
         tick, lot = self.tick, self.lot
         regime = sim.regime
@@ -411,7 +385,7 @@ class MarketMakingCore:
                             phase,
                             n_fills,
                             self._agent_fills(i + 1) if n_fills else _NO_FILLS,
-                            float(liq[i]),
+                            row[mm.FT_LIQ],
                         ),
                         strict=True,
                     )
@@ -421,5 +395,3 @@ class MarketMakingCore:
 
 
 _NO_FILLS: tuple = ()
-_ZEROS = np.zeros(1)
-_ZEROS.flags.writeable = False

@@ -5,8 +5,10 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 
+from almm_rllib.core.agent_schema import ACT_DIM, OBS_DIM, OBS_HIGH, OBS_LOW
+
 from .config import EnvConfig
-from .core import ACT_DIM, OBS_DIM, OBS_HIGH, OBS_LOW, MarketMakingCore, episode_seed
+from .core import MarketMakingCore, episode_seed
 
 
 class MarketMakingGymEnv(gym.Env):

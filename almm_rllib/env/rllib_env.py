@@ -10,8 +10,10 @@ import numpy as np
 from ray.rllib.env.multi_agent_env import MultiAgentEnv
 from ray.tune.registry import register_env
 
+from almm_rllib.core.agent_schema import ACT_DIM, OBS_DIM, OBS_HIGH, OBS_LOW, RLLIB_ENV, RLLIB_ENV_MULTI
+
 from .config import EnvConfig
-from .core import ACT_DIM, OBS_DIM, OBS_HIGH, OBS_LOW, MarketMakingCore, episode_seed
+from .core import MarketMakingCore, episode_seed
 from .gym_env import MarketMakingGymEnv
 
 
@@ -94,8 +96,8 @@ def _make_single(ctx):
 
 def register_rllib_envs() -> None:
     """Register ``almm_mm`` (single agent) and ``almm_mm_multi`` with RLlib/Tune (idempotent)."""
-    register_env("almm_mm", _make_single)
-    register_env("almm_mm_multi", MarketMakingEnv)
+    register_env(RLLIB_ENV, _make_single)
+    register_env(RLLIB_ENV_MULTI, MarketMakingEnv)
 
 
 register_rllib_envs()

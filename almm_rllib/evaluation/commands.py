@@ -18,6 +18,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from almm_rllib.core.agent_schema import PHASES
 from almm_rllib.env.overrides import positive_int, run_name_arg
 
 #: Default number of seeds of ``almm evaluate`` / episodes of ``almm simulate``.
@@ -73,7 +74,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="override one env config field (dotted keys, YAML values; repeatable), e.g. market.lot_size=1",
     )
-    p.add_argument("--phase", help="curriculum phase of the market (low_volatility, ..., regime_switching)")
+    p.add_argument("--phase", choices=PHASES, help="curriculum phase of the market")
     p.add_argument(
         "--workers", type=positive_int, default=None, help="worker processes, >= 1 (default: all cores)"
     )

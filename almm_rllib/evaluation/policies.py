@@ -49,9 +49,12 @@ from almm_rllib.baselines import (
     make_strategy,
     strategy_class,
 )
+from almm_rllib.core.agent_schema import agent_id
+from almm_rllib.env.config import EnvConfig
 
 #: Module id of a single-agent checkpoint.
 DEFAULT_MODULE_ID = "default_policy"
+AGENT_0 = agent_id(0)  #: the agent a checkpoint policy acts for by default
 #: Where an RLModule lives inside an algorithm checkpoint.
 RL_MODULE_DIR = ("learner_group", "learner", "rl_module")
 ENV_TO_MODULE_DIR = ("env_runner", "env_to_module_connector")
@@ -180,10 +183,7 @@ def parse_policy_spec(spec: str, *, module_id: str = DEFAULT_MODULE_ID) -> Polic
     if _is_baseline(name) and "/" not in spec and os.sep not in spec:
         cls = strategy_class(name)
         params = parse_params(rest, where=f"policy spec {spec!r}") if sep else {}
-        try:
-            cls.make_params(**params)  # refuse unknown or invalid parameters now, naming them
-        except (TypeError, ValueError) as e:
-            raise ValueError(f"policy spec {spec!r}: {e}") from None
+        cls.make_params(**params)  # refuse unknown or invalid parameters now, naming them
         label = cls.name if not params else f"{cls.name}:" + ",".join(f"{k}={v}" for k, v in params.items())
         return PolicySpec(spec=spec, kind="baseline", label=label, strategy=cls.name, params=params)
     path = Path(spec).expanduser()
@@ -363,7 +363,7 @@ class CheckpointPolicy(Policy):
         path: str | os.PathLike[str],
         *,
         module_id: str = DEFAULT_MODULE_ID,
-        agent_id: str = "mm_0",
+        agent_id: str = AGENT_0,
         label: str | None = None,
     ) -> None:
         ckpt = Path(path)
@@ -480,11 +480,17 @@ class CheckpointPolicy(Policy):
         }
 
 
-def baseline_params(spec: PolicySpec, env_config: Any = None) -> dict[str, Any]:
-    """The parameters a baseline spec runs with in ``env_config``'s env: the calibrated defaults of its market
-    (:func:`almm_rllib.baselines.default_params`: the order-book market's, ``{}`` for the stylized market),
-    overridden by the spec's own ``key=value`` parameters."""
-    return {**default_params(spec.strategy, env_config), **spec.params}
+def baseline_params(spec: PolicySpec, env_config: EnvConfig | None = None) -> dict[str, Any]:
+    """The parameters a baseline spec runs with in ``env_config``'s env (None: the default env): the calibrated
+    defaults of its market (:func:`almm_rllib.baselines.default_params`: the order-book market's, ``{}`` for
+    the stylized market), overridden by the spec's own ``key=value`` parameters."""
+    if env_config is None:
+        env_config = EnvConfig()
+    if not isinstance(env_config, EnvConfig):
+        raise TypeError(
+            f"baseline_params: env_config must be an EnvConfig or None, got {type(env_config).__name__}"
+        )
+    return {**default_params(spec.strategy, env_config.market), **spec.params}
 
 
 def load_policy(spec: PolicySpec | str, *, label: str | None = None, env_config: Any = None) -> Policy:

@@ -48,7 +48,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from almm_rllib.core import market_nb as mk
+from almm_rllib.core.agent_schema import agent_id
 from almm_rllib.env.config import EnvConfig
 from almm_rllib.evaluation.policies import (
     CheckpointPolicy,
@@ -64,16 +64,9 @@ from almm_rllib.results import RunWriter, episode_metrics
 from almm_rllib.results import schema as S
 
 #: Agent id of the single agent (column ``agent_id``).
-AGENT_ID = "mm_0"
+AGENT_ID = agent_id(0)
 #: ``phase`` column when the episode runs without a curriculum phase.
 DEFAULT_PHASE_LABEL = "eval"
-#: The simulator's cumulative background counters reported in :attr:`EpisodeLog.background`.
-_BACKGROUND_COUNTERS = {
-    "limit_buy": mk.I_CNT_LIMIT_BUY,
-    "limit_sell": mk.I_CNT_LIMIT_SELL,
-    "market": mk.I_CNT_MARKET,
-    "cancel": mk.I_CNT_CANCEL,
-}
 #: With ``workers=None``, runs of fewer env steps than this stay in this process.
 PARALLEL_MIN_STEPS = 30_000
 #: Episodes per chunk at most (a chunk is the unit of work sent to a worker process).
@@ -247,62 +240,86 @@ def run_episode(
     t0 = time.perf_counter()
     obs, info = env.reset(seed=seed)
     policy.reset(seed)
-    core = env.core
-    n = cfg.n_steps
-    floats = {c: np.empty(n, np.float64) for c in _STEP_FLOAT_INFO}
-    regime = np.empty(n, np.int8)
-    n_fills = np.empty(n, np.int32)
-    step_no = np.empty(n, np.int32)
-    fill_rows: list[tuple[int, np.ndarray, float]] = []
-    prev_mid = float(info["mid"])
     phase = info.get("phase") or DEFAULT_PHASE_LABEL
-    needs_view = policy.needs_view
-    k = 0
-    done = False
-    while not done:
-        view = view_from_env(core, info, obs, k) if needs_view else None
-        action = policy.act(obs, view)
-        obs, _reward, terminated, truncated, info = env.step(action)
-        done = terminated or truncated
-        if k >= n:  # the env's episode is longer than its config says: refuse rather than truncate silently
-            raise RuntimeError(f"the env ran past its configured {n} steps")
-        for c in _STEP_FLOAT_INFO:
-            floats[c][k] = info[c]
-        regime[k] = info["regime"]
-        n_fills[k] = info["n_fills"]
-        step_no[k] = info["step"]
-        if info["n_fills"]:
-            fill_rows.append(
-                (int(info["step"]), np.asarray(info["fills"], np.float64).reshape(-1, 6), prev_mid)
-            )
-        prev_mid = float(info["mid"])
-        k += 1
+    trace = _play(env, policy, obs, info, cfg.n_steps)
+    core = env.core
     liq = 0.0 if cfg.terminal_inventory == "liquidate" else float(core.sim.liquidation_cost(0))
     key = {S.RUN_ID: str(run_id), S.STRATEGY: str(label), S.SEED: seed, S.AGENT_ID: AGENT_ID}
-    steps = pd.DataFrame(
-        {
-            S.RUN_ID: np.full(k, key[S.RUN_ID], dtype=object),
-            S.STRATEGY: np.full(k, key[S.STRATEGY], dtype=object),
-            S.SEED: np.full(k, seed, np.int64),
-            S.AGENT_ID: np.full(k, AGENT_ID, dtype=object),
-            S.STEP: step_no[:k],
-            **{c: v[:k] for c, v in floats.items()},
-            S.REGIME: regime[:k],
-            S.N_FILLS: n_fills[:k],
-            S.PHASE: np.full(k, str(phase), dtype=object),
-        },
-        columns=list(S.STEPS_COLUMNS),
-    )
     return EpisodeLog(
         run_id=key[S.RUN_ID],
         strategy=key[S.STRATEGY],
         seed=seed,
         agent_id=AGENT_ID,
-        steps=steps,
-        fills=_fill_frame(fill_rows, key),
+        steps=_step_frame(trace, key, phase),
+        fills=_fill_frame(trace.fill_rows, key),
         liquidation_cost=liq,
-        background={name: int(core.sim.state.i[idx]) for name, idx in _BACKGROUND_COUNTERS.items()},
+        background=core.sim.background_counts(),
         wall_s=time.perf_counter() - t0,
+    )
+
+
+@dataclasses.dataclass
+class _Trace:
+    """What :func:`_play` records of one episode: the step log's columns taken from each step's info, and
+    the fills with the mid they were priced from."""
+
+    floats: dict[str, np.ndarray]
+    regime: np.ndarray
+    n_fills: np.ndarray
+    step_no: np.ndarray
+    fill_rows: list[tuple[int, np.ndarray, float]]
+    n: int = 0
+    """Steps played."""
+
+
+def _play(env, policy: Policy, obs: np.ndarray, info: dict, n_steps: int) -> _Trace:
+    """Play one episode from the reset's ``obs`` and ``info`` to its end; at most ``n_steps`` steps."""
+    trace = _Trace(
+        floats={c: np.empty(n_steps, np.float64) for c in _STEP_FLOAT_INFO},
+        regime=np.empty(n_steps, np.int8),
+        n_fills=np.empty(n_steps, np.int32),
+        step_no=np.empty(n_steps, np.int32),
+        fill_rows=[],
+    )
+    prev_mid = float(info["mid"])
+    core = env.core
+    k = 0
+    done = False
+    while not done:
+        view = view_from_env(core, info, obs, k) if policy.needs_view else None
+        obs, _reward, terminated, truncated, info = env.step(policy.act(obs, view))
+        done = terminated or truncated
+        if k >= n_steps:  # the env's episode is longer than its config says: refuse rather than truncate
+            raise RuntimeError(f"the env ran past its configured {n_steps} steps")
+        for c in _STEP_FLOAT_INFO:
+            trace.floats[c][k] = info[c]
+        trace.regime[k] = info["regime"]
+        trace.n_fills[k] = info["n_fills"]
+        trace.step_no[k] = info["step"]
+        if info["n_fills"]:
+            fills = np.asarray(info["fills"], np.float64).reshape(-1, 6)
+            trace.fill_rows.append((int(info["step"]), fills, prev_mid))
+        prev_mid = float(info["mid"])
+        k += 1
+    trace.n = k
+    return trace
+
+
+def _step_frame(trace: _Trace, key: dict[str, Any], phase: str) -> pd.DataFrame:
+    k = trace.n
+    return pd.DataFrame(
+        {
+            S.RUN_ID: np.full(k, key[S.RUN_ID], dtype=object),
+            S.STRATEGY: np.full(k, key[S.STRATEGY], dtype=object),
+            S.SEED: np.full(k, key[S.SEED], np.int64),
+            S.AGENT_ID: np.full(k, key[S.AGENT_ID], dtype=object),
+            S.STEP: trace.step_no[:k],
+            **{c: v[:k] for c, v in trace.floats.items()},
+            S.REGIME: trace.regime[:k],
+            S.N_FILLS: trace.n_fills[:k],
+            S.PHASE: np.full(k, str(phase), dtype=object),
+        },
+        columns=list(S.STEPS_COLUMNS),
     )
 
 
@@ -452,28 +469,50 @@ def evaluate(
         ValueError: bad specs, seeds or config; CheckpointError: a checkpoint that cannot be used (naming its
             path); ResultsError: the run folder cannot be written.
     """
-    from tqdm.auto import tqdm
-
     cfg = as_env_config(env_config, phase)
     seed_list = parse_seeds(seeds)
     specs = resolve_policies(policies, policy_names, module_id=module_id)
     out_dir = Path(out_dir)
-    if run_name is None:
-        run_dir = _unique_dir(out_dir, default_run_name())
-    else:
-        run_dir = out_dir / run_name
+    run_dir = _unique_dir(out_dir, default_run_name()) if run_name is None else out_dir / run_name
     run_id = run_dir.name
+    described = _describe_policies(specs, cfg)  # loads checkpoints: their errors come before any work
+    tasks, max_workers = _plan(specs, seed_list, cfg, run_id, workers)
+    config = {
+        "kind": "evaluate",
+        "run_id": run_id,
+        "policies": described,
+        "seeds": seed_list,
+        "n_episodes": len(specs) * len(seed_list),
+        "env_config": cfg.to_dict(),
+        "phase": cfg.phase,
+        "workers": max_workers,
+        "conventions": _conventions(cfg),
+        **(extra_config or {}),
+    }
+    versions = _framework_versions(specs)
+    _write_run(run_dir, config, versions, tasks, max_workers, overwrite=overwrite, progress=progress)
+    return run_dir
 
-    # load checkpoints once here: errors surface before any work, and their descriptions go in config.json
+
+def _describe_policies(specs: Sequence[PolicySpec], cfg: EnvConfig) -> list[dict[str, Any]]:
+    """``config.json``'s description of each policy. Checkpoints are loaded here (once), so that their errors
+    surface before any work; a baseline is described with what it runs with: the market's calibrated defaults
+    overridden by the spec's parameters."""
     described = []
     for spec in specs:
         if spec.kind == "checkpoint":
             pol = _policy_for(spec, spec.label)
             described.append({**spec.describe(), **pol.describe()})
         else:
-            # what the baseline runs with: the market's calibrated defaults overridden by the spec's params
             described.append({**spec.describe(), "effective_params": baseline_params(spec, cfg)})
+    return described
 
+
+def _plan(
+    specs: Sequence[PolicySpec], seed_list: list[int], cfg: EnvConfig, run_id: str, workers: int | None
+) -> tuple[list[tuple], int]:
+    """The tasks (one policy on a chunk of seeds each, in the order the run is written) and the number of
+    worker processes to run them with (1: this process)."""
     n_eps = len(specs) * len(seed_list)
     auto_workers = workers is None
     workers = max(1, int(workers or os.cpu_count() or 1))
@@ -486,35 +525,48 @@ def evaluate(
     max_workers = min(workers, len(tasks))
     if auto_workers and n_eps * cfg.n_steps < PARALLEL_MIN_STEPS:
         max_workers = 1  # starting worker processes would take longer than the work
-    config = {
-        "kind": "evaluate",
-        "run_id": run_id,
-        "policies": described,
-        "seeds": seed_list,
-        "n_episodes": n_eps,
-        "env_config": cfg.to_dict(),
-        "phase": cfg.phase,
-        "workers": max_workers,
-        "conventions": {
-            "mid_at_fill": "mid at the end of the previous step (the mid the step's quotes were priced from)",
-            "step": "env step count 1..n",
-            "liquidation_cost": (
-                "0 (the env liquidates at the end)"
-                if cfg.terminal_inventory == "liquidate"
-                else "core.sim.liquidation_cost(0) after the last step"
-            ),
-        },
-        **(extra_config or {}),
-    }
-    versions = {}
-    if any(s.kind == "checkpoint" for s in specs):
-        import ray
-        import torch
+    return tasks, max_workers
 
-        versions = {"ray": ray.__version__, "torch": torch.__version__}
+
+def _conventions(cfg: EnvConfig) -> dict[str, str]:
+    return {
+        "mid_at_fill": "mid at the end of the previous step (the mid the step's quotes were priced from)",
+        "step": "env step count 1..n",
+        "liquidation_cost": (
+            "0 (the env liquidates at the end)"
+            if cfg.terminal_inventory == "liquidate"
+            else "core.sim.liquidation_cost(0) after the last step"
+        ),
+    }
+
+
+def _framework_versions(specs: Sequence[PolicySpec]) -> dict[str, str]:
+    """Ray's and torch's versions when a checkpoint is evaluated (they are imported only then)."""
+    if not any(s.kind == "checkpoint" for s in specs):
+        return {}
+    import ray
+    import torch
+
+    return {"ray": ray.__version__, "torch": torch.__version__}
+
+
+def _write_run(
+    run_dir: Path,
+    config: dict[str, Any],
+    versions: dict[str, str],
+    tasks: list[tuple],
+    max_workers: int,
+    *,
+    overwrite: bool,
+    progress: bool,
+) -> None:
+    """Run the tasks and write their steps and fills as they come, in task order, then the episodes table."""
+    from tqdm.auto import tqdm
 
     t0 = time.perf_counter()
-    bar = tqdm(total=n_eps, unit="ep", desc=run_id, disable=not progress, dynamic_ncols=True)
+    bar = tqdm(
+        total=config["n_episodes"], unit="ep", desc=run_dir.name, disable=not progress, dynamic_ncols=True
+    )
     try:
         with RunWriter(run_dir, config, overwrite=overwrite, versions=versions) as writer:
             episodes: list[dict[str, Any]] = []
@@ -527,22 +579,26 @@ def evaluate(
                 episodes.extend(row for _, row in results)
                 bar.update(len(results))
 
-            if max_workers <= 1:
-                for task in tasks:
-                    consume(_run_chunk(*task))
-            else:
-                # an exception (Ctrl-C, SIGTERM, a failed chunk) ends the workers at once (evaluation/pool.py)
-                with sigterm_as_interrupt(), WorkerPool(max_workers) as pool:
-                    futures = {pool.executor.submit(_run_chunk, *task): i for i, task in enumerate(tasks)}
-                    pending: dict[int, list] = {}
-                    next_i = 0
-                    for fut in cf.as_completed(futures):
-                        pending[futures[fut]] = fut.result()
-                        while next_i in pending:
-                            consume(pending.pop(next_i))
-                            next_i += 1
+            _run_tasks(tasks, max_workers, consume)
             writer.write_episodes(pd.DataFrame(episodes, columns=list(S.EPISODES_COLUMNS)))
             writer.config["wall_s"] = round(time.perf_counter() - t0, 3)
     finally:
         bar.close()
-    return run_dir
+
+
+def _run_tasks(tasks: list[tuple], max_workers: int, consume) -> None:
+    """``consume(_run_chunk(*task))`` for every task, in task order, in this process or in a process pool."""
+    if max_workers <= 1:
+        for task in tasks:
+            consume(_run_chunk(*task))
+        return
+    # an exception (Ctrl-C, SIGTERM, a failed chunk) ends the workers at once (evaluation/pool.py)
+    with sigterm_as_interrupt(), WorkerPool(max_workers) as pool:
+        futures = {pool.executor.submit(_run_chunk, *task): i for i, task in enumerate(tasks)}
+        pending: dict[int, list] = {}
+        next_i = 0
+        for fut in cf.as_completed(futures):
+            pending[futures[fut]] = fut.result()
+            while next_i in pending:
+                consume(pending.pop(next_i))
+                next_i += 1

@@ -34,20 +34,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from almm_rllib.baselines.avellaneda_stoikov import (
+    PAPER_A,
+    PAPER_DT,
+    PAPER_GAMMA,
+    PAPER_GAMMAS,
+    PAPER_K,
+    PAPER_S0,
+    PAPER_SIGMA,
+    PAPER_T,
+)
 from almm_rllib.env.config import EnvConfig
 from almm_rllib.evaluation.runner import default_run_name, evaluate
 from almm_rllib.results import read_run
 from almm_rllib.results import schema as S
 
-#: The paper's risk-aversion values.
-PAPER_GAMMAS: tuple[float, ...] = (0.01, 0.1, 1.0)
-#: The paper's market.
-PAPER_SIGMA = 2.0
-PAPER_A = 140.0
-PAPER_K = 1.5
-PAPER_DT = 0.005
-PAPER_T = 1.0
-PAPER_S0 = 100.0
 #: Columns of :func:`paper_table`.
 PAPER_COLUMNS = (
     "gamma",
@@ -225,7 +226,7 @@ def paper_table(
                             **res.summary(),
                         }
                     )
-                if gamma == 0.1:
+                if gamma == PAPER_GAMMA:
                     for strategy, fig in paper.PAPER_TABLE_GAMMA_0_1.items():
                         rows.append(
                             {

@@ -22,18 +22,13 @@ import math
 
 import numpy as np
 
-from almm_rllib.baselines import MarketView
+from almm_rllib.baselines.base import MarketView
+from almm_rllib.core.agent_schema import decode_observation
 from almm_rllib.env.config import EnvConfig
-
-#: Index of each feature in the observation vector (see ``almm_rllib.env.core``).
-OBS_MID = 0
-OBS_SPREAD = 1
-OBS_INVENTORY = 2
-OBS_VOLATILITY = 3
 
 
 def view_from_env(core, info: dict, obs: np.ndarray | None = None, step: int = 0) -> MarketView:
-    """The view of agent ``mm_0`` at the decision time of ``step`` (0 = just after the reset).
+    """The view of the first agent (``agent_schema.agent_id(0)``) at the decision time of ``step`` (0 = just after the reset).
 
     Args:
         core: the env's :class:`~almm_rllib.env.MarketMakingCore` (``env.core``).
@@ -78,6 +73,8 @@ class ObservationDecoder:
 
     What the observation holds, and how each field of the view is obtained:
 
+    Decoding uses ``agent_schema.decode_observation`` (the scales the kernel encodes with):
+
     * ``mid = initial_price * (1 + obs[0] / 100)``. Observation 0 is the mid's change in percent since the
       *reset*; the mid at reset is not in the observation, so the market's configured ``initial_price`` stands
       in for it. Exact in the stylized market (its mid starts at ``initial_price``); in the order-book market the
@@ -120,12 +117,17 @@ class ObservationDecoder:
         )
 
     def view(self, obs: np.ndarray) -> MarketView:
-        """The view rebuilt from one observation (shape ``(9,)``)."""
-        o = np.asarray(obs, dtype=np.float64)
-        mid = self.initial_price * (1.0 + o[OBS_MID] / 100.0)
-        spread = o[OBS_SPREAD] * 10.0 * self.tick_size
+        """The view rebuilt from one observation (shape ``(OBS_DIM,)``)."""
+        d = decode_observation(
+            obs,
+            mid0=self.initial_price,
+            inventory_limit_lots=self.inventory_limit_lots,
+            vol_ref=self.vol_ref,
+            pnl_unit=1.0,
+        )
+        mid = d.mid
+        spread = d.spread_ticks * self.tick_size
         half = 0.5 * spread
-        lots = round(float(o[OBS_INVENTORY]) * self.inventory_limit_lots)
         return MarketView(
             time=0.0,
             horizon=math.inf,
@@ -134,10 +136,13 @@ class ObservationDecoder:
             best_ask=float(mid + half) if spread > 0 else math.nan,
             tick_size=self.tick_size,
             lot_size=self.lot_size,
-            inventory=float(lots * self.lot_size),
+            inventory=float(d.inventory_lots * self.lot_size),
             inventory_limit=float(self.inventory_limit_lots * self.lot_size),
-            sigma=float(o[OBS_VOLATILITY]) * self.vol_ref * float(mid),
+            sigma=d.sigma * float(mid),
             dt=self.dt,
             obs=np.asarray(obs, dtype=np.float32),
             step=0,
         )
+
+
+__all__ = ["ObservationDecoder", "view_from_env"]

@@ -147,6 +147,16 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
     return path
 
 
+def write_text(text: str, path) -> Path:
+    """Write ``text`` (UTF-8) to ``path``, atomically (see :func:`atomic_write`)."""
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+
+    return atomic_write(Path(path), write)
+
+
 def write_table(data, path, schema, *, compression: str = DEFAULT_COMPRESSION) -> Path:
     """Validate ``data`` against a pinned schema and write it to ``path`` as Parquet, atomically.
 
@@ -195,11 +205,7 @@ def write_json(obj: Mapping[str, Any], path) -> Path:
     except (TypeError, ValueError) as e:
         raise ResultsError(path, f"cannot be written as JSON: {e}") from e
 
-    def write(tmp: Path) -> None:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text + "\n")
-
-    return atomic_write(path, write)
+    return write_text(text + "\n", path)
 
 
 def version_info(extra: Mapping[str, Any] | None = None) -> dict[str, Any]:

@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from almm_rllib.core.risk import inventory_var, var_cvar
+from almm_rllib.core.risk import inventory_var, sharpe_ratio, sortino_ratio, var_cvar
 from almm_rllib.results import schema as S
 
 #: z-value of the one-sided 95% normal quantile, as written in metrics.md.
@@ -53,8 +53,6 @@ VAR_ALPHA = 0.95
 TIME_TOL = 1e-9
 #: Relative tolerance of the dpnl-column consistency check.
 DPNL_RTOL = 1e-9
-#: A standard deviation below this many machine epsilons of max|pnl| counts as 0 (rounding noise).
-STD_ZERO_EPS = 64.0
 
 _STEP_COLUMNS_NEEDED = (
     S.STEP,
@@ -91,6 +89,13 @@ def drawdown_path(pnl) -> np.ndarray:
     """Drawdown ``max_{s<=t} pnl_s - pnl_t``, t = 0..n, on the path ``[0, pnl_1..pnl_n]`` (n+1 values)."""
     path = np.concatenate([[0.0], np.asarray(pnl, dtype=np.float64)])
     return np.maximum.accumulate(path) - path
+
+
+def mid_after(time: np.ndarray, mid: np.ndarray, target) -> np.ndarray:
+    """``mid`` of the first step whose end ``time >= target`` (``TIME_TOL`` tolerance), the last step's mid when
+    ``target`` is past the last step: the ``mid_{fill+H}`` of ``adverse_selection``. ``time`` sorted."""
+    idx = np.searchsorted(time, np.asarray(target, np.float64) - TIME_TOL, side="left")
+    return mid[np.minimum(idx, len(time) - 1)]
 
 
 def fifo_round_trips(fills: pd.DataFrame | None) -> pd.DataFrame:
@@ -187,6 +192,72 @@ def _infer_step_dt(time: np.ndarray) -> float:
 # One episode.
 
 
+# The steps of :func:`episode_metrics` (inputs, arrays, fills, inventory), moved out of it unchanged.
+
+
+def _checked_inputs(steps, fills, capital, horizon_s, liquidation_cost, step_dt) -> pd.DataFrame:
+    """Check :func:`episode_metrics`' arguments; returns ``fills`` (an empty fill log for None)."""
+    if not isinstance(steps, pd.DataFrame):
+        raise TypeError(f"steps must be a pandas DataFrame, got {type(steps).__name__}")
+    _check_columns(steps, _STEP_COLUMNS_NEEDED, "steps")
+    if len(steps) == 0:
+        raise ValueError("steps: the episode has no steps")
+    if fills is None:
+        fills = pd.DataFrame({c: [] for c in _FILL_COLUMNS_NEEDED})
+    _check_columns(fills, _FILL_COLUMNS_NEEDED, "fills")
+    key = _single_key(steps, "steps")
+    fkey = _single_key(fills, "fills")
+    if key is not None and fkey is not None:
+        kd, fd = dict(key), dict(fkey)
+        clash = {c: (kd[c], fd[c]) for c in kd.keys() & fd.keys() if kd[c] != fd[c]}
+        if clash:
+            raise ValueError(f"fills belong to another episode than steps: {clash}")
+    if not (np.isfinite(capital) and capital > 0):
+        raise ValueError(f"capital must be a positive number, got {capital}")
+    if not (np.isfinite(horizon_s) and horizon_s >= 0):
+        raise ValueError(f"horizon_s must be >= 0, got {horizon_s}")
+    if not (np.isfinite(liquidation_cost) and liquidation_cost >= 0):
+        raise ValueError(f"liquidation_cost must be >= 0, got {liquidation_cost}")
+    if step_dt is not None and not (np.isfinite(step_dt) and step_dt > 0):
+        raise ValueError(f"step_dt must be > 0, got {step_dt}")
+    return fills
+
+
+def _episode_arrays(steps: pd.DataFrame):
+    """The episode's steps sorted by ``step`` (checked: unique steps, time forward, finite pnl) and its
+    ``time, pnl, mid, q, sigma`` columns, ``x = diff([0, pnl])`` checked against a ``dpnl`` column, and
+    ``scale = max|pnl|``."""
+    st = steps.sort_values(S.STEP, kind="mergesort")
+    step_no = st[S.STEP].to_numpy(np.int64)
+    if np.any(np.diff(step_no) == 0):
+        dup = step_no[np.flatnonzero(np.diff(step_no) == 0)[0]]
+        raise ValueError(f"steps: step {dup} appears more than once")
+    time = st[S.TIME].to_numpy(np.float64)
+    if np.any(np.diff(time) < 0):
+        bad = step_no[np.flatnonzero(np.diff(time) < 0)[0] + 1]
+        raise ValueError(f"steps: time goes backwards at step {bad}")
+    pnl = st[S.PNL].to_numpy(np.float64)
+    if not np.all(np.isfinite(pnl)):
+        bad = step_no[np.flatnonzero(~np.isfinite(pnl))[0]]
+        raise ValueError(f"steps: pnl is not finite at step {bad}")
+    mid = st[S.MID].to_numpy(np.float64)
+    q = st[S.INVENTORY].to_numpy(np.float64)
+    sigma = st[S.SIGMA].to_numpy(np.float64)
+
+    x = np.diff(pnl, prepend=0.0)
+    scale = float(np.max(np.abs(pnl)))
+    if S.DPNL in st.columns:
+        logged = st[S.DPNL].to_numpy(np.float64)
+        bad = ~np.isclose(logged, x, rtol=DPNL_RTOL, atol=DPNL_RTOL * max(1.0, scale))
+        if np.any(bad):
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(
+                f"steps: dpnl disagrees with diff(pnl) at step {step_no[i]}: logged {logged[i]!r}, "
+                f"pnl gives {x[i]!r}"
+            )
+    return st, time, pnl, mid, q, sigma, x, scale
+
+
 def episode_metrics(
     steps: pd.DataFrame,
     fills: pd.DataFrame | None,
@@ -213,59 +284,10 @@ def episode_metrics(
         ``{metric: value}`` for every column of :data:`schema.EPISODE_METRICS` (``n_steps, total_pnl, ...``).
         See the module docstring for the edge cases (NaN rules).
     """
-    if not isinstance(steps, pd.DataFrame):
-        raise TypeError(f"steps must be a pandas DataFrame, got {type(steps).__name__}")
-    _check_columns(steps, _STEP_COLUMNS_NEEDED, "steps")
-    if len(steps) == 0:
-        raise ValueError("steps: the episode has no steps")
-    if fills is None:
-        fills = pd.DataFrame({c: [] for c in _FILL_COLUMNS_NEEDED})
-    _check_columns(fills, _FILL_COLUMNS_NEEDED, "fills")
-    key = _single_key(steps, "steps")
-    fkey = _single_key(fills, "fills")
-    if key is not None and fkey is not None:
-        kd, fd = dict(key), dict(fkey)
-        clash = {c: (kd[c], fd[c]) for c in kd.keys() & fd.keys() if kd[c] != fd[c]}
-        if clash:
-            raise ValueError(f"fills belong to another episode than steps: {clash}")
-    if not (np.isfinite(capital) and capital > 0):
-        raise ValueError(f"capital must be a positive number, got {capital}")
-    if not (np.isfinite(horizon_s) and horizon_s >= 0):
-        raise ValueError(f"horizon_s must be >= 0, got {horizon_s}")
-    if not (np.isfinite(liquidation_cost) and liquidation_cost >= 0):
-        raise ValueError(f"liquidation_cost must be >= 0, got {liquidation_cost}")
-    if step_dt is not None and not (np.isfinite(step_dt) and step_dt > 0):
-        raise ValueError(f"step_dt must be > 0, got {step_dt}")
+    fills = _checked_inputs(steps, fills, capital, horizon_s, liquidation_cost, step_dt)
 
-    st = steps.sort_values(S.STEP, kind="mergesort")
-    step_no = st[S.STEP].to_numpy(np.int64)
-    if np.any(np.diff(step_no) == 0):
-        dup = step_no[np.flatnonzero(np.diff(step_no) == 0)[0]]
-        raise ValueError(f"steps: step {dup} appears more than once")
-    time = st[S.TIME].to_numpy(np.float64)
-    if np.any(np.diff(time) < 0):
-        bad = step_no[np.flatnonzero(np.diff(time) < 0)[0] + 1]
-        raise ValueError(f"steps: time goes backwards at step {bad}")
-    pnl = st[S.PNL].to_numpy(np.float64)
-    if not np.all(np.isfinite(pnl)):
-        bad = step_no[np.flatnonzero(~np.isfinite(pnl))[0]]
-        raise ValueError(f"steps: pnl is not finite at step {bad}")
-    mid = st[S.MID].to_numpy(np.float64)
-    q = st[S.INVENTORY].to_numpy(np.float64)
-    sigma = st[S.SIGMA].to_numpy(np.float64)
+    st, time, pnl, mid, q, sigma, x, scale = _episode_arrays(steps)
     n = len(st)
-
-    x = np.diff(pnl, prepend=0.0)
-    scale = float(np.max(np.abs(pnl)))
-    if S.DPNL in st.columns:
-        logged = st[S.DPNL].to_numpy(np.float64)
-        bad = ~np.isclose(logged, x, rtol=DPNL_RTOL, atol=DPNL_RTOL * max(1.0, scale))
-        if np.any(bad):
-            i = int(np.flatnonzero(bad)[0])
-            raise ValueError(
-                f"steps: dpnl disagrees with diff(pnl) at step {step_no[i]}: logged {logged[i]!r}, "
-                f"pnl gives {x[i]!r}"
-            )
 
     out: dict[str, Any] = {S.N_STEPS: n}
 
@@ -274,19 +296,11 @@ def episode_metrics(
     out[S.TOTAL_PNL] = total
     out[S.TOTAL_PNL_LIQUIDATED] = total - float(liquidation_cost)
 
+    # the rules (NaN for n < 2, 0 for a rounding-noise std) are core.risk's, shared with the env's summary
     mean_x = float(x.mean())
-    if n < 2:
-        sharpe = float("nan")
-    else:
-        sd = float(x.std(ddof=1))
-        sharpe = 0.0 if sd <= STD_ZERO_EPS * np.finfo(np.float64).eps * scale else mean_x / sd * np.sqrt(n)
-    out[S.SHARPE] = float(sharpe)
-
-    if np.any(x < 0):
-        downside = float(np.sqrt(np.mean(np.minimum(x, 0.0) ** 2)))
-        out[S.SORTINO] = mean_x / downside * float(np.sqrt(n))
-    else:
-        out[S.SORTINO] = float("nan")
+    sd = float(x.std(ddof=1)) if n > 1 else 0.0
+    out[S.SHARPE] = sharpe_ratio(mean_x, sd, n, scale)
+    out[S.SORTINO] = sortino_ratio(mean_x, float(np.sqrt(np.mean(np.minimum(x, 0.0) ** 2))), n)
 
     dd = drawdown_path(pnl)
     trough = int(np.argmax(dd))
@@ -306,6 +320,16 @@ def episode_metrics(
     else:
         out[S.INVENTORY_VAR_95] = float("nan")
 
+    out.update(_fill_metrics(st, fills, time, mid, horizon_s))
+
+    out.update(_inventory_metrics(q, fills))
+
+    return {k: out[k] for k in S.EPISODE_METRICS}
+
+
+def _fill_metrics(st: pd.DataFrame, fills: pd.DataFrame, time, mid, horizon_s: float) -> dict[str, Any]:
+    """Round trips, fill ratio, spread captured, adverse selection and volume."""
+    out: dict[str, Any] = {}
     # -- fills -------------------------------------------------------------------------------------------
     trips = fifo_round_trips(fills)
     rt = trips["pnl"].to_numpy(np.float64)
@@ -330,22 +354,25 @@ def episode_metrics(
         out[S.SPREAD_CAPTURED] = float(
             np.sum(fside * (fmid - fills[S.PRICE].to_numpy(np.float64)) * fqty) / vol
         )
-        target = fills[S.TIME].to_numpy(np.float64) + horizon_s
-        idx = np.minimum(np.searchsorted(time, target - TIME_TOL, side="left"), n - 1)
-        out[S.ADVERSE_SELECTION] = float(np.sum(fside * (fmid - mid[idx]) * fqty) / vol)
+        later = mid_after(time, mid, fills[S.TIME].to_numpy(np.float64) + horizon_s)
+        out[S.ADVERSE_SELECTION] = float(np.sum(fside * (fmid - later) * fqty) / vol)
     else:
         out[S.SPREAD_CAPTURED] = float("nan")
         out[S.ADVERSE_SELECTION] = float("nan")
+    out[S.VOLUME] = vol
+    return out
 
+
+def _inventory_metrics(q, fills: pd.DataFrame) -> dict[str, Any]:
+    """Inventory path figures and the fill count."""
+    out: dict[str, Any] = {}
     # -- inventory ---------------------------------------------------------------------------------------
     out[S.AVG_ABS_INVENTORY] = float(np.mean(np.abs(q)))
     out[S.INVENTORY_STD] = float(np.std(q, ddof=0))
     out[S.MAX_ABS_INVENTORY] = float(np.max(np.abs(q)))
     out[S.FINAL_INVENTORY] = float(q[-1])
     out[S.N_FILLS] = len(fills)
-    out[S.VOLUME] = vol
-
-    return {k: out[k] for k in S.EPISODE_METRICS}
+    return out
 
 
 # ----------------------------------------------------------------------------------------------------

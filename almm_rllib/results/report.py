@@ -14,10 +14,8 @@ Statistics rules (NaN handling, bootstrap, Wilcoxon) are those of :mod:`almm_rll
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import html
-import io as _io
 import json
 import warnings
 from collections.abc import Sequence
@@ -28,7 +26,9 @@ import pandas as pd
 
 from almm_rllib.results import schema as S
 from almm_rllib.results import stats
-from almm_rllib.results.io import REPORT_FILE, RunData, atomic_write, read_run
+from almm_rllib.results.figures import PALETTE, new_figure, png
+from almm_rllib.results.html import frame_table, img
+from almm_rllib.results.io import REPORT_FILE, RunData, read_run, write_text
 from almm_rllib.results.metrics import drawdown_path
 
 #: The expected-performance table's four headline metrics, in order, with their column titles.
@@ -149,7 +149,30 @@ def report_tables(
             paired = stats.paired_comparison(episodes, reference, metrics, **kw)
         except stats.PairingError as e:
             note = f"paired comparison refused: {e}"
+    headline, details = _summary_frames(episodes, summary, sharpe, strategies, metrics)
+    paired_table = None
+    if paired is not None:
+        paired_table = _paired_frame(paired, strategies, metrics, reference, confidence_level)
+    n_seeds = int(episodes[S.SEED].nunique()) if S.SEED in episodes.columns else 0
+    return ReportTables(
+        strategies=strategies,
+        reference=reference,
+        confidence_level=confidence_level,
+        n_seeds=n_seeds,
+        summary=summary,
+        sharpe=sharpe,
+        paired=paired,
+        paired_note=note,
+        headline=headline,
+        details=details,
+        paired_table=paired_table,
+    )
 
+
+def _summary_frames(
+    episodes: pd.DataFrame, summary: pd.DataFrame, sharpe: pd.DataFrame, strategies: list[str], metrics
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The formatted headline table (strategies x headline metrics + N) and details (metrics x strategies)."""
     by = summary.set_index(["strategy", "metric"])
 
     def cell(strategy, metric):
@@ -173,40 +196,30 @@ def report_tables(
         detail_rows[m] = [cell(s, m) for s in strategies]
     details = pd.DataFrame.from_dict(detail_rows, orient="index", columns=strategies)
     details.index.name = "Metric"
+    return headline, details
 
-    paired_table = None
-    if paired is not None:
-        order = {s: i for i, s in enumerate(strategies)}
-        morder = {m: i for i, m in enumerate(metrics)}
-        p = paired.sort_values(
-            ["strategy", "metric"], key=lambda c: c.map(order if c.name == "strategy" else morder)
-        )
-        paired_table = pd.DataFrame(
-            {
-                "Strategy": p["strategy"].to_numpy(),
-                "Metric": p["metric"].to_numpy(),
-                f"Difference vs {reference}": [fmt_num(x) for x in p["mean_diff"]],
-                f"{confidence_level:.0%} CI": [
-                    "n/a" if np.isnan(lo) else f"[{fmt_num(lo)}, {fmt_num(hi)}]"
-                    for lo, hi in zip(p["ci_low"], p["ci_high"])
-                ],
-                "Wilcoxon p": [fmt_p(x) for x in p["p_value"]],
-                "Pairs": [str(int(x)) for x in p["n_pairs"]],
-            }
-        )
-    n_seeds = int(episodes[S.SEED].nunique()) if S.SEED in episodes.columns else 0
-    return ReportTables(
-        strategies=strategies,
-        reference=reference,
-        confidence_level=confidence_level,
-        n_seeds=n_seeds,
-        summary=summary,
-        sharpe=sharpe,
-        paired=paired,
-        paired_note=note,
-        headline=headline,
-        details=details,
-        paired_table=paired_table,
+
+def _paired_frame(
+    paired: pd.DataFrame, strategies: list[str], metrics, reference: str, confidence_level: float
+) -> pd.DataFrame:
+    """The formatted paired comparison, one row per (strategy, metric) in report order."""
+    order = {s: i for i, s in enumerate(strategies)}
+    morder = {m: i for i, m in enumerate(metrics)}
+    p = paired.sort_values(
+        ["strategy", "metric"], key=lambda c: c.map(order if c.name == "strategy" else morder)
+    )
+    return pd.DataFrame(
+        {
+            "Strategy": p["strategy"].to_numpy(),
+            "Metric": p["metric"].to_numpy(),
+            f"Difference vs {reference}": [fmt_num(x) for x in p["mean_diff"]],
+            f"{confidence_level:.0%} CI": [
+                "n/a" if np.isnan(lo) else f"[{fmt_num(lo)}, {fmt_num(hi)}]"
+                for lo, hi in zip(p["ci_low"], p["ci_high"])
+            ],
+            "Wilcoxon p": [fmt_p(x) for x in p["p_value"]],
+            "Pairs": [str(int(x)) for x in p["n_pairs"]],
+        }
     )
 
 
@@ -252,26 +265,9 @@ def format_report(episodes: pd.DataFrame | ReportTables, **kwargs) -> str:
 # ------------------------------------------------------------------------------------------------------------
 # Plots.
 
-_PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#17becf")
-
 
 def _colors(strategies: Sequence[str]) -> dict[str, str]:
-    return {s: _PALETTE[i % len(_PALETTE)] for i, s in enumerate(strategies)}
-
-
-def _figure(width: float = 8.0, height: float = 4.2):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _png(fig) -> str:
-    buf = _io.BytesIO()
-    fig.savefig(buf, format="png")
-    return base64.b64encode(buf.getvalue()).decode("ascii")
+    return {s: PALETTE[i % len(PALETTE)] for i, s in enumerate(strategies)}
 
 
 def _episode_matrix(steps: pd.DataFrame, strategy: str, value, max_points: int):
@@ -314,25 +310,25 @@ def _band_plot(ax, steps, strategies, colors, value, max_points, ylabel):
 
 
 def _plot_pnl(steps, strategies, colors, max_points) -> str:
-    fig = _figure()
+    fig = new_figure()
     ax = fig.add_subplot()
     _band_plot(
         ax, steps, strategies, colors, lambda g: g[S.PNL].to_numpy(np.float64), max_points, "P&L (money)"
     )
     ax.axhline(0.0, color="k", lw=0.6)
     ax.set_title("P&L paths: median over seeds, band = 10th-90th percentile")
-    return _png(fig)
+    return png(fig)
 
 
 def _plot_drawdown(steps, strategies, colors, max_points) -> str:
-    fig = _figure()
+    fig = new_figure()
     ax = fig.add_subplot()
     _band_plot(
         ax, steps, strategies, colors, lambda g: drawdown_path(g[S.PNL])[1:], max_points, "drawdown (money)"
     )
     ax.invert_yaxis()
     ax.set_title("Drawdown below the running P&L peak: median over seeds, band = 10th-90th pct")
-    return _png(fig)
+    return png(fig)
 
 
 def _inventory_bins(q: np.ndarray):
@@ -349,7 +345,7 @@ def _inventory_bins(q: np.ndarray):
 
 
 def _plot_inventory(steps, strategies, colors) -> str:
-    fig = _figure()
+    fig = new_figure()
     ax = fig.add_subplot()
     q = steps[S.INVENTORY].to_numpy(np.float64)
     bins = _inventory_bins(q[np.isfinite(q)])
@@ -363,11 +359,11 @@ def _plot_inventory(steps, strategies, colors) -> str:
     ax.set_title("Inventory distribution over all steps and seeds")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    return _png(fig)
+    return png(fig)
 
 
 def _plot_edge(episodes, strategies, colors) -> str:
-    fig = _figure(6.5, 5.0)
+    fig = new_figure(6.5, 5.0)
     ax = fig.add_subplot()
     xs, ys = [], []
     for s in strategies:
@@ -390,7 +386,7 @@ def _plot_edge(episodes, strategies, colors) -> str:
     )
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    return _png(fig)
+    return png(fig)
 
 
 def regime_breakdown(
@@ -426,7 +422,7 @@ def regime_breakdown(
 
 
 def _plot_regimes(table: pd.DataFrame, strategies, colors) -> str:
-    fig = _figure()
+    fig = new_figure()
     ax = fig.add_subplot()
     regimes = sorted(table["regime"].unique()) if len(table) else []
     width = 0.8 / max(1, len(strategies))
@@ -444,7 +440,7 @@ def _plot_regimes(table: pd.DataFrame, strategies, colors) -> str:
     ax.set_title("P&L per step by market regime (error bars: bootstrap CI over episodes)")
     ax.grid(alpha=0.3, axis="y")
     ax.legend(fontsize=8)
-    return _png(fig)
+    return png(fig)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -467,21 +463,106 @@ pre { background: #f7f7f7; padding: 1em; overflow-x: auto; font-size: 0.8em; }
 """
 
 
-def _html_table(df: pd.DataFrame, *, index: bool = True) -> str:
-    head = ([df.index.name or ""] if index else []) + [str(c) for c in df.columns]
-    out = ["<table>", "<tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr>"]
-    for i, row in zip(df.index, df.itertuples(index=False, name=None)):
-        cells = ([str(i)] if index else []) + [str(v) for v in row]
-        out.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
-    out.append("</table>")
-    return "\n".join(out)
+def _page_head(run: RunData, episodes: pd.DataFrame) -> list[str]:
+    """Doctype, title, style sheet and the line naming the run folder, its creation and size."""
+    run_ids = sorted(pd.unique(episodes[S.RUN_ID])) if len(episodes) else []
+    title = f"almm_rllib evaluation report: {', '.join(map(str, run_ids)) or run.path.name}"
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{html.escape(title)}</h1>",
+    ]
+    v = run.version
+    meta = [
+        f"folder {run.path}",
+        f"created {v.get('created_at', '?')}",
+        f"almm_rllib {v.get('almm_rllib', '?')}",
+        f"{len(episodes)} episodes",
+    ]
+    parts.append(f'<p class="meta">{html.escape(" · ".join(meta))}</p>')
+    return parts
 
 
-def _img(b64: str, alt: str, caption: str) -> str:
-    return (
-        f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,{b64}">'
-        f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+def _path_sections(steps, episodes, t: ReportTables, colors, max_points: int) -> list[str]:
+    """P&L paths, drawdown curves, the inventory distribution and spread captured vs adverse selection."""
+    return [
+        "<h2>P&amp;L paths</h2>",
+        img(
+            _plot_pnl(steps, t.strategies, colors, max_points),
+            "P&L paths",
+            "Mark-to-mid P&L over the episode.",
+        ),
+        "<h2>Drawdown</h2>",
+        img(
+            _plot_drawdown(steps, t.strategies, colors, max_points),
+            "Drawdown curves",
+            "Distance below the running peak of P&L (0 = at a new high); the trough depth is max_drawdown.",
+        ),
+        "<h2>Inventory</h2>",
+        img(
+            _plot_inventory(steps, t.strategies, colors),
+            "Inventory distribution",
+            "How much inventory each strategy carries; narrower around 0 = tighter inventory control.",
+        ),
+        "<h2>Spread captured vs adverse selection</h2>",
+        img(
+            _plot_edge(episodes, t.strategies, colors),
+            "Spread captured vs adverse selection",
+            "Each point is one episode; spread captured above the dashed line means the quotes earned more "
+            "than the mid moved against the fills within the horizon H.",
+        ),
+    ]
+
+
+def _regime_section(steps, t: ReportTables, colors, confidence_level: float, random_state: int) -> list[str]:
+    """Mean P&L per step in each market regime: bar chart and table."""
+    regimes = regime_breakdown(
+        steps, t.strategies, confidence_level=confidence_level, random_state=random_state
     )
+    reg_fmt = pd.DataFrame(
+        {
+            "Strategy": regimes["strategy"],
+            "Regime": regimes["regime"].astype(str),
+            "Mean P&L per step": [
+                fmt_ci(m, lo, hi) for m, lo, hi in regimes[["mean_dpnl", "ci_low", "ci_high"]].to_numpy()
+            ],
+            "Episodes": regimes["n_episodes"].astype(str),
+            "Steps": regimes["n_steps"].astype(str),
+        }
+    )
+    return [
+        "<h2>By market regime</h2>",
+        img(_plot_regimes(regimes, t.strategies, colors), "P&L per step by regime", "Mean dpnl per step."),
+        frame_table(reg_fmt, index=False),
+    ]
+
+
+def _paired_section(t: ReportTables) -> list[str]:
+    """The paired comparison with the reference, or the note saying why there is none."""
+    parts = [f"<h2>Paired comparison vs {html.escape(t.reference)}</h2>"]
+    if t.paired_table is not None:
+        parts.append(
+            "<p>Strategy minus reference on the same seeds: mean difference, its bootstrap CI, and the"
+            " two-sided Wilcoxon signed-rank p-value.</p>"
+        )
+        parts.append(frame_table(t.paired_table, index=False))
+    else:
+        parts.append(f'<p class="note">{html.escape(t.paired_note or "")}</p>')
+    return parts
+
+
+def _config_section(run: RunData) -> list[str]:
+    """The resolved config and version files, folded."""
+    return [
+        "<h2>Configuration</h2>",
+        "<details><summary>resolved config.json</summary><pre>"
+        + html.escape(json.dumps(run.config, indent=2, sort_keys=True))
+        + "</pre></details>",
+        "<details><summary>version.json</summary><pre>"
+        + html.escape(json.dumps(run.version, indent=2, sort_keys=True))
+        + "</pre></details>",
+    ]
 
 
 def render_html(
@@ -501,22 +582,7 @@ def render_html(
         steps = steps.to_pandas()
     if not isinstance(episodes, pd.DataFrame):
         episodes = episodes.to_pandas()
-    run_ids = sorted(pd.unique(episodes[S.RUN_ID])) if len(episodes) else []
-    title = f"almm_rllib evaluation report: {', '.join(map(str, run_ids)) or run.path.name}"
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>",
-        f"<h1>{html.escape(title)}</h1>",
-    ]
-    v = run.version
-    meta = [
-        f"folder {run.path}",
-        f"created {v.get('created_at', '?')}",
-        f"almm_rllib {v.get('almm_rllib', '?')}",
-        f"{len(episodes)} episodes",
-    ]
-    parts.append(f'<p class="meta">{html.escape(" · ".join(meta))}</p>')
+    parts = _page_head(run, episodes)
     if len(episodes) == 0:
         parts.append('<p class="note">The episodes table is empty: nothing to report.</p>')
         parts.append("</body></html>")
@@ -535,73 +601,13 @@ def render_html(
         f'<p class="meta">{len(t.strategies)} strategies x {t.n_seeds} seeds. Cells are the mean over'
         f" episodes and its {ci} bootstrap confidence interval [low, high].</p>"
     )
-    parts += ["<h2>Expected performance</h2>", _html_table(t.headline)]
-    parts += [
-        "<h2>P&amp;L paths</h2>",
-        _img(
-            _plot_pnl(steps, t.strategies, colors, max_points),
-            "P&L paths",
-            "Mark-to-mid P&L over the episode.",
-        ),
-        "<h2>Drawdown</h2>",
-        _img(
-            _plot_drawdown(steps, t.strategies, colors, max_points),
-            "Drawdown curves",
-            "Distance below the running peak of P&L (0 = at a new high); the trough depth is max_drawdown.",
-        ),
-        "<h2>Inventory</h2>",
-        _img(
-            _plot_inventory(steps, t.strategies, colors),
-            "Inventory distribution",
-            "How much inventory each strategy carries; narrower around 0 = tighter inventory control.",
-        ),
-        "<h2>Spread captured vs adverse selection</h2>",
-        _img(
-            _plot_edge(episodes, t.strategies, colors),
-            "Spread captured vs adverse selection",
-            "Each point is one episode; spread captured above the dashed line means the quotes earned more "
-            "than the mid moved against the fills within the horizon H.",
-        ),
-    ]
-    regimes = regime_breakdown(
-        steps, t.strategies, confidence_level=confidence_level, random_state=random_state
-    )
-    reg_fmt = pd.DataFrame(
-        {
-            "Strategy": regimes["strategy"],
-            "Regime": regimes["regime"].astype(str),
-            "Mean P&L per step": [
-                fmt_ci(m, lo, hi) for m, lo, hi in regimes[["mean_dpnl", "ci_low", "ci_high"]].to_numpy()
-            ],
-            "Episodes": regimes["n_episodes"].astype(str),
-            "Steps": regimes["n_steps"].astype(str),
-        }
-    )
-    parts += [
-        "<h2>By market regime</h2>",
-        _img(_plot_regimes(regimes, t.strategies, colors), "P&L per step by regime", "Mean dpnl per step."),
-        _html_table(reg_fmt, index=False),
-    ]
-    parts += ["<h2>Other metrics</h2>", _html_table(t.details)]
-    parts.append(f"<h2>Paired comparison vs {html.escape(t.reference)}</h2>")
-    if t.paired_table is not None:
-        parts.append(
-            "<p>Strategy minus reference on the same seeds: mean difference, its bootstrap CI, and the"
-            " two-sided Wilcoxon signed-rank p-value.</p>"
-        )
-        parts.append(_html_table(t.paired_table, index=False))
-    else:
-        parts.append(f'<p class="note">{html.escape(t.paired_note or "")}</p>')
-    parts += [
-        "<h2>Configuration</h2>",
-        "<details><summary>resolved config.json</summary><pre>"
-        + html.escape(json.dumps(run.config, indent=2, sort_keys=True))
-        + "</pre></details>",
-        "<details><summary>version.json</summary><pre>"
-        + html.escape(json.dumps(run.version, indent=2, sort_keys=True))
-        + "</pre></details>",
-        "</body></html>",
-    ]
+    parts += ["<h2>Expected performance</h2>", frame_table(t.headline)]
+    parts += _path_sections(steps, episodes, t, colors, max_points)
+    parts += _regime_section(steps, t, colors, confidence_level, random_state)
+    parts += ["<h2>Other metrics</h2>", frame_table(t.details)]
+    parts += _paired_section(t)
+    parts += _config_section(run)
+    parts.append("</body></html>")
     return "\n".join(parts)
 
 
@@ -643,10 +649,4 @@ def write_html_report(
         n_resamples=n_resamples,
         random_state=random_state,
     )
-    out = Path(path) if path is not None else run_dir / REPORT_FILE
-
-    def write(tmp: Path) -> None:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-
-    return atomic_write(out, write)
+    return write_text(text, Path(path) if path is not None else run_dir / REPORT_FILE)

@@ -238,6 +238,46 @@ def cross_episode_sharpe(
 # Paired comparison.
 
 
+def _pair_tables(
+    episodes: pd.DataFrame, strategies: list[str], pair_on: list[str]
+) -> dict[str, pd.DataFrame]:
+    """Each strategy's episodes indexed by the pair key; refuses a strategy with two rows for one key."""
+    tables: dict[str, pd.DataFrame] = {}
+    for strategy in strategies:
+        sub = episodes[episodes[S.STRATEGY] == strategy]
+        dup = sub[sub.duplicated(pair_on, keep=False)]
+        if len(dup):
+            key = dup[pair_on].iloc[0].to_dict()
+            raise PairingError(
+                f"strategy {strategy!r} has several episodes for {key}; pairing on {pair_on} needs one "
+                "(filter to one agent, or pair on ('seed', 'agent_id'))"
+            )
+        tables[strategy] = sub.set_index(pair_on)
+    return tables
+
+
+def _check_same_keys(
+    tables: dict[str, pd.DataFrame], reference: str, pair_on: list[str], require_same_seeds: bool
+) -> None:
+    """Refuse (when ``require_same_seeds``) a strategy whose pair keys differ from the reference's."""
+    strategies = list(tables)
+    ref = tables[reference]
+    problems = []
+    for strategy in strategies:
+        if strategy == reference:
+            continue
+        own, base = set(tables[strategy].index), set(ref.index)
+        if own != base:
+            problems.append(
+                f"{strategy!r} lacks {sorted(base - own)[:10]} and has extra {sorted(own - base)[:10]}"
+            )
+    if problems and require_same_seeds:
+        raise PairingError(
+            f"strategies were not run on the same {pair_on} as the reference {reference!r}: "
+            + "; ".join(problems)
+        )
+
+
 def paired_comparison(
     episodes: pd.DataFrame,
     reference: str = DEFAULT_REFERENCE,
@@ -278,34 +318,10 @@ def paired_comparison(
     if reference not in strategies:
         raise PairingError(f"reference strategy {reference!r} is not in the episodes table ({strategies})")
 
-    tables: dict[str, pd.DataFrame] = {}
-    for strategy in strategies:
-        sub = episodes[episodes[S.STRATEGY] == strategy]
-        dup = sub[sub.duplicated(pair_on, keep=False)]
-        if len(dup):
-            key = dup[pair_on].iloc[0].to_dict()
-            raise PairingError(
-                f"strategy {strategy!r} has several episodes for {key}; pairing on {pair_on} needs one "
-                "(filter to one agent, or pair on ('seed', 'agent_id'))"
-            )
-        tables[strategy] = sub.set_index(pair_on)
+    tables = _pair_tables(episodes, strategies, pair_on)
+    _check_same_keys(tables, reference, pair_on, require_same_seeds)
 
     ref = tables[reference]
-    problems = []
-    for strategy in strategies:
-        if strategy == reference:
-            continue
-        own, base = set(tables[strategy].index), set(ref.index)
-        if own != base:
-            problems.append(
-                f"{strategy!r} lacks {sorted(base - own)[:10]} and has extra {sorted(own - base)[:10]}"
-            )
-    if problems and require_same_seeds:
-        raise PairingError(
-            f"strategies were not run on the same {pair_on} as the reference {reference!r}: "
-            + "; ".join(problems)
-        )
-
     rows = []
     for strategy in strategies:
         if strategy == reference:

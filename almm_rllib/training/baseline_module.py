@@ -56,8 +56,9 @@ from ray.rllib.core.rl_module.torch.torch_rl_module import TorchRLModule
 from torch import nn
 
 from almm_rllib.baselines import AvellanedaStoikov, default_params, make_strategy, strategy_class
+from almm_rllib.core.agent_schema import ACT_DIM, OBS_DIM, OBS_HIGH, OBS_LOW
 from almm_rllib.env.config import EnvConfig
-from almm_rllib.env.core import ACT_DIM, OBS_DIM, OBS_HIGH, OBS_LOW, MarketMakingCore
+from almm_rllib.env.core import MarketMakingCore
 from almm_rllib.evaluation.policies import parse_policy_spec
 from almm_rllib.evaluation.views import ObservationDecoder
 
@@ -149,7 +150,7 @@ def baseline_module_spec(
     if spec.kind != "baseline":
         raise ValueError(f"baseline_module_spec: {strategy!r} is not a baseline strategy")
     # the market's calibrated defaults (none for the stylized market), then the spec's, then the keywords
-    all_params = {**default_params(spec.strategy, cfg), **spec.params, **params}
+    all_params = {**default_params(spec.strategy, cfg.market), **spec.params, **params}
     cls = strategy_class(spec.strategy)
     if issubclass(cls, AvellanedaStoikov) and all_params.get("rolling_horizon") is None:
         all_params["rolling_horizon"] = cfg.episode_seconds / 2.0

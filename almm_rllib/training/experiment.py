@@ -57,9 +57,10 @@ from typing import Any
 
 import yaml
 
+from almm_rllib.core.agent_schema import RLLIB_ENV, RLLIB_ENV_MULTI, RLLIB_ENV_NAMES, agent_ids, check_phase
 from almm_rllib.core.config import ConfigError
 from almm_rllib.env import overrides as _overrides
-from almm_rllib.env.config import PHASES, EnvConfig
+from almm_rllib.env.config import EnvConfig
 
 #: AlgorithmConfig builder methods an experiment may configure, in the order they are applied.
 BUILDER_SECTIONS = (
@@ -92,7 +93,7 @@ TOP_KEYS = {
 }
 CHECKPOINT_KEYS = {"frequency", "at_end", "num_to_keep", "score_attribute", "score_order"}
 MULTI_AGENT_EXTRA = {"shared", "baselines", "learning_agents"}
-ENV_NAMES = ("almm_mm", "almm_mm_multi")
+ENV_NAMES = RLLIB_ENV_NAMES
 
 
 class ExperimentError(ConfigError):
@@ -267,8 +268,10 @@ def _validate_curriculum(spec: dict, source: str) -> None:
         extra = set(item) - {"phase", "until"}
         if extra:
             raise _err(source, f"{key}.{sorted(extra)[0]}", "is not a known key (known: phase, until)")
-        if item["phase"] not in PHASES:
-            raise _err(source, f"{key}.phase", f"must be one of {', '.join(PHASES)}, got {item['phase']!r}")
+        try:
+            check_phase(item["phase"], key=f"{key}.phase")
+        except ConfigError as e:
+            raise _err(source, e.key, e.message) from None
         last = i == len(cur) - 1
         if "until" in item:
             _check_number(source, f"{key}.until", item["until"], positive=True)
@@ -286,11 +289,11 @@ def _validate_sections(spec: dict, source: str) -> None:
     if "env" in env and env["env"] not in ENV_NAMES:
         raise _err(source, "environment.env", f"must be one of {', '.join(ENV_NAMES)}, got {env['env']!r}")
     env_cfg = EnvConfig.from_dict(env.get("env_config", {}), source=source, prefix="environment.env_config")
-    multi = env.get("env", "almm_mm") == "almm_mm_multi"
+    multi = env.get("env", RLLIB_ENV) == RLLIB_ENV_MULTI
     if spec.get("multi_agent") and not multi:
-        raise _err(source, "multi_agent", "needs environment.env: almm_mm_multi")
+        raise _err(source, "multi_agent", f"needs environment.env: {RLLIB_ENV_MULTI}")
     if multi:
-        ids = [f"mm_{i}" for i in range(env_cfg.n_agents)]
+        ids = agent_ids(env_cfg.n_agents)
         for aid, strat in (spec.get("multi_agent", {}).get("baselines") or {}).items():
             if aid not in ids:
                 raise _err(

@@ -8,6 +8,7 @@ import pathlib
 import time
 from dataclasses import dataclass
 
+from almm_rllib.core.agent_schema import RLLIB_ENV, agent_ids
 from almm_rllib.training.experiment import BUILDER_SECTIONS, Experiment
 
 DEFAULT_STORAGE = "results/tune"
@@ -40,7 +41,7 @@ def build_config(exp: Experiment):
     spec = exp.spec
     cfg = PPOConfig()
     env_section = dict(spec.get("environment", {}))
-    env_name = env_section.pop("env", "almm_mm")
+    env_name = env_section.pop("env", RLLIB_ENV)
     env_cfg = exp.env_config
     if "info_level" not in env_section.get("env_config", {}):
         env_cfg = env_cfg.replace(info_level="episode")  # training needs only the episode summaries
@@ -88,7 +89,7 @@ def _multi_agent(cfg, spec: dict, env_cfg) -> None:
     baselines = {str(k): str(v) for k, v in (ma.pop("baselines", None) or {}).items()}
     shared = bool(ma.pop("shared", True))
     ma.pop("learning_agents", None)
-    agents = [f"mm_{i}" for i in range(env_cfg.n_agents)]
+    agents = agent_ids(env_cfg.n_agents)
     learners = [a for a in agents if a not in baselines]
     baseline_ids = {a: f"baseline_{a}" for a in baselines}
     if shared:
@@ -278,9 +279,6 @@ def run_experiment(
     the way Tune does (the experiment state is saved for ``resume``) and raises :class:`TrainingInterrupted`.
     """
     import ray
-    from ray import tune
-
-    from almm_rllib.training.progress import ProgressLines, ResumableCSVLogger
 
     spec = exp.spec
     storage = storage or spec.get("storage") or DEFAULT_STORAGE
@@ -297,36 +295,7 @@ def run_experiment(
     t0 = time.perf_counter()
     try:
         config = build_config(exp)
-        ck = spec.get("checkpoint") or {}
-        score = ck.get("score_attribute", "env_runners/episode_return_mean")
-        order = ck.get("score_order", "max")
-        run_config = tune.RunConfig(
-            name=exp.name,
-            storage_path=storage,
-            stop=exp.stop,
-            checkpoint_config=tune.CheckpointConfig(
-                checkpoint_frequency=int(ck.get("frequency", 0)),
-                checkpoint_at_end=bool(ck.get("at_end", True)),
-                num_to_keep=ck.get("num_to_keep"),
-                checkpoint_score_attribute=score,
-                checkpoint_score_order=order,
-            ),
-            failure_config=tune.FailureConfig(max_failures=int(spec.get("max_failures", 0))),
-            verbose=verbose,
-            callbacks=[
-                ResumableCSVLogger(),
-                *([ProgressLines(exp.stop, interval_s=progress_s)] if progress_s else []),
-            ],
-        )
-        if resume:
-            tuner = tune.Tuner.restore(exp_path, trainable="PPO", resume_errored=True, param_space=config)
-        else:
-            tuner = tune.Tuner(
-                "PPO",
-                param_space=config,
-                tune_config=tune.TuneConfig(num_samples=int(spec.get("num_samples", 1))),
-                run_config=run_config,
-            )
+        tuner = _tuner(exp, config, storage, exp_path, resume=resume, verbose=verbose, progress_s=progress_s)
         if local and not resume:
             pathlib.Path(exp_path).mkdir(parents=True, exist_ok=True)
             _write_text_atomic(pathlib.Path(exp_path) / EXPERIMENT_FILE, exp.to_yaml())
@@ -337,34 +306,86 @@ def run_experiment(
         errors = [r.error for r in results if r.error]
         if errors and len(errors) == len(results):
             raise RuntimeError(f"every trial of {exp.name} failed; first error: {errors[0]}")
-        try:
-            best = results.get_best_result(metric=score, mode=order, scope="all")
-        except (RuntimeError, ValueError, KeyError):
-            best = results[0]
-        best_ck = None
-        if best.best_checkpoints:
-            best_ck = max(
-                best.best_checkpoints,
-                key=lambda c: (
-                    c[1].get(score, float("-inf")) if order == "max" else -c[1].get(score, float("inf"))
-                ),
-            )[0].path
-        last_ck = best.checkpoint.path if best.checkpoint else None
-        from ray.tune.utils import flatten_dict
-
-        flat = flatten_dict(dict(best.metrics or {}), delimiter="/")
-        metrics = {k: v for k, v in flat.items() if isinstance(v, int | float | str)}
-        return TrainResult(
-            experiment_path=exp_path,
-            trial_path=str(best.path) if best.path else None,
-            best_checkpoint=best_ck or last_ck,
-            last_checkpoint=last_ck,
-            metrics=metrics,
-            wall_s=time.perf_counter() - t0,
-        )
+        return _train_result(results, exp_path, *_score_of(exp), wall_s=time.perf_counter() - t0)
     finally:
         if started:
             ray.shutdown()
+
+
+def _score_of(exp: Experiment) -> tuple[str, str]:
+    """The metric that ranks checkpoints and trials, and ``"max"`` or ``"min"``."""
+    ck = exp.spec.get("checkpoint") or {}
+    return ck.get("score_attribute", "env_runners/episode_return_mean"), ck.get("score_order", "max")
+
+
+def _tuner(
+    exp: Experiment, config, storage: str, exp_path: str, *, resume: bool, verbose: int, progress_s=None
+):
+    """A new ``tune.Tuner`` for ``exp``, or the one restored from ``exp_path`` when resuming (checked by
+    :func:`resume_experiment`). Tune's progress.csv logger is replaced by one whose resumed rows keep the
+    file's header, and ``progress_s`` adds a progress line every that many seconds."""
+    from ray import tune
+
+    from almm_rllib.training.progress import ProgressLines, ResumableCSVLogger
+
+    spec = exp.spec
+    if resume:
+        return tune.Tuner.restore(exp_path, trainable="PPO", resume_errored=True, param_space=config)
+    ck = spec.get("checkpoint") or {}
+    score, order = _score_of(exp)
+    run_config = tune.RunConfig(
+        name=exp.name,
+        storage_path=storage,
+        stop=exp.stop,
+        checkpoint_config=tune.CheckpointConfig(
+            checkpoint_frequency=int(ck.get("frequency", 0)),
+            checkpoint_at_end=bool(ck.get("at_end", True)),
+            num_to_keep=ck.get("num_to_keep"),
+            checkpoint_score_attribute=score,
+            checkpoint_score_order=order,
+        ),
+        failure_config=tune.FailureConfig(max_failures=int(spec.get("max_failures", 0))),
+        verbose=verbose,
+        callbacks=[
+            ResumableCSVLogger(),
+            *([ProgressLines(exp.stop, interval_s=progress_s)] if progress_s else []),
+        ],
+    )
+    return tune.Tuner(
+        "PPO",
+        param_space=config,
+        tune_config=tune.TuneConfig(num_samples=int(spec.get("num_samples", 1))),
+        run_config=run_config,
+    )
+
+
+def _train_result(results, exp_path: str, score: str, order: str, *, wall_s: float) -> TrainResult:
+    """Where the best trial (by ``score``, ``order``) and its best and last checkpoints landed."""
+    from ray.tune.utils import flatten_dict
+
+    try:
+        best = results.get_best_result(metric=score, mode=order, scope="all")
+    except (RuntimeError, ValueError, KeyError):
+        best = results[0]
+    best_ck = None
+    if best.best_checkpoints:
+        best_ck = max(
+            best.best_checkpoints,
+            key=lambda c: (
+                c[1].get(score, float("-inf")) if order == "max" else -c[1].get(score, float("inf"))
+            ),
+        )[0].path
+    last_ck = best.checkpoint.path if best.checkpoint else None
+    flat = flatten_dict(dict(best.metrics or {}), delimiter="/")
+    metrics = {k: v for k, v in flat.items() if isinstance(v, int | float | str)}
+    return TrainResult(
+        experiment_path=exp_path,
+        trial_path=str(best.path) if best.path else None,
+        best_checkpoint=best_ck or last_ck,
+        last_checkpoint=last_ck,
+        metrics=metrics,
+        wall_s=wall_s,
+    )
 
 
 def summary_text(res: TrainResult) -> str:

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import math
 
+from almm_rllib.core.market_facts import SESSION_SECONDS
+
 
 def impact_ref(
     model,
@@ -28,7 +30,7 @@ def impact_ref(
     epsilon=0.0,
     beta=1.0,
     daily_volume=1e6,
-    day_seconds=23400.0,
+    day_seconds=SESSION_SECONDS,
 ):
     """``(permanent, temporary, cost)`` of a trade of ``v`` shares; ``model`` a name of ``IMPACT_MODELS``."""
     if model == "none" or v == 0.0:

@@ -1,4 +1,7 @@
-"""Baseline parameters calibrated on the simulated order-book market, and the defaults shipped for it.
+"""The calibration harness: baseline parameters measured on the simulated order-book market.
+
+It builds envs and runs episodes, so it lives in the evaluation layer; the baselines keep only the lookup of the
+result (:func:`almm_rllib.baselines.defaults.default_params`, by :class:`~almm_rllib.core.market_config.MarketConfig`).
 
 The strategies' own defaults are the Avellaneda-Stoikov paper's (``k = 1.5`` per dollar, ``gamma = 0.1`` per
 dollar with one-share fills, ``A = 140`` per second): on the order-book market, with a 1-cent tick and
@@ -18,14 +21,14 @@ env clips to its action box. This module measures the market instead and tunes e
    (``1_000_000 + i`` by default; seeds below :data:`MIN_SEED` are refused, so the evaluation's ``0..N-1``
    never are). A candidate whose raw actions leave the env's action box on more than
    :data:`MAX_CLIPPED_FRACTION` of its steps is not admissible: the env would be choosing its quotes.
-3. :func:`default_params` returns the shipped result (:mod:`almm_rllib.baselines.lob_defaults`) for an env on
+3. :func:`~almm_rllib.baselines.defaults.default_params` returns the shipped result (:mod:`almm_rllib.baselines.lob_defaults`) for an env on
    the default order-book market (any curriculum phase) and ``{}`` otherwise: the stylized market keeps the
    paper's parameters, and another order-book market needs its own calibration
-   (``python -m almm_rllib.baselines.calibration --env-config FILE.yaml --out FILE.py``).
+   (``python -m almm_rllib.evaluation.calibration --env-config FILE.yaml --out FILE.py``).
 
 Regenerate the shipped defaults (about a minute on one core)::
 
-    python -m almm_rllib.baselines.calibration --out almm_rllib/baselines/lob_defaults.py
+    python -m almm_rllib.evaluation.calibration --out almm_rllib/baselines/lob_defaults.py
 
 The strategies keep ``sigma=None`` (the env's online volatility estimate, which follows the regimes); the
 measured sigma is recorded for reference and sets the scale of the ``gamma`` grid only.
@@ -36,8 +39,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as _dt
-import functools
-import hashlib
 import json
 import math
 import sys
@@ -49,6 +50,7 @@ from typing import Any
 import numpy as np
 
 from almm_rllib.baselines.base import ASK_OFFSET, ASK_SIZE, BID_OFFSET, BID_SIZE
+from almm_rllib.baselines.defaults import market_fingerprint
 from almm_rllib.baselines.registry import make_strategy, strategy_class
 
 #: Calibration and probe seeds must be at least this (evaluation uses ``0..N-1``).
@@ -103,14 +105,12 @@ STATIC_SIZES = (1, 2, 3)
 VA_BASE_TICKS = (0.0, 2.0, 4.0, 8.0, 12.0, 16.0)
 VA_VOL_MULTS = (0.0, 0.5, 1.0, 2.0)
 VA_SKEW_TICKS = (0.0, 2.0, 5.0, 10.0)
-#: MarketConfig fields that size buffers and do not change the market's dynamics: left out of the fingerprint.
-_TECHNICAL_FIELDS = ("book_capacity", "book_window", "max_events_per_step", "max_fills_per_step")
 #: Inventory limit of the probe agent, lots (so that the limit never cuts a probe quote).
 _PROBE_INVENTORY_LIMIT = 1_000_000
 
 
 # ------------------------------------------------------------------------------------------------------------
-# Configs and the market fingerprint.
+# Configs and the market.
 
 
 def _env_config(env_config: Any):
@@ -134,22 +134,6 @@ def _market_of(env_config: Any):
     return _env_config(env_config).market
 
 
-@functools.lru_cache(maxsize=64)
-def _fingerprint(market) -> str:
-    data = market.to_dict()
-    for f in _TECHNICAL_FIELDS:
-        data.pop(f, None)
-    text = json.dumps(data, sort_keys=True, separators=(",", ":"))
-    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def market_fingerprint(env_config: Any = None) -> str:
-    """A short hash of the market configuration (an EnvConfig's ``market``, a mapping of EnvConfig fields, a
-    MarketConfig, or None for the default), leaving out the buffer sizes that do not change the dynamics. The
-    curriculum phase is not part of it: it lives in the EnvConfig."""
-    return _fingerprint(_market_of(env_config))
-
-
 def describe_market(env_config: Any = None) -> str:
     """One line on the market: model, price, tick, lot, regimes' volatilities."""
     m = _market_of(env_config)
@@ -161,28 +145,6 @@ def describe_market(env_config: Any = None) -> str:
         f"order-book market: ${m.initial_price:g}, tick {m.tick_size:g}, lot {m.lot_size} shares, "
         f"relative volatility per sqrt(s) by regime ({vols})"
     )
-
-
-# ------------------------------------------------------------------------------------------------------------
-# The shipped defaults.
-
-
-def default_params(strategy: str, env_config: Any = None) -> dict[str, Any]:
-    """The calibrated parameters of ``strategy`` (a registry name or alias) for ``env_config``'s market.
-
-    Returns a copy of the shipped parameters (:mod:`almm_rllib.baselines.lob_defaults`) when the market is the
-    one they were calibrated on (the default order-book market, compared by :func:`market_fingerprint`; any
-    curriculum phase), and ``{}`` otherwise, so that the strategy keeps its own defaults (the paper's, right for
-    the stylized market). ``env_config``: an EnvConfig, a mapping of its fields, a MarketConfig, or None (the
-    default env). Explicit parameters are meant to override these: ``{**default_params(name, cfg), **mine}``.
-    """
-    name = strategy_class(strategy).name
-    from almm_rllib.baselines import lob_defaults
-
-    market = _market_of(env_config)
-    if market.model != "lob" or _fingerprint(market) != lob_defaults.MARKET_FINGERPRINT:
-        return {}
-    return dict(lob_defaults.PARAMS.get(name, {}))
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -622,7 +584,7 @@ def calibration_record(
         "scores": chosen,
         "grid": {n: _grid_table(by_name[n]) for n in names},
         "market": describe_market(cfg),
-        "market_fingerprint": market_fingerprint(cfg),
+        "market_fingerprint": market_fingerprint(cfg.market),
         "env": {
             "dt": cfg.dt,
             "episode_seconds": cfg.episode_seconds,
@@ -708,8 +670,8 @@ def render_defaults(record: dict[str, Any]) -> str:
     meta = {k: record[k] for k in ("market", "env", "seeds", "objective", "date", "wall_s")}
     return (
         '"""Calibrated baseline parameters for the default order-book market (generated: do not edit).\n\n'
-        "Written by ``python -m almm_rllib.baselines.calibration --out almm_rllib/baselines/lob_defaults.py``\n"
-        "(:mod:`almm_rllib.baselines.calibration`); :func:`~almm_rllib.baselines.calibration.default_params`\n"
+        "Written by ``python -m almm_rllib.evaluation.calibration --out almm_rllib/baselines/lob_defaults.py``\n"
+        "(:mod:`almm_rllib.evaluation.calibration`); :func:`~almm_rllib.baselines.defaults.default_params`\n"
         "returns ``PARAMS[strategy]`` for an env whose market has ``MARKET_FINGERPRINT``. Units: the strategies'\n"
         "(``k`` per money, ``A`` per second, ``gamma`` per money per share; GLFT's per money per order of one lot;\n"
         "ticks and lots for the rule-based strategies). ``FIT``: the probe's fill rates and the fitted\n"
@@ -730,8 +692,8 @@ def _say(on: bool, text: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m almm_rllib.baselines.calibration --out FILE.py``: calibrate and write a defaults module."""
-    p = argparse.ArgumentParser(prog="python -m almm_rllib.baselines.calibration", description=main.__doc__)
+    """``python -m almm_rllib.evaluation.calibration --out FILE.py``: calibrate and write a defaults module."""
+    p = argparse.ArgumentParser(prog="python -m almm_rllib.evaluation.calibration", description=main.__doc__)
     p.add_argument(
         "--out", required=True, help="the Python module to write (e.g. almm_rllib/baselines/lob_defaults.py)"
     )

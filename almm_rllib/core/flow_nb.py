@@ -1,0 +1,210 @@
+"""The background order flow (step items 3, 4 and 6 of :mod:`market_nb`).
+
+* **Arrivals**: limit orders per side and market orders as Poisson processes (exponential spacings, so arrival
+  times come out sorted), every random number an event needs drawn up front from the flow stream into
+  ``MarketState.bg_draws``. The number of draws never depends on the book or the agents, so two strategies run
+  on the same seed face the same exogenous arrivals (common random numbers).
+* **Cancellations**: each resting background order carries an Exp(1) hazard budget drawn when it was created;
+  its hazard ``cancel_rate * (1 + coef * |price - fair|)`` accumulates each step and the order is cancelled at
+  the exact time the budget runs out (a state-dependent rate that grows with the resting volume and with the
+  distance from the fair price).
+* **Pricing at arrival**: a background limit order's price is decided when it arrives, from the book at that
+  instant and its pre-drawn numbers: relative to the same-side best quote or (with ``p_anchor_fair``) to the
+  fair price plus temporary impact, a geometric distance behind it, or inside the spread. A market order buys
+  with a probability that leans toward the fair price (informed flow).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from . import book_nb as bk
+from .market_state_nb import (
+    F_FAIR,
+    F_LAST_MID,
+    F_TEMP,
+    I_HWM,
+    K_BG_CANCEL,
+    K_BG_LIMIT,
+    K_BG_MARKET,
+    P_ANCHOR_FAIR,
+    P_CANCEL_COEF,
+    P_CANCEL_RATE,
+    P_DIST_MAX,
+    P_DIST_MODEL,
+    P_DIST_P,
+    P_INFORMED,
+    P_INSIDE,
+    P_LIMIT_RATE,
+    P_MARKET_RATE,
+    P_MSIZE_MU,
+    P_MSIZE_SIGMA,
+    P_SIZE_MODEL,
+    P_SIZE_MU,
+    P_SIZE_SIGMA,
+    R_CANCEL_MULT,
+    R_LIMIT_MULT,
+    R_MARKET_MULT,
+    U_ANCHOR,
+    U_BUDGET,
+    U_DIST,
+    U_INSIDE,
+    U_SIZE,
+)
+from .nbopts import NJIT_INLINE
+from .rng_nb import S_FLOW, expo_nb, geometric_nb, normal_nb, uni_nb
+from .schema import BACKGROUND_OWNER, BUY, EV_CANCEL, EV_LIMIT, EV_MARKET, NO_ORDER, NO_PRICE, SELL
+
+
+@numba.njit(**NJIT_INLINE)
+def size_lots_nb(model, x):
+    """Round a drawn size to lots, at least one."""
+    if model == 0.0:
+        s = np.int64(np.floor(x + 0.5))
+    else:
+        s = np.int64(x)
+    return s if s >= 1 else np.int64(1)
+
+
+@numba.njit(**NJIT_INLINE)
+def push_bg_nb(ms, n, kind, t, side, u0, u1, u2, u3, u4):
+    ev = ms.ev[n]
+    ev.time = t
+    ev.type = EV_LIMIT if kind == K_BG_LIMIT else EV_MARKET
+    ev.side = side
+    ev.price = NO_PRICE
+    ev.qty = 0
+    ev.order_id = NO_ORDER
+    ev.owner = BACKGROUND_OWNER
+    ms.kind[n] = kind
+    ms.bg_draws[n, U_ANCHOR] = u0
+    ms.bg_draws[n, U_INSIDE] = u1
+    ms.bg_draws[n, U_DIST] = u2
+    ms.bg_draws[n, U_SIZE] = u3
+    ms.bg_draws[n, U_BUDGET] = u4
+    return n + 1
+
+
+@numba.njit(**NJIT_INLINE)
+def gen_arrivals_nb(ms, n, t0, dt, r):
+    """Background limit and market arrivals over [t0, t0 + dt). Returns the new event count or -1 if full."""
+    p = ms.p
+    cap = ms.ev.shape[0]
+    lim_rate = p[P_LIMIT_RATE] * ms.reg[r, R_LIMIT_MULT]
+    mkt_rate = 2.0 * p[P_MARKET_RATE] * ms.reg[r, R_MARKET_MULT]
+    for stream in range(3):
+        if stream < 2:
+            rate = lim_rate
+        else:
+            rate = mkt_rate
+        if rate <= 0.0:
+            continue
+        t = expo_nb(ms, S_FLOW, 1.0 / rate)
+        while t < dt:
+            if n >= cap:
+                return -1
+            if stream < 2:
+                side = BUY if stream == 0 else SELL
+                # u0 anchor choice, u1 inside-spread choice, d distance (ticks), s size (lots)
+                u0 = uni_nb(ms, S_FLOW)
+                u1 = uni_nb(ms, S_FLOW)
+                if p[P_DIST_MODEL] == 0.0:
+                    d = geometric_nb(ms, S_FLOW, p[P_DIST_P]) - 1.0
+                    if d > p[P_DIST_MAX]:
+                        d = p[P_DIST_MAX]
+                else:
+                    d = np.floor(uni_nb(ms, S_FLOW) * (p[P_DIST_MAX] + 1.0))
+                z = normal_nb(ms, S_FLOW)
+                if p[P_SIZE_MODEL] == 0.0:
+                    s = np.exp(p[P_SIZE_MU] + p[P_SIZE_SIGMA] * z)
+                else:
+                    s = geometric_nb(ms, S_FLOW, 1.0 / p[P_SIZE_SIGMA])
+                # the cancellation hazard budget is drawn now, whether or not the order ends up resting
+                budget = expo_nb(ms, S_FLOW, 1.0)
+                n = push_bg_nb(ms, n, K_BG_LIMIT, t0 + t, side, u0, u1, d, s, budget)
+            else:
+                u0 = uni_nb(ms, S_FLOW)
+                s = np.exp(p[P_MSIZE_MU] + p[P_MSIZE_SIGMA] * normal_nb(ms, S_FLOW))
+                n = push_bg_nb(ms, n, K_BG_MARKET, t0 + t, 0, u0, 0.0, 0.0, s, 0.0)
+            t += expo_nb(ms, S_FLOW, 1.0 / rate)
+    return n
+
+
+@numba.njit(**NJIT_INLINE)
+def gen_cancels_nb(ms, n, t0, dt, r):
+    """Cancellation events of resting background orders whose hazard budget runs out in the window."""
+    st = ms.book
+    base = ms.p[P_CANCEL_RATE] * ms.reg[r, R_CANCEL_MULT]
+    coef = ms.p[P_CANCEL_COEF]
+    fair = ms.f[F_FAIR]
+    cap = ms.ev.shape[0]
+    if base <= 0.0:
+        return n
+    for slot in range(ms.i[I_HWM]):
+        if st.o_id[slot] < 0 or st.o_owner[slot] != BACKGROUND_OWNER:
+            continue
+        h = base * (1.0 + coef * abs(st.o_price[slot] - fair))
+        need = ms.bg_budget[slot] - ms.bg_acc[slot]
+        if h * dt >= need:
+            if n >= cap:
+                return -1
+            ev = ms.ev[n]
+            ev.time = t0 + need / h
+            ev.type = EV_CANCEL
+            ev.side = 0
+            ev.price = NO_PRICE
+            ev.qty = 0
+            ev.owner = BACKGROUND_OWNER
+            ev.order_id = st.o_id[slot]
+            ms.kind[n] = K_BG_CANCEL
+            n += 1
+            ms.bg_acc[slot] = ms.bg_budget[slot]
+        else:
+            ms.bg_acc[slot] += h * dt
+    return n
+
+
+@numba.njit(**NJIT_INLINE)
+def bg_limit_price_nb(ms, side, u0, u1, d):
+    st = ms.book
+    p = ms.p
+    anchor = ms.f[F_FAIR] + ms.f[F_TEMP]
+    bb = st.hdr[bk.H_BEST_BID]
+    ba = st.hdr[bk.H_BEST_ASK]
+    di = np.int64(d)
+    # inside the spread: improve the best quote by 1 + (d mod room) ticks
+    if bb != NO_PRICE and ba != NO_PRICE and ba - bb > 1 and u1 < p[P_INSIDE]:
+        room = ba - bb - 1
+        if side == BUY:
+            return bb + 1 + (di % room)
+        return ba - 1 - (di % room)
+    if side == BUY:
+        if u0 < p[P_ANCHOR_FAIR] or bb == NO_PRICE:
+            ref = np.int64(np.floor(anchor))
+            if u0 >= p[P_ANCHOR_FAIR] and ba != NO_PRICE and ba - 1 < ref:
+                ref = ba - 1  # an empty bid side refills behind the ask, not through it
+        else:
+            ref = bb
+        return ref - di
+    if u0 < p[P_ANCHOR_FAIR] or ba == NO_PRICE:
+        ref = np.int64(np.ceil(anchor))
+        if u0 >= p[P_ANCHOR_FAIR] and bb != NO_PRICE and bb + 1 > ref:
+            ref = bb + 1
+    else:
+        ref = ba
+    return ref + di
+
+
+@numba.njit(**NJIT_INLINE)
+def informed_side_nb(ms, u0):
+    st = ms.book
+    bb = st.hdr[bk.H_BEST_BID]
+    ba = st.hdr[bk.H_BEST_ASK]
+    if bb != NO_PRICE and ba != NO_PRICE:
+        mid = 0.5 * (bb + ba)
+    else:
+        mid = ms.f[F_LAST_MID]
+    x = ms.p[P_INFORMED] * (ms.f[F_FAIR] + ms.f[F_TEMP] - mid)
+    p_buy = 1.0 / (1.0 + np.exp(-x))
+    return BUY if u0 < p_buy else SELL

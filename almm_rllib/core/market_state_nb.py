@@ -1,0 +1,173 @@
+"""The market's state layout: what :class:`MarketState` holds and the named indices into its arrays.
+
+One market is a NamedTuple of numpy arrays (no ``jitclass``: it must pickle for Ray), built by
+``MarketSimulator._new_state``. The headers and the parameter vector are flat float64/int64 arrays indexed by
+the constants below (``F_*`` float header, ``I_*`` int header, ``P_*`` parameters, ``R_*`` per-regime table,
+``O_*`` per-agent step outputs, ``Q_*`` agent quote slots, ``U_*`` pre-drawn numbers of a background event,
+``K_*`` event kinds, ``REC_*`` the columns of a background run's record). Accounts: index 0 is the background
+flow, 1..n the agents, n+1 the exchange.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from . import book_nb as bk
+
+# float header (MarketState.f)
+F_TIME = 0  #: simulation clock, seconds
+F_FAIR = 1  #: latent fair price, ticks (float)
+F_TEMP = 2  #: temporary-impact displacement of the background quotes, ticks (decays)
+F_LAST_MID = 3  #: last mid in ticks (stylized market: the mid)
+F_SIGMA = 4  #: the regime's relative volatility during the last step
+F_SIZE = 8
+
+# int header (MarketState.i)
+I_REGIME = 0
+I_NEXT_BG_ID = 1  #: next background order id
+I_N_PENDING = 2  #: agent messages in flight
+I_HWM = 3  #: one past the highest book slot ever used by a background order
+I_DROPPED = 4  #: background orders dropped because the book was full
+I_N_EVENTS = 5  #: events applied in the last step
+I_N_FILLS = 6  #: fills recorded in the last step
+I_N_AGENTS = 7
+I_AGENT_SEQ = 8  #: next agent order sequence number
+I_REJECTED = 9  #: agent orders refused by the book (table full / out of window)
+I_N_BG_EVENTS = 10  #: background events (arrivals + cancels) in the last step
+I_CNT_LIMIT_BUY = 11  #: cumulative background arrivals by kind (since reset, warm-up included)
+I_CNT_LIMIT_SELL = 12
+I_CNT_MARKET = 13
+I_CNT_CANCEL = 14
+I_SIZE = 16
+
+# parameters (float64 vector built by MarketSimulator)
+P_LIMIT_RATE = 0
+P_MARKET_RATE = 1
+P_CANCEL_RATE = 2
+P_CANCEL_COEF = 3
+P_DIST_MODEL = 4  #: 0 geometric, 1 uniform
+P_DIST_P = 5
+P_DIST_MAX = 6
+P_ANCHOR_FAIR = 7
+P_INSIDE = 8
+P_SIZE_MODEL = 9  #: 0 lognormal, 1 geometric
+P_SIZE_MU = 10
+P_SIZE_SIGMA = 11
+P_MSIZE_MU = 12
+P_MSIZE_SIGMA = 13
+P_INFORMED = 14
+P_JUMP_RATE = 15
+P_JUMP_STD = 16
+P_LAT_MODEL = 17  #: 0 constant, 1 uniform, 2 lognormal
+P_LAT_MEAN = 18
+P_LAT_LOW = 19
+P_LAT_HIGH = 20
+P_LAT_SIGMA = 21
+P_MAKER_FEE = 22  #: fraction of notional
+P_TAKER_FEE = 23
+P_CHARGE_IMPACT = 24
+P_TICK = 25
+P_LOT = 26
+P_SWITCHING = 27
+P_IMPACT_MODEL = 28
+P_ST_SIGMA = 29  #: stylized: money per sqrt-second
+P_ST_A = 30
+P_ST_K = 31
+P_ST_FILL_QUOTE = 32  #: stylized: 1 = fill the quoted size, 0 = one lot
+P_SIZE = 40
+
+# per-regime table columns (MarketState.reg)
+R_VOL = 0
+R_LIMIT_MULT = 1
+R_MARKET_MULT = 2
+R_CANCEL_MULT = 3
+
+# per-agent step outputs (MarketState.out), lots and money
+O_FILLED_BID = 0  #: lots of the agent's resting bids filled (as maker)
+O_FILLED_ASK = 1
+O_TAKER_BUY = 2  #: lots bought aggressively
+O_TAKER_SELL = 3
+O_N_FILLS = 4
+O_IMPACT = 5  #: impact cost charged (money)
+O_FEES = 6  #: fees paid (money; negative = rebate)
+O_SIZE = 8
+
+# per-agent quote slots (MarketState.quotes[a, side, :]); side 0 = bid, 1 = ask
+Q_ID = 0  #: working order id (NO_ORDER when none)
+Q_PRICE = 1  #: ticks, as sent
+Q_QTY = 2  #: lots, as sent
+Q_ARRIVAL_NS = 3  #: when the new-order message reaches the book (ns, int64)
+
+# columns of a background event's pre-drawn numbers (MarketState.bg_draws)
+U_ANCHOR = 0  #: limit: uniform choosing the anchor (best quote or fair price); market: choosing the side
+U_INSIDE = 1  #: limit: uniform choosing an inside-the-spread price
+U_DIST = 2  #: limit: distance from the anchor, ticks
+U_SIZE = 3  #: size before rounding to lots
+U_BUDGET = 4  #: limit: Exp(1) cancellation hazard budget
+
+# event kinds in the step's scratch list (MarketState.kind)
+K_AGENT = 0  #: a released agent message (fully specified in ev)
+K_BG_LIMIT = 1
+K_BG_MARKET = 2
+K_BG_CANCEL = 3
+
+AGENT_ID_SHIFT = 40  #: agent a's order ids are (a << 40) + sequence
+MARKET_ERR_EVENTS_FULL = 20  #: status: the step needed more events than max_events_per_step
+MARKET_ERR_RNG = 21  #: status: a random-number buffer ran dry within a step (a sizing bug)
+
+NS = 1e9  #: nanoseconds per second (agent message arrival times are int64 ns)
+
+
+class MarketState(NamedTuple):
+    """Everything one market carries between steps (all numpy; pickles).
+
+    Names: ``f``, ``i`` and ``p`` are the float header, the int header and the parameter vector. They are read
+    and written on nearly every line of the hot kernels and always through a named index whose prefix says
+    which vector it belongs to (``ms.f[F_FAIR]``, ``ms.i[I_REGIME]``, ``ms.p[P_TICK]``), so the field name
+    only has to say "the F_ vector"; a long name would double every line without adding a fact. ``q`` is the
+    generator matrix Q of the regime chain (the textbook letter; ``RegimeConfig.generator`` builds it).
+    """
+
+    book: bk.BookState
+    f: np.ndarray  # float64[F_SIZE]
+    i: np.ndarray  # int64[I_SIZE]
+    p: np.ndarray  # float64[P_SIZE] parameters
+    reg: np.ndarray  # float64[n_regimes, 4]
+    q: np.ndarray  # float64[n_regimes, n_regimes] generator
+    imp: np.ndarray  # float64[8] impact parameters
+    bg_budget: np.ndarray  # float64[cap] hazard budget of the background order in each book slot
+    bg_acc: np.ndarray  # float64[cap] accumulated hazard
+    cash: np.ndarray  # float64[n_agents + 2]
+    inv: np.ndarray  # int64[n_agents + 2] lots
+    fees: np.ndarray  # float64[n_agents + 2] cumulative
+    impact: np.ndarray  # float64[n_agents + 2] cumulative impact cost
+    pending: np.ndarray  # EVENT_DTYPE[max_pending] agent messages in flight
+    quotes: np.ndarray  # int64[n_agents, 2, 4]
+    out: np.ndarray  # float64[n_agents, O_SIZE] last step
+    ev: np.ndarray  # EVENT_DTYPE[max_events] scratch: the step's events
+    kind: np.ndarray  # int8[max_events]
+    bg_draws: np.ndarray  # float64[max_events, 5] a background event's pre-drawn numbers: U_* columns
+    order: np.ndarray  # int64[max_events] processing order
+    fills: np.ndarray  # FILL_DTYPE[max_fills] the last step's fills
+    rbuf: np.ndarray  # float64[N_STREAMS, buffer] uniforms from the numpy Generators
+    rpos: np.ndarray  # int64[N_STREAMS] next unread position per stream
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the record of a background-only run (one row per step; lob_run_nb)
+
+REC_TIME = 0
+REC_MID = 1  #: ticks
+REC_BID = 2  #: ticks (NaN when empty)
+REC_ASK = 3
+REC_FAIR = 4  #: ticks
+REC_REGIME = 5
+REC_N_BG = 6  #: background events in the step
+REC_MKT_BUY = 7  #: lots bought by aggressive orders in the step
+REC_MKT_SELL = 8
+REC_N_ORDERS = 9  #: resting orders after the step
+REC_DEPTH = 10  #: lots on the 5 best bid levels (10..14), then the 5 best ask levels (15..19)
+REC_DEPTH_N = 5
+REC_SIZE = REC_DEPTH + 2 * REC_DEPTH_N
