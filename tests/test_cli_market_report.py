@@ -4,6 +4,7 @@ the regime chain says so instead of failing the occupancy check."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from almm_rllib.core.market_config import RegimeConfig
 from almm_rllib.results import market_report as mr
@@ -36,3 +37,15 @@ def test_occupancy_check_says_when_a_run_is_too_short_to_judge():
     assert short["passed"] is None and short["criterion"].startswith("too short to judge: 8 regime switches")
     long = _occupancy_check(40)  # 119 switches, occupancy exactly 0.4/0.4/0.2 = stationary
     assert long["passed"] is True and "standard errors" in long["criterion"]
+
+
+def test_config_file_reads_scientific_notation_and_refuses_nan(tmp_path):
+    from almm_rllib.core.config import ConfigError
+    from almm_rllib.results.market_report.cli import _load_config
+
+    good, bad = tmp_path / "m.yaml", tmp_path / "n.yaml"
+    good.write_text("flow:\n  limit_rate: 1.2e+1\n")
+    bad.write_text("flow:\n  limit_rate: .nan\n")
+    assert _load_config(str(good)).flow.limit_rate == 12.0
+    with pytest.raises(ConfigError, match=r"n\.yaml: flow\.limit_rate must be a finite number"):
+        _load_config(str(bad))
