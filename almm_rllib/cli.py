@@ -43,6 +43,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERRUPTED
+    except RuntimeError as e:  # every trial failed
+        print(f"almm demo: {e}", file=sys.stderr)
+        return EXIT_FAILED
     print(summary_text(res), flush=True)
     if not res.best_checkpoint:
         print("almm demo: training produced no checkpoint", file=sys.stderr)
