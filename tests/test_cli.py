@@ -51,8 +51,8 @@ def test_numbers_parse_as_numbers_in_every_override_syntax(tmp_path):
     [
         (["evaluate", "--seeds", "1-x"], ["--seeds", "1-x"]),
         (["evaluate", "--seeds", "3,a"], ["--seeds"]),
-        (["evaluate", "avellaneda_stoikov:gama=1"], ["avellaneda_stoikov:gama=1", "gama"]),
-        (["evaluate", "avellaneda_stoikov:gamma=-1"], ["avellaneda_stoikov:gamma=-1", "gamma"]),
+        (["evaluate", "avellaneda_stoikov:gama=1"], ["avellaneda_stoikov", "gama", "not a known key"]),
+        (["evaluate", "avellaneda_stoikov:gamma=-1"], ["avellaneda_stoikov", "gamma", "-1"]),
         (["evaluate", "avellaneda_stoikov:gamma=.nan"], ["gamma", "finite"]),
         (["evaluate", "--set", "lambda_inventory=-1"], ["lambda_inventory"]),
         (["evaluate", "--set", "lambda_inventory=.inf"], ["--set", "lambda_inventory", "finite"]),
