@@ -184,6 +184,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_evaluate_parser(sub)
     add_simulate_parser(sub)
+    from almm_rllib.evaluation.compare import add_compare_parser, add_multi_parser
+
+    add_compare_parser(sub)
+    add_multi_parser(sub)
     return ap
 
 

@@ -31,7 +31,7 @@ def test_shipped_experiments_validate_and_build(path):
     cfg = build_config(exp)
     assert cfg.env in ("almm_mm", "almm_mm_multi")
     # the seed's PPO hyper-parameters in every shipped experiment except the smoke test
-    if path.name != "smoke.yaml":
+    if path.name != "smoke.yaml" and exp.spec.get("algorithm", "PPO") == "PPO":
         assert (cfg.clip_param, cfg.lambda_, cfg.entropy_coeff, cfg.vf_loss_coeff) == (0.2, 0.95, 0.01, 0.5)
         total = exp.stop["num_env_steps_sampled_lifetime"]
         assert cfg.lr == [[0, 3e-4], [int(total), 0.0]]  # linear decay to zero over the run
@@ -45,7 +45,7 @@ def test_shipped_experiments_validate_and_build(path):
     [
         ({"bogus": 1}, "bogus is not a known key"),
         ({"name": ""}, "name is required"),
-        ({"algorithm": "DQN"}, "algorithm must be PPO"),
+        ({"algorithm": "DQN"}, "algorithm must be one of PPO, SAC"),
         ({"stop": {}}, "stop must be a non-empty mapping"),
         ({"stop": {"training_iteration": "ten"}}, "stop.training_iteration must be a number"),
         ({"training": {"lambda_": 1.5}}, "training.lambda_ must be in [0, 1]"),

@@ -19,8 +19,11 @@ deterministically exactly as RLlib's EnvRunner does with ``explore=False`` (``Ge
    mean and std are applied (frozen: ``update=False``); otherwise the observation goes in as the env returns it
    (RLlib's default pipeline has no filter). Any other observation-changing connector is refused with an error
    naming it, rather than silently evaluating a different policy;
-2. ``forward_inference`` -> ``action_dist_inputs``; for the default diagonal Gaussian the deterministic action is
-   its mean, the first half of the inputs (other distribution classes: ``from_logits(...).to_deterministic()``);
+2. ``forward_inference`` -> ``action_dist_inputs``; for the default diagonal Gaussian (PPO) the deterministic
+   action is its mean, the first half of the inputs; for SAC's tanh-squashed Gaussian it is ``tanh(mean)``, the
+   squashed mean in [-1, 1] (RLlib's own ``TorchSquashedGaussian.to_deterministic()`` returns the *unsquashed*
+   mean, which its connector then clips: a different, cruder action than the one the actor was trained for);
+   other distribution classes: ``from_logits(...).to_deterministic()``;
 3. with ``normalize_actions=True`` (PPO's default, read from the checkpoint's module-to-env pipeline) the action is
    mapped from RLlib's normalized space to the env's Box: ``low + (a + 1) * (high - low) / 2``, then clipped to
    ``[low, high]``; with only ``clip_actions=True`` it is clipped; otherwise it is passed as is (the env clips).
@@ -387,7 +390,10 @@ class CheckpointPolicy(Policy):
 
         import torch
         from ray.rllib.core.columns import Columns
-        from ray.rllib.core.distribution.torch.torch_distribution import TorchDiagGaussian
+        from ray.rllib.core.distribution.torch.torch_distribution import (
+            TorchDiagGaussian,
+            TorchSquashedGaussian,
+        )
         from ray.rllib.core.rl_module.rl_module import RLModule
 
         try:
@@ -404,6 +410,9 @@ class CheckpointPolicy(Policy):
         self._dist_key = Columns.ACTION_DIST_INPUTS
         self._dist_cls = module.get_inference_action_dist_cls()
         self._gaussian = isinstance(self._dist_cls, type) and issubclass(self._dist_cls, TorchDiagGaussian)
+        self._squashed = isinstance(self._dist_cls, type) and issubclass(
+            self._dist_cls, TorchSquashedGaussian
+        )
         space = module.action_space
         self.action_low = np.asarray(space.low, dtype=np.float32)
         self.action_high = np.asarray(space.high, dtype=np.float32)
@@ -450,6 +459,8 @@ class CheckpointPolicy(Policy):
                 logits = out[self._dist_key]
                 if self._gaussian:
                     act = logits[..., : logits.shape[-1] // 2]
+                elif self._squashed:  # SAC: the squashed mean, in the distribution's default [-1, 1]
+                    act = torch.tanh(logits[..., : logits.shape[-1] // 2])
                 else:
                     act = self._dist_cls.from_logits(logits).to_deterministic().sample()
         a = act.detach().cpu().numpy().astype(np.float32)
@@ -476,7 +487,9 @@ class CheckpointPolicy(Policy):
             "module_class": type(self.module).__name__,
             "observation_filter": self.filter_note,
             "action_mapping": self.action_note,
-            "deterministic": "mean of the Gaussian" if self._gaussian else "to_deterministic()",
+            "deterministic": "mean of the Gaussian"
+            if self._gaussian
+            else ("tanh of the squashed Gaussian's mean" if self._squashed else "to_deterministic()"),
         }
 
 

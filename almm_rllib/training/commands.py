@@ -11,8 +11,8 @@ from almm_rllib.env.overrides import positive_int, positive_number
 def add_train_parser(sub) -> None:
     p = sub.add_parser(
         "train",
-        help="train PPO from an experiment YAML with Tune (local Ray by default)",
-        description="Train a PPO market maker from an experiment YAML (see experiments/README.md).",
+        help="train PPO or SAC from an experiment YAML with Tune (local Ray by default)",
+        description="Train a PPO or SAC market maker from an experiment YAML (see experiments/README.md).",
     )
     p.add_argument("experiment", help="experiment YAML, e.g. experiments/ppo_local.yaml")
     p.add_argument(

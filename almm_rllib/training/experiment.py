@@ -3,7 +3,7 @@
 Schema (every key optional unless marked; unknown keys are refused with the key path and the file)::
 
     name: ppo_local                  # required: the Tune experiment name (folder under the storage path)
-    algorithm: PPO                   # only PPO is supported
+    algorithm: PPO                   # PPO (default) or SAC, both on RLlib's new stack (training/algorithms.py)
     description: "..."               # free text
     seed: 0                          # seeds RLlib (config.debugging(seed=...)) and the env's episode seeds
     storage: results/tune            # Tune storage path (relative = to the current directory) or a URI
@@ -34,6 +34,7 @@ Schema (every key optional unless marked; unknown keys are refused with the key 
     evaluation: {evaluation_interval: 5, evaluation_duration: 10, evaluation_config: {explore: false}}
     fault_tolerance: {restart_failed_env_runners: true}
     resources / debugging / reporting / framework / callbacks: passed to the builder of the same name
+    tune:                            # hyper-parameter search (schedulers, searchers, spaces): training/search.py
 
 Project shorthands inside the builder sections:
 
@@ -89,6 +90,7 @@ TOP_KEYS = {
     "max_failures",
     "curriculum",
     "num_samples",
+    "tune",
     *BUILDER_SECTIONS,
 }
 CHECKPOINT_KEYS = {"frequency", "at_end", "num_to_keep", "score_attribute", "score_order"}
@@ -167,12 +169,12 @@ def load_experiment(path: str | pathlib.Path, overrides: list[str] | None = None
     return Experiment(spec=spec, source=source, overrides=list(overrides or []))
 
 
-def _builder_params(section: str) -> set[str]:
-    """Arguments of ``PPOConfig.<section>()``, including those it forwards to its base classes."""
-    from ray.rllib.algorithms.ppo import PPOConfig
+def _builder_params(section: str, algorithm: str = "PPO") -> set[str]:
+    """Arguments of ``<Algo>Config.<section>()``, including those it forwards to its base classes."""
+    from almm_rllib.training.algorithms import config_class
 
     names: set[str] = set()
-    for klass in PPOConfig.__mro__:
+    for klass in config_class(algorithm).__mro__:
         fn = klass.__dict__.get(section)
         if fn is None:
             continue
@@ -202,10 +204,10 @@ def validate(spec: dict, source: str) -> None:
     name = spec.get("name")
     if not isinstance(name, str) or not name.strip() or "/" in name:
         raise _err(source, "name", f"is required: a non-empty string without '/', got {name!r}")
-    if spec.get("algorithm", "PPO") != "PPO":
-        raise _err(
-            source, "algorithm", f"must be PPO (the only algorithm supported), got {spec['algorithm']!r}"
-        )
+    from almm_rllib.training.algorithms import ALGORITHMS, algorithm_name
+
+    if algorithm_name(spec) not in ALGORITHMS:
+        raise _err(source, "algorithm", f"must be one of {', '.join(ALGORITHMS)}, got {spec['algorithm']!r}")
     if "seed" in spec and spec["seed"] is not None:
         _check_number(source, "seed", spec["seed"], lo=0, integer=True)
     if "storage" in spec and not isinstance(spec["storage"], str):
@@ -241,7 +243,7 @@ def validate(spec: dict, source: str) -> None:
             raise _err(
                 source, section, f"must be a mapping of {section}() arguments, got {type(body).__name__}"
             )
-        allowed = _builder_params(section)
+        allowed = _builder_params(section, algorithm_name(spec))
         if section == "multi_agent":
             allowed |= MULTI_AGENT_EXTRA
         for k in body:
@@ -249,9 +251,14 @@ def validate(spec: dict, source: str) -> None:
                 raise _err(
                     source,
                     f"{section}.{k}",
-                    f"is not an argument of AlgorithmConfig.{section}() (known: {', '.join(sorted(allowed))})",
+                    f"is not an argument of AlgorithmConfig.{section}() for {algorithm_name(spec)} "
+                    f"(known: {', '.join(sorted(allowed))})",
                 )
     _validate_sections(spec, source)
+    if "tune" in spec:
+        from almm_rllib.training.search import validate_tune
+
+        validate_tune(spec, source)
 
 
 def _validate_curriculum(spec: dict, source: str) -> None:

@@ -31,15 +31,15 @@ def _map_per_agent(agent_id, episode=None, *, baselines, **kwargs):
 
 
 def build_config(exp: Experiment):
-    """The PPOConfig of an experiment, built through the AlgorithmConfig builder methods."""
-    from ray.rllib.algorithms.ppo import PPOConfig
-
+    """The algorithm's config (PPOConfig, SACConfig) of an experiment, built through the builder methods."""
     from almm_rllib.env.rllib_env import register_rllib_envs
+    from almm_rllib.training.algorithms import algorithm_name, config_class
     from almm_rllib.training.callbacks import make_callbacks
 
     register_rllib_envs()  # again on every build: Tune's registry is lost with a ray.shutdown()
     spec = exp.spec
-    cfg = PPOConfig()
+    algo_cls = config_class(algorithm_name(spec))
+    cfg = algo_cls()
     env_section = dict(spec.get("environment", {}))
     env_name = env_section.pop("env", RLLIB_ENV)
     env_cfg = exp.env_config
@@ -61,12 +61,12 @@ def build_config(exp: Experiment):
             if isinstance(lr, dict):
                 total = float(spec["stop"]["num_env_steps_sampled_lifetime"])
                 kwargs["lr"] = [[0, float(lr["linear_decay_from"])], [int(total), 0.0]]
-        if section == "rl_module" and "model_config" in kwargs:
+        if section == "rl_module" and "model_config" in kwargs and algorithm_name(spec) == "PPO":
             mc = dict(kwargs["model_config"])
             mc.setdefault("vf_share_layers", True)  # explicit: RLlib's defaults disagree (see the notes)
             kwargs["model_config"] = mc
         if section == "evaluation" and isinstance(kwargs.get("evaluation_config"), dict):
-            kwargs["evaluation_config"] = PPOConfig.overrides(**kwargs["evaluation_config"])
+            kwargs["evaluation_config"] = algo_cls.overrides(**kwargs["evaluation_config"])
         getattr(cfg, section)(**kwargs)
     if "rl_module" not in spec:
         cfg.rl_module(model_config=dict(SEED_MODEL))
@@ -306,7 +306,12 @@ def run_experiment(
         errors = [r.error for r in results if r.error]
         if errors and len(errors) == len(results):
             raise RuntimeError(f"every trial of {exp.name} failed; first error: {errors[0]}")
-        return _train_result(results, exp_path, *_score_of(exp), wall_s=time.perf_counter() - t0)
+        res = _train_result(results, exp_path, *_score_of(exp), wall_s=time.perf_counter() - t0)
+        if "tune" in spec and "://" not in storage:
+            from almm_rllib.training.search import finish_search
+
+            res = finish_search(exp, results, res)
+        return res
     finally:
         if started:
             ray.shutdown()
@@ -314,6 +319,10 @@ def run_experiment(
 
 def _score_of(exp: Experiment) -> tuple[str, str]:
     """The metric that ranks checkpoints and trials, and ``"max"`` or ``"min"``."""
+    if "tune" in exp.spec:
+        from almm_rllib.training.search import search_metric
+
+        return search_metric(exp.spec)
     ck = exp.spec.get("checkpoint") or {}
     return ck.get("score_attribute", "env_runners/episode_return_mean"), ck.get("score_order", "max")
 
@@ -326,11 +335,18 @@ def _tuner(
     file's header, and ``progress_s`` adds a progress line every that many seconds."""
     from ray import tune
 
+    from almm_rllib.training.algorithms import algorithm_name
     from almm_rllib.training.progress import ProgressLines, ResumableCSVLogger
 
     spec = exp.spec
-    if resume:
-        return tune.Tuner.restore(exp_path, trainable="PPO", resume_errored=True, param_space=config)
+    trainable = algorithm_name(spec)
+    tune_kwargs = {"num_samples": int(spec.get("num_samples", 1))}
+    if "tune" in spec:
+        from almm_rllib.training.search import tuner_parts
+
+        config, tune_kwargs = tuner_parts(spec, config)  # the same param space when resuming
+    if resume:  # resume_experiment checked there is something to restore
+        return tune.Tuner.restore(exp_path, trainable=trainable, resume_errored=True, param_space=config)
     ck = spec.get("checkpoint") or {}
     score, order = _score_of(exp)
     run_config = tune.RunConfig(
@@ -352,10 +368,7 @@ def _tuner(
         ],
     )
     return tune.Tuner(
-        "PPO",
-        param_space=config,
-        tune_config=tune.TuneConfig(num_samples=int(spec.get("num_samples", 1))),
-        run_config=run_config,
+        trainable, param_space=config, tune_config=tune.TuneConfig(**tune_kwargs), run_config=run_config
     )
 
 
@@ -396,6 +409,7 @@ def summary_text(res: TrainResult) -> str:
         "env_runners/mm/pnl",
         "env_runners/mm/sharpe",
         "curriculum/phase",
+        "selection/trial",
     )
     lines = [f"experiment : {res.experiment_path}", f"wall time  : {res.wall_s:.1f} s"]
     for k in keys:
