@@ -5,6 +5,9 @@ strategies. The core (book, market simulator) is importable without ray, torch o
 """
 
 from ._version import __version__
+from .core import gym_registration as _gym
 from .core.book import BookError, Fill, LimitOrderBook, Order, QueuePosition
+
+_gym.install()  # gym.make("almm/MarketMaking-v0") works once gymnasium is imported, in either order
 
 __all__ = ["BookError", "Fill", "LimitOrderBook", "Order", "QueuePosition", "__version__"]

@@ -1,8 +1,20 @@
-"""The ``almm`` command line. Each subcommand imports what it needs when it runs, so ``almm --help`` is fast."""
+"""The ``almm`` command line. Each subcommand imports what it needs when it runs, so ``almm --help`` is fast.
+
+Exit codes (every verb):
+
+* 0: done;
+* 1: the work ran and failed (every training trial errored, training left no checkpoint);
+* 2: refused before anything ran: a bad option, value, file or checkpoint; one line on stderr names the option
+  or the key and where it came from (argparse's usage errors share the code). ``ALMM_DEBUG=1`` adds the
+  traceback;
+* 130: interrupted (Ctrl-C / SIGINT; ``almm train`` prints how to resume). SIGTERM ends a run the same way,
+  with 143.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
@@ -11,26 +23,34 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     """The main job: train PPO (experiments/ppo_local.yaml) on a local Ray, then evaluate the checkpoint
     against every baseline on the same seeds and print the comparison."""
     from almm_rllib.baselines import STRATEGIES
-    from almm_rllib.core.config import ConfigError
     from almm_rllib.evaluation.commands import print_report
     from almm_rllib.evaluation.runner import evaluate, parse_seeds
     from almm_rllib.training.experiment import load_experiment
-    from almm_rllib.training.train import run_experiment, summary_text
+    from almm_rllib.training.train import TrainingInterrupted, run_experiment, summary_text
 
     t0 = time.perf_counter()
-    try:
-        exp = load_experiment(args.experiment, args.overrides)
-    except ConfigError as e:
-        print(f"almm demo: {e}", file=sys.stderr)
-        return 2
+    exp = load_experiment(args.experiment, args.overrides)
+    seeds = parse_seeds(args.seeds)  # refused now, not after the training
     print(f"[1/2] training {exp.name} ({args.experiment}) on a local Ray ...", flush=True)
-    res = run_experiment(exp, storage=args.storage, num_cpus=args.num_cpus, verbose=0)
+    try:
+        res = run_experiment(
+            exp, storage=args.storage, num_cpus=args.num_cpus, verbose=0, progress_s=args.progress_s
+        )
+    except TrainingInterrupted as e:
+        print(
+            f"almm demo: interrupted during training; nothing evaluated. The experiment state is saved in "
+            f"{e.experiment_path}; continue it with: almm train {args.experiment} --storage {args.storage} --resume",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    except RuntimeError as e:  # every trial failed
+        print(f"almm demo: {e}", file=sys.stderr)
+        return EXIT_FAILED
     print(summary_text(res), flush=True)
     if not res.best_checkpoint:
         print("almm demo: training produced no checkpoint", file=sys.stderr)
-        return 1
+        return EXIT_FAILED
     env_cfg = exp.env_config.replace(info_level="full", seed=None)
-    seeds = parse_seeds(args.seeds)
     policies = [res.best_checkpoint, *STRATEGIES]
     print(
         f"[2/2] evaluating the checkpoint against {len(STRATEGIES)} baselines on {len(seeds)} common seeds ...",
@@ -118,8 +138,13 @@ def _cmd_dashboard(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from almm_rllib.env.overrides import positive_int, positive_number, run_name_arg
+
     ap = argparse.ArgumentParser(
-        prog="almm", description="almm_rllib: RL market making on a simulated order book"
+        prog="almm",
+        description="almm_rllib: RL market making on a simulated order book",
+        epilog="exit codes: 0 done, 1 the run failed, 2 refused (bad option, value or file; one line on stderr "
+        "names it), 130 interrupted (Ctrl-C)",
     )
     ap.add_argument("--version", action="store_true", help="print the version and exit")
     sub = ap.add_subparsers(dest="command", metavar="COMMAND")
@@ -129,13 +154,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", default="20", help="evaluation seeds: N, a-b or a list (default 20)")
     p.add_argument("--storage", default="results/tune", help="Tune storage path (default results/tune)")
     p.add_argument("--out", default="results", help="where the evaluation run folder goes")
-    p.add_argument("--run-name", default=None)
-    p.add_argument("--num-cpus", type=int, default=None)
+    p.add_argument("--run-name", type=run_name_arg, default=None, help="evaluation run folder name")
+    p.add_argument("--num-cpus", type=positive_int, default=None)
+    p.add_argument(
+        "--progress-s", type=positive_number, default=10.0, help="seconds between training progress lines"
+    )
     p.set_defaults(func=_cmd_demo)
     p = sub.add_parser("book-demo", help=_cmd_book_demo.__doc__)
-    p.add_argument("--events", type=int, default=2_000_000, help="events to stream (default 2,000,000)")
+    p.add_argument(
+        "--events", type=positive_int, default=2_000_000, help="events to stream (default 2,000,000)"
+    )
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--snapshots", type=int, default=5, help="book snapshots to print")
+    p.add_argument("--snapshots", type=positive_int, default=5, help="book snapshots to print")
     p.set_defaults(func=_cmd_book_demo)
     p = sub.add_parser("dashboard", help=_cmd_dashboard.__doc__)
     p.add_argument("--results", default="results", help="results directory (default results)")
@@ -167,6 +197,32 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+def run_verb(name: str, func, args: argparse.Namespace) -> int:
+    """Run one verb with the CLI's one error policy: a refused value (ConfigError, CheckpointError, any
+    ValueError), a results folder that cannot be written or read (ResultsError) or a missing file is one
+    line ``almm <verb>: <message>`` on stderr and exit code 2; Ctrl-C is ``almm <verb>: interrupted`` and 130.
+    ``ALMM_DEBUG=1`` re-raises, for the traceback."""
+    from almm_rllib.results.errors import ResultsError
+
+    try:
+        return int(func(args) or 0)
+    except KeyboardInterrupt:
+        print(f"almm {name}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except (ValueError, ResultsError, FileNotFoundError) as e:
+        if os.environ.get("ALMM_DEBUG"):
+            raise
+        msg = " ".join(str(e).split()) or type(e).__name__
+        print(f"almm {name}: {msg}", file=sys.stderr)
+        return EXIT_USAGE
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = build_parser()
     args = ap.parse_args(argv)
@@ -177,8 +233,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if not getattr(args, "func", None):
         ap.print_help()
-        return 2
-    return int(args.func(args) or 0)
+        return EXIT_USAGE
+    return run_verb(args.command, args.func, args)
 
 
 if __name__ == "__main__":

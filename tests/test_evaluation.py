@@ -278,8 +278,8 @@ def test_cli_evaluate_and_missing_paths(tmp_path, capsys):
     rc = main(["evaluate", str(missing), "--seeds", "1", "--out", str(tmp_path), "--no-progress"])
     err = capsys.readouterr().err
     assert rc == 2 and str(missing) in err and "not found" in err
-    with pytest.raises(SystemExit, match="market.nope"):
-        main(["evaluate", "static_spread", "--set", "market.nope=1", "--out", str(tmp_path)])
+    rc = main(["evaluate", "static_spread", "--set", "market.nope=1", "--out", str(tmp_path)])
+    assert rc == 2 and "market.nope" in capsys.readouterr().err
 
 
 def test_cli_simulate_paper_table(tmp_path, capsys):
@@ -298,7 +298,14 @@ def test_cli_simulate_paper_table(tmp_path, capsys):
     )
     out = capsys.readouterr().out
     assert rc == 0
-    assert "inventory" in out and "symmetric" in out and "paper.py" in out and "paper (2008)" in out
+    assert (
+        "inventory" in out
+        and "symmetric" in out
+        and "paper.py" in out
+        and "AS working paper (Oct 2006)" in out
+    )
+    folders = [ln.removeprefix("run folder: ") for ln in out.splitlines() if ln.startswith("run folder: ")]
+    assert len(folders) == 1 and (Path(folders[0]) / "version.json").is_file()  # one gamma, one run folder
 
 
 def test_paper_table_on_the_env_agrees_with_the_closed_form_and_the_paper():

@@ -21,6 +21,7 @@ import pandas as pd
 import pytest
 
 from almm_rllib.training.experiment import load_experiment
+from tests.cli_procs import descendants, kill_all, wait_gone
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SMOKE = ROOT / "experiments" / "smoke.yaml"
@@ -134,15 +135,20 @@ def test_resume_continues_an_interrupted_experiment(tmp_path):
         str(tmp_path),
         "--num-cpus",
         "2",
-        "--quiet",
         "--set",
         "stop.training_iteration=6",
         "--set",
         "checkpoint.num_to_keep=10",
     ]
+    log = tmp_path / "train.log"
     p = subprocess.Popen(
-        args, env=env, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        [*args, "--progress-s", "1"],
+        env=env,
+        start_new_session=True,
+        stdout=open(log, "w"),
+        stderr=subprocess.STDOUT,
     )
+    tree: set[int] = set()
     try:
         deadline = time.time() + 240
         while time.time() < deadline and not glob.glob(
@@ -152,19 +158,53 @@ def test_resume_continues_an_interrupted_experiment(tmp_path):
                 break
             time.sleep(0.5)
         assert p.poll() is None, "training ended before it could be interrupted"
+        tree = descendants(p.pid)  # Ray's processes, started by this run
         os.killpg(p.pid, signal.SIGINT)  # what Ctrl-C does: Tune saves its state and stops
-        p.wait(timeout=120)
+        rc = p.wait(timeout=120)
+        left = wait_gone(tree, timeout=30)
     finally:
         if p.poll() is None:
             os.killpg(p.pid, signal.SIGKILL)
             p.wait()
+        kill_all(tree)
+    text = log.read_text()
+    # Ctrl-C: exit 130, the command that continues, no process of the run left
+    assert rc == 130, text[-3000:]
+    hint = [ln for ln in text.splitlines() if ln.startswith("almm train: continue with: almm train")]
+    assert hint and hint[-1].endswith("--resume"), text[-2000:]
+    assert not left, f"processes of the run survived the interrupt: {left}"
+    # progress lines at a steady rate, with the figures they promise
+    lines = [ln for ln in text.splitlines() if ln.startswith("[train ")]
+    assert len(lines) >= 3 and any("steps " in ln and "return " in ln and "mm pnl " in ln for ln in lines), (
+        text
+    )
+    saved = (tmp_path / "smoke" / "experiment.yaml").read_text()
+    # --resume with a stop value other than the saved one is refused; experiment.yaml stays as it was
+    refused = subprocess.run(
+        [*args[:-4], "--set", "stop.training_iteration=9", "--set", "checkpoint.num_to_keep=10", "--resume"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert refused.returncode == 2, refused.stderr
+    assert (
+        "stop.training_iteration (saved 6, given 9)" in refused.stderr and "Traceback" not in refused.stderr
+    )
+    assert (tmp_path / "smoke" / "experiment.yaml").read_text() == saved
     # result.json: one JSON line per iteration (progress.csv gains columns as new metrics appear)
     prog = pd.read_json(glob.glob(str(tmp_path / "smoke" / "PPO_*" / "result.json"))[0], lines=True)
     done_before = int(prog["training_iteration"].max())
     rows_before = len(prog)
     assert 1 <= done_before < 6
-    out = subprocess.run([*args, "--resume"], env=env, capture_output=True, text=True, timeout=400)
+    out = subprocess.run([*args, "--quiet", "--resume"], env=env, capture_output=True, text=True, timeout=400)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert (tmp_path / "smoke" / "experiment.yaml").read_text() == saved
+    # progress.csv still reads after the resume, its appended rows under the right columns
+    csv = pd.read_csv(glob.glob(str(tmp_path / "smoke" / "PPO_*" / "progress.csv"))[0])
+    assert csv["training_iteration"].tolist()[-1] == 6
+    assert set(csv["training_iteration"]) == set(range(1, 7))
+    assert set(csv["curriculum/phase"]) <= {"low_volatility", "high_volatility"}
     trials = glob.glob(str(tmp_path / "smoke" / "PPO_*"))
     assert len(trials) == 1  # the same trial continued, no new one
     prog = pd.read_json(os.path.join(trials[0], "result.json"), lines=True)

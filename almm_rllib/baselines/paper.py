@@ -49,8 +49,13 @@ _MIN_QUOTED_SIZE = 0.5
 #: Cap on the exponent of the fill probability (a quote far through the mid is hit with probability 1).
 _MAX_EXPONENT = 50.0
 
-#: Figures reported by Avellaneda & Stoikov (2008) for gamma = 0.1, 1000 simulations: money for profits,
-#: shares for final inventories; ``*_std`` are standard deviations across paths.
+#: Which version of the paper :data:`PAPER_TABLE_GAMMA_0_1` comes from: the table of the October 2006 working
+#: paper of Avellaneda & Stoikov, "High-frequency trading in a limit order book" (the model and the strategy
+#: are cited from the 2008 article in Quantitative Finance; these figures are not that article's). Tables label
+#: the figures with this string.
+PAPER_TABLE_SOURCE = "AS working paper (Oct 2006)"
+#: Figures of the October 2006 working paper's table (:data:`PAPER_TABLE_SOURCE`) for gamma = 0.1, 1000
+#: simulations: money for profits, shares for final inventories; ``*_std`` are standard deviations across paths.
 PAPER_TABLE_GAMMA_0_1: dict[str, dict[str, float]] = {
     "inventory": {"profit": 62.94, "profit_std": 5.89, "final_q_std": 2.80},
     "symmetric": {"profit": 67.21, "profit_std": 13.43, "final_q_std": 8.66},

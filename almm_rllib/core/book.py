@@ -44,6 +44,14 @@ from .schema import (
 _SIDES = {"buy": BUY, "bid": BUY, "b": BUY, BUY: BUY, "sell": SELL, "ask": SELL, "s": SELL, SELL: SELL}
 
 
+#: Largest order id (the compiled book keeps ids as int64).
+MAX_ORDER_ID = 2**63 - 1
+#: Largest price in ticks and order size in lots the facade accepts: sums of sizes and price arithmetic stay
+#: far inside int64 (and exact in float64), so absurd inputs are a BookError, not an overflow in compiled code.
+MAX_TICKS = 2**50
+MAX_LOTS = 2**50
+
+
 class BookError(ValueError):
     """Invalid input to the book, or a capacity limit hit (the book is left unchanged)."""
 
@@ -166,6 +174,8 @@ class LimitOrderBook:
         if not math.isfinite(price) or price <= 0:
             raise BookError(f"{what} must be a positive finite price, got {price!r}")
         t = price / self.tick_size
+        if t > MAX_TICKS:
+            raise BookError(f"{what}={price!r} is beyond what the book holds ({MAX_TICKS:,} ticks)")
         ticks = round(t)
         if abs(t - ticks) > 1e-6:
             raise BookError(f"{what}={price!r} is not on the tick grid (tick_size={self.tick_size})")
@@ -178,10 +188,21 @@ class LimitOrderBook:
         if not math.isfinite(q) or q <= 0:
             raise BookError(f"{what} must be positive, got {qty!r}")
         lots = q / self.lot_size
+        if lots > MAX_LOTS:
+            raise BookError(f"{what}={qty!r} is beyond what the book holds ({MAX_LOTS:,} lots)")
         n = round(lots)
         if abs(lots - n) > 1e-9 or n < 1:
             raise BookError(f"{what}={qty!r} is not a positive multiple of lot_size={self.lot_size}")
         return n
+
+    @staticmethod
+    def _oid(order_id, what: str = "order_id") -> int:
+        """An order id the compiled book can hold: an integer in 0 .. 2**63 - 1 (int64)."""
+        if isinstance(order_id, bool) or not isinstance(order_id, int | np.integer):
+            raise BookError(f"{what} must be a non-negative integer, got {order_id!r}")
+        if not 0 <= int(order_id) <= MAX_ORDER_ID:
+            raise BookError(f"{what} must be in 0..{MAX_ORDER_ID} (int64), got {order_id!r}")
+        return int(order_id)
 
     @staticmethod
     def _side(side, what: str = "Order.side") -> int:
@@ -271,9 +292,7 @@ class LimitOrderBook:
         if order_id is None:
             oid = self._next_id
         else:
-            if isinstance(order_id, bool) or not isinstance(order_id, int | np.integer) or order_id < 0:
-                raise BookError(f"Order.order_id must be a non-negative integer, got {order_id!r}")
-            oid = int(order_id)
+            oid = self._oid(order_id, "Order.order_id")
             if nb.hm_find_nb(self.state, oid) >= 0:
                 raise BookError(f"Order.order_id={oid} is already resting in the book")
         self._next_id = max(self._next_id, oid + 1)
@@ -284,7 +303,7 @@ class LimitOrderBook:
         """Cancel a resting order; False if no such order rests (unknown, filled or already cancelled)."""
         if isinstance(order_id, bool) or not isinstance(order_id, int | np.integer):
             return False
-        return bool(nb.cancel_nb(self.state, int(order_id)))
+        return bool(nb.cancel_nb(self.state, self._oid(order_id)))
 
     def reduce_order(self, order_id: int, quantity: float, time: float | None = None) -> bool:
         """Remove ``quantity`` shares from a resting order, keeping its queue priority (to zero = cancel).
@@ -292,9 +311,9 @@ class LimitOrderBook:
         ``time``: the message's time in seconds (None: the book's clock, which advances by one per message).
         """
         lots = self._lots(quantity, "reduce_order quantity")
-        if nb.hm_find_nb(self.state, int(order_id)) < 0:
+        if nb.hm_find_nb(self.state, self._oid(order_id)) < 0:
             return False
-        self._apply(EV_REDUCE, BUY, NO_PRICE, lots, 0, int(order_id), self._time(time))
+        self._apply(EV_REDUCE, BUY, NO_PRICE, lots, 0, self._oid(order_id), self._time(time))
         return True
 
     def replace_order(
@@ -305,11 +324,11 @@ class LimitOrderBook:
         ``time``: arrival time of the new order in seconds (None: the book's clock). Returns the fills if the new
         price crosses. Raises BookError for an unknown order id.
         """
-        if nb.hm_find_nb(self.state, int(order_id)) < 0:
+        if nb.hm_find_nb(self.state, self._oid(order_id)) < 0:
             raise BookError(f"replace_order: order {order_id} is not resting")
         ticks = self._ticks(price, "replace_order price")
         lots = 0 if quantity is None else self._lots(quantity, "replace_order quantity")
-        return self._apply(EV_REPLACE, BUY, ticks, lots, 0, int(order_id), self._time(time))
+        return self._apply(EV_REPLACE, BUY, ticks, lots, 0, self._oid(order_id), self._time(time))
 
     def process_events(self, events: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Apply a structured array of ``EVENT_DTYPE`` events (ticks and lots) in one compiled call.
@@ -384,7 +403,7 @@ class LimitOrderBook:
 
     def get_queue_position(self, order_id: int) -> QueuePosition | None:
         """Shares and orders ahead of a resting order at its price level; None if it is not resting."""
-        ahead, rank = nb.queue_position_nb(self.state, int(order_id))
+        ahead, rank = nb.queue_position_nb(self.state, self._oid(order_id))
         if rank < 0:
             return None
         return QueuePosition(int(ahead) * self.lot_size, int(rank))
@@ -397,12 +416,12 @@ class LimitOrderBook:
 
     def get_order(self, order_id: int) -> dict | None:
         """A resting order's side, price, remaining shares, owner and arrival time; None if not resting."""
-        slot = int(nb.hm_find_nb(self.state, int(order_id)))
+        slot = int(nb.hm_find_nb(self.state, self._oid(order_id)))
         if slot < 0:
             return None
         st = self.state
         return {
-            "order_id": int(order_id),
+            "order_id": self._oid(order_id),
             "side": "buy" if st.o_side[slot] == BUY else "sell",
             "price": self._price(int(st.o_price[slot])),
             "quantity": int(st.o_qty[slot]) * self.lot_size,

@@ -11,15 +11,13 @@ import gymnasium
 
 from almm_rllib.core.agent_schema import ACT_DIM, OBS_DIM
 from almm_rllib.core.agent_schema import GYM_ENV_ID as ENV_ID
+from almm_rllib.core.gym_registration import register
 
 from .config import PHASES, EnvConfig, phase_market
 from .core import AGENT_FILL_COLUMNS, INFO_KEYS, MarketMakingCore
 from .gym_env import MarketMakingGymEnv
 
-if ENV_ID not in gymnasium.registry:
-    gymnasium.register(
-        id=ENV_ID, entry_point="almm_rllib.env.gym_env:MarketMakingGymEnv", disable_env_checker=False
-    )
+register(gymnasium)  # also done by ``import almm_rllib`` (see almm_rllib/core/gym_registration.py)
 
 
 def __getattr__(name: str):

@@ -225,12 +225,19 @@ class MarketMakingCore:
         """Run the compiled step on ``actions``; returns whether the episode ended (the kernel charges the
         terminal liquidation on the last step, see ``EnvConfig.terminal_inventory``)."""
         act = self._act
+        if getattr(self, "t", None) is None or self.t >= self.config.n_steps:
+            raise gym.error.ResetNeeded(
+                "step() after the episode ended (or before reset()): call reset() first"
+            )
+        # exactly one action per agent: no broadcasting of a scalar or of one row (a single agent may pass [4])
+        shape = np.shape(actions)
+        if shape != act.shape and not (act.shape[0] == 1 and shape == act.shape[1:]):
+            want = f"{act.shape} (agents x {ACT_DIM})" + (f" or ({ACT_DIM},)" if act.shape[0] == 1 else "")
+            raise ValueError(f"actions must have shape {want}, got {shape}")
         try:
             act[...] = actions
         except (ValueError, TypeError):
-            raise ValueError(
-                f"actions must have shape {act.shape} (agents x {ACT_DIM}), got {np.shape(actions)}"
-            ) from None
+            raise ValueError(f"actions must be numbers of shape {act.shape}, got {actions!r}") from None
         sim = self.sim
         status = mm.mm_step_nb(sim.state, act, self.mp, self.es, self.feat, self.obs, self.acc)
         if status == A.STEP_NEED_RANDOM:

@@ -134,25 +134,12 @@ class PolicySpec:
         return out
 
 
-def _scalar(text: str) -> Any:
-    import yaml
-
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
-        return text
-
-
 def parse_params(text: str, *, where: str = "policy spec") -> dict[str, Any]:
-    """``"a=1,b=x"`` -> ``{"a": 1, "b": "x"}`` (values read as YAML scalars)."""
-    params: dict[str, Any] = {}
-    for item in filter(None, (p.strip() for p in text.split(","))):
-        key, sep, value = item.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise ValueError(f"{where}: expected key=value, got {item!r}")
-        params[key] = _scalar(value.strip())
-    return params
+    """``"a=1,b=x,c=5e-2"`` -> ``{"a": 1, "b": "x", "c": 0.05}`` (values as every override reads them:
+    :func:`almm_rllib.env.overrides.parse_value`)."""
+    from almm_rllib.env.overrides import parse_params as _parse
+
+    return _parse(text, where=where)
 
 
 def _is_baseline(name: str) -> bool:

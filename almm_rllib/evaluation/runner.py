@@ -38,11 +38,10 @@ import concurrent.futures as cf
 import dataclasses
 import datetime as _dt
 import math
-import multiprocessing
 import os
-import sys
+import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +58,7 @@ from almm_rllib.evaluation.policies import (
     load_policy,
     parse_policy_spec,
 )
+from almm_rllib.evaluation.pool import WorkerPool, sigterm_as_interrupt
 from almm_rllib.evaluation.replay import resolve_env_config
 from almm_rllib.evaluation.views import view_from_env
 from almm_rllib.results import RunWriter, episode_metrics
@@ -275,7 +275,13 @@ class _Trace:
 
 def _play(env, policy: Policy, obs: np.ndarray, info: dict, n_steps: int) -> _Trace:
     """Play one episode from the reset's ``obs`` and ``info`` to its end; at most ``n_steps`` steps."""
-    trace = _new_trace(n_steps)
+    trace = _Trace(
+        floats={c: np.empty(n_steps, np.float64) for c in _STEP_FLOAT_INFO},
+        regime=np.empty(n_steps, np.int8),
+        n_fills=np.empty(n_steps, np.int32),
+        step_no=np.empty(n_steps, np.int32),
+        fill_rows=[],
+    )
     prev_mid = float(info["mid"])
     core = env.core
     k = 0
@@ -284,38 +290,20 @@ def _play(env, policy: Policy, obs: np.ndarray, info: dict, n_steps: int) -> _Tr
         view = view_from_env(core, info, obs, k) if policy.needs_view else None
         obs, _reward, terminated, truncated, info = env.step(policy.act(obs, view))
         done = terminated or truncated
-        _record(trace, info, prev_mid)
+        if k >= n_steps:  # the env's episode is longer than its config says: refuse rather than truncate
+            raise RuntimeError(f"the env ran past its configured {n_steps} steps")
+        for c in _STEP_FLOAT_INFO:
+            trace.floats[c][k] = info[c]
+        trace.regime[k] = info["regime"]
+        trace.n_fills[k] = info["n_fills"]
+        trace.step_no[k] = info["step"]
+        if info["n_fills"]:
+            fills = np.asarray(info["fills"], np.float64).reshape(-1, 6)
+            trace.fill_rows.append((int(info["step"]), fills, prev_mid))
         prev_mid = float(info["mid"])
         k += 1
+    trace.n = k
     return trace
-
-
-def _new_trace(n_steps: int) -> _Trace:
-    return _Trace(
-        floats={c: np.empty(n_steps, np.float64) for c in _STEP_FLOAT_INFO},
-        regime=np.empty(n_steps, np.int8),
-        n_fills=np.empty(n_steps, np.int32),
-        step_no=np.empty(n_steps, np.int32),
-        fill_rows=[],
-    )
-
-
-def _record(trace: _Trace, info: dict, prev_mid: float) -> None:
-    """Append one step's ``info`` to the trace (``prev_mid``: the mid its quotes were priced from)."""
-    k = trace.n
-    if k >= len(
-        trace.step_no
-    ):  # the env's episode is longer than its config says: refuse rather than truncate
-        raise RuntimeError(f"the env ran past its configured {len(trace.step_no)} steps")
-    for c in _STEP_FLOAT_INFO:
-        trace.floats[c][k] = info[c]
-    trace.regime[k] = info["regime"]
-    trace.n_fills[k] = info["n_fills"]
-    trace.step_no[k] = info["step"]
-    if info["n_fills"]:
-        fills = np.asarray(info["fills"], np.float64).reshape(-1, 6)
-        trace.fill_rows.append((int(info["step"]), fills, prev_mid))
-    trace.n = k + 1
 
 
 def _step_frame(trace: _Trace, key: dict[str, Any], phase: str) -> pd.DataFrame:
@@ -350,21 +338,6 @@ def _run_chunk(
     return out
 
 
-def _worker_init() -> None:
-    # one worker per core: a checkpoint's torch (imported later, in this process) reads these at import
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(var, "1")
-
-
-def _start_method() -> str:
-    """``fork`` when this process has neither torch nor Ray loaded (cheap: workers inherit the imported modules
-    and compiled kernels), else ``spawn`` (forking a process that runs OpenMP or Ray threads can hang)."""
-    heavy = "torch" in sys.modules or "ray" in sys.modules
-    if heavy or "fork" not in multiprocessing.get_all_start_methods():
-        return "spawn"
-    return "fork"
-
-
 def parse_seeds(text: str | int | Sequence[int]) -> list[int]:
     """Seeds from ``N`` (0..N-1), ``a-b`` (a..b inclusive), a comma-separated list, or a sequence of ints."""
     if isinstance(text, int | np.integer) and not isinstance(text, bool):
@@ -374,6 +347,8 @@ def parse_seeds(text: str | int | Sequence[int]) -> list[int]:
         return list(range(n))
     if not isinstance(text, str):
         seeds = [int(s) for s in text]
+    elif not re.fullmatch(r"\s*(\d+|\d+\s*-\s*\d+|-?\d+(\s*,\s*-?\d*)*)\s*", text):
+        raise ValueError(f"seeds: expected N, a-b or a comma list of integers, got {text!r}")
     else:
         t = text.strip()
         if "," in t:
@@ -469,7 +444,6 @@ def evaluate(
     module_id: str | None = None,
     overwrite: bool = False,
     extra_config: dict[str, Any] | None = None,
-    on_progress: Callable[[int, int], None] | None = None,
 ) -> Path:
     """Run every policy on the same seeds and write the run folder ``<out_dir>/<run_name>/``.
 
@@ -488,8 +462,6 @@ def evaluate(
         module_id: the RLModule to load from checkpoints (default ``default_policy``).
         overwrite: replace the files of an existing run folder.
         extra_config: more entries for ``config.json``.
-        on_progress: called as ``on_progress(episodes done, episodes in all)`` after each chunk is written
-            (the dashboard's progress bar).
 
     Returns:
         The run folder.
@@ -519,16 +491,7 @@ def evaluate(
         **(extra_config or {}),
     }
     versions = _framework_versions(specs)
-    _write_run(
-        run_dir,
-        config,
-        versions,
-        tasks,
-        max_workers,
-        overwrite=overwrite,
-        progress=progress,
-        on_progress=on_progress,
-    )
+    _write_run(run_dir, config, versions, tasks, max_workers, overwrite=overwrite, progress=progress)
     return run_dir
 
 
@@ -597,7 +560,6 @@ def _write_run(
     *,
     overwrite: bool,
     progress: bool,
-    on_progress: Callable[[int, int], None] | None = None,
 ) -> None:
     """Run the tasks and write their steps and fills as they come, in task order, then the episodes table."""
     from tqdm.auto import tqdm
@@ -617,8 +579,6 @@ def _write_run(
                     writer.write_fills(pd.concat(fills, ignore_index=True))
                 episodes.extend(row for _, row in results)
                 bar.update(len(results))
-                if on_progress is not None:
-                    on_progress(len(episodes), config["n_episodes"])
 
             _run_tasks(tasks, max_workers, consume)
             writer.write_episodes(pd.DataFrame(episodes, columns=list(S.EPISODES_COLUMNS)))
@@ -633,17 +593,13 @@ def _run_tasks(tasks: list[tuple], max_workers: int, consume) -> None:
         for task in tasks:
             consume(_run_chunk(*task))
         return
-    ctx = multiprocessing.get_context(_start_method())
-    with cf.ProcessPoolExecutor(max_workers, mp_context=ctx, initializer=_worker_init) as pool:
-        futures = {pool.submit(_run_chunk, *task): i for i, task in enumerate(tasks)}
+    # an exception (Ctrl-C, SIGTERM, a failed chunk) ends the workers at once (evaluation/pool.py)
+    with sigterm_as_interrupt(), WorkerPool(max_workers) as pool:
+        futures = {pool.executor.submit(_run_chunk, *task): i for i, task in enumerate(tasks)}
         pending: dict[int, list] = {}
         next_i = 0
-        try:
-            for fut in cf.as_completed(futures):
-                pending[futures[fut]] = fut.result()
-                while next_i in pending:
-                    consume(pending.pop(next_i))
-                    next_i += 1
-        except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
+        for fut in cf.as_completed(futures):
+            pending[futures[fut]] = fut.result()
+            while next_i in pending:
+                consume(pending.pop(next_i))
+                next_i += 1

@@ -181,16 +181,19 @@ def paper_table(
     folder, removed afterwards, when ``out_dir`` is None). ``cross_check`` adds the same experiment in the
     baselines' plain-numpy simulation (:func:`almm_rllib.baselines.paper.paper_comparison`, ``n_episodes``
     paths from ``seed``; source ``"paper.py"``) and, where the paper printed them, its figures (source
-    ``"paper (2008)"``, ``gamma = 0.1`` only).
+    :data:`almm_rllib.baselines.paper.PAPER_TABLE_SOURCE`, the October 2006 working paper's table, ``gamma = 0.1``
+    only).
 
     Returns:
-        DataFrame with columns :data:`PAPER_COLUMNS`, rows ordered by gamma, strategy, source.
+        DataFrame with columns :data:`PAPER_COLUMNS`, rows ordered by gamma, strategy, source; its
+        ``attrs["run_dirs"]`` lists the run folders written (empty when ``out_dir`` is None).
     """
     from almm_rllib.baselines import paper
 
     cfg = paper_env_config()
     base_name = run_name or default_run_name("paper")
     rows: list[dict[str, Any]] = []
+    run_dirs: list[str] = []  # in ``table.attrs["run_dirs"]`` (none when they were temporary)
     with tempfile.TemporaryDirectory(prefix="almm-paper-") as tmp:
         root = Path(out_dir) if out_dir is not None else Path(tmp)
         for gamma in gammas:
@@ -207,6 +210,8 @@ def paper_table(
                 extra_config={"kind": "paper", "gamma": gamma},
             )
             rows += paper_rows_from_run(run_dir, gamma)
+            if out_dir is not None:
+                run_dirs.append(str(run_dir))
             if cross_check:
                 market = paper.PaperMarket(
                     s0=PAPER_S0, T=PAPER_T, sigma=PAPER_SIGMA, dt=PAPER_DT, A=PAPER_A, k=PAPER_K
@@ -227,7 +232,7 @@ def paper_table(
                             {
                                 "gamma": gamma,
                                 "strategy": strategy,
-                                "source": "paper (2008)",
+                                "source": paper.PAPER_TABLE_SOURCE,
                                 "n": paper.PAPER_N_PATHS,
                                 "spread": float("nan"),
                                 "profit": fig["profit"],
@@ -237,12 +242,14 @@ def paper_table(
                             }
                         )
     out = pd.DataFrame(rows, columns=list(PAPER_COLUMNS))
-    order = {"env": 0, "paper.py": 1, "paper (2008)": 2}
-    return out.sort_values(
+    order = {"env": 0, "paper.py": 1, paper.PAPER_TABLE_SOURCE: 2}
+    out = out.sort_values(
         ["gamma", "strategy", "source"],
         key=lambda c: c.map(order) if c.name == "source" else c,
         kind="mergesort",
     ).reset_index(drop=True)
+    out.attrs["run_dirs"] = run_dirs
+    return out
 
 
 def format_paper_table(table: pd.DataFrame) -> str:

@@ -64,6 +64,7 @@ __all__ = [
     "read_json",
     "read_run",
     "read_table",
+    "remove_stale_temp_files",
     "version_info",
     "write_json",
     "write_run",
@@ -77,6 +78,30 @@ __all__ = [
 
 def _temp_name(path: Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def remove_stale_temp_files(folder: Path) -> list[Path]:
+    """Remove the temporary files (``.<name>.<pid>.<random>.tmp``) that a writer killed before it could clean up
+    (``kill -9``, power loss) left in ``folder``: those of processes that no longer run. Returns them."""
+    removed = []
+    for tmp in Path(folder).glob(".*.tmp"):
+        parts = tmp.name[1:].rsplit(".", 3)  # <name>, <pid>, <random>, "tmp"
+        if len(parts) != 4 or not parts[1].isdigit() or int(parts[1]) == os.getpid():
+            continue
+        if not _pid_alive(int(parts[1])):
+            _unlink_quietly(tmp)
+            removed.append(tmp)
+    return removed
 
 
 def _fsync_file(path: Path) -> None:
@@ -252,11 +277,17 @@ class RunWriter:
         if not overwrite:
             existing = [n for n in names if (self.run_dir / n).exists()]
             if existing:
-                raise ResultsError(self.run_dir, f"already holds a run ({existing}); pass overwrite=True")
+                raise ResultsError(
+                    self.run_dir,
+                    f"already holds a run ({existing}); choose another --run-name, or replace it with --overwrite "
+                    "(overwrite=True)",
+                )
+        self._created = not self.run_dir.exists()
         try:
             self.run_dir.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise ResultsError(self.run_dir, f"cannot create the run folder ({e})") from e
+        remove_stale_temp_files(self.run_dir)
         # Fail early on a config that cannot be written, before any long evaluation.
         try:
             json.dumps(self.config, default=_json_default, allow_nan=False)
@@ -335,6 +366,9 @@ class RunWriter:
         self._writers.clear()
         for tmp in self._tmp.values():
             _unlink_quietly(tmp)
+        if self._created:  # a failed run leaves no empty run folder behind
+            with contextlib.suppress(OSError):
+                self.run_dir.rmdir()  # only if empty
         if self._state == "open":
             self._state = "aborted"
 

@@ -13,8 +13,11 @@ Conventions shared by the three tables:
 
 * No column may hold nulls. A float value that does not exist (an empty book side, a quote that is not
   posted, a metric that is undefined) is ``NaN``; a null handed to :func:`conform` in a float column is turned
-  into ``NaN``, a null anywhere else is refused. So pandas, polars and DuckDB readers all see ``NaN``
-  (``isnan(x)`` in SQL), never ``NULL``, in float columns.
+  into ``NaN``, a null anywhere else is refused. So pandas, polars and DuckDB readers all see ``NaN``,
+  never ``NULL``, in float columns. In DuckDB select NaN rows with ``WHERE NOT isfinite(x) AND NOT isinf(x)``
+  (or count them with ``count(*) FILTER (WHERE isnan(x))``): DuckDB 2.0 pushes ``WHERE isnan(x)`` (and
+  ``x != x``) down to the Parquet column statistics, which leave NaN out, and then skips every row group of a
+  column without infinities: the query returns no rows (``tests/test_results_duckdb.py``).
 * Column order is the order of the pinned schema; :func:`conform` reorders its input.
 * Each field carries its unit and meaning in its Arrow metadata (``doc``), so the Parquet files describe
   themselves. Each schema carries ``almm_rllib.table`` and ``almm_rllib.schema_version`` metadata.

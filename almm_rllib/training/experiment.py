@@ -51,7 +51,6 @@ value head) maps onto RLlib's ``DefaultModelConfig`` as ``fcnet_hiddens=[256, 25
 
 from __future__ import annotations
 
-import copy
 import inspect
 import pathlib
 from dataclasses import dataclass, field
@@ -61,6 +60,7 @@ import yaml
 
 from almm_rllib.core.agent_schema import RLLIB_ENV, RLLIB_ENV_MULTI, RLLIB_ENV_NAMES, agent_ids, check_phase
 from almm_rllib.core.config import ConfigError
+from almm_rllib.env import overrides as _overrides
 from almm_rllib.env.config import EnvConfig
 
 #: AlgorithmConfig builder methods an experiment may configure, in the order they are applied.
@@ -142,31 +142,13 @@ def _err(source: str, key: str, msg: str) -> ExperimentError:
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
-    """``a.b.c=value`` -> (["a", "b", "c"], yaml-parsed value)."""
-    if "=" not in text:
-        raise ExperimentError("--set", f"expects key=value, got {text!r}")
-    key, _, raw = text.partition("=")
-    key = key.strip()
-    if not key or any(not p for p in key.split(".")):
-        raise ExperimentError("--set", f"has an empty key in {text!r}")
-    try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError as e:
-        raise ExperimentError(key, f"--set value {raw!r} is not valid YAML: {e}") from None
-    return key.split("."), value
+    """``a.b.c=value`` -> (["a", "b", "c"], value); values as every ``--set`` reads them
+    (:func:`almm_rllib.env.overrides.parse_value`: YAML 1.2 numbers, NaN/inf refused)."""
+    return _overrides.parse_override(text, where="--set")
 
 
 def apply_overrides(spec: dict, overrides: list[str]) -> dict:
-    spec = copy.deepcopy(spec)
-    for text in overrides:
-        path, value = parse_override(text)
-        node = spec
-        for p in path[:-1]:
-            if not isinstance(node.get(p, {}), dict):
-                raise ExperimentError(".".join(path), f"--set goes through {p!r}, which is not a mapping")
-            node = node.setdefault(p, {})
-        node[path[-1]] = value
-    return spec
+    return _overrides.apply_overrides(spec, overrides, where="--set")
 
 
 def load_experiment(path: str | pathlib.Path, overrides: list[str] | None = None) -> Experiment:
@@ -179,10 +161,7 @@ def load_experiment(path: str | pathlib.Path, overrides: list[str] | None = None
         raise ExperimentError("", f"experiment file not found: {path}") from None
     except OSError as e:
         raise ExperimentError("", f"cannot read {path}: {e}") from None
-    try:
-        spec = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        raise ExperimentError("", f"is not valid YAML: {e}", source) from None
+    spec = _overrides.load_yaml(text, where=source)
     if not isinstance(spec, dict):
         raise _err(source, "", "must be a YAML mapping at the top level")
     spec = apply_overrides(spec, overrides or [])
@@ -218,6 +197,7 @@ def _check_number(source, key, v, *, lo=None, integer=False, positive=False):
 
 
 def validate(spec: dict, source: str) -> None:
+    _overrides.check_finite(spec, where=source)  # NaN or inf in any number, anywhere
     for k in spec:
         if k not in TOP_KEYS:
             raise _err(source, str(k), f"is not a known key (known: {', '.join(sorted(TOP_KEYS))})")
@@ -240,6 +220,7 @@ def validate(spec: dict, source: str) -> None:
     if not isinstance(stop, dict) or not stop:
         raise _err(source, "stop", "must be a non-empty mapping of result keys to thresholds")
     for k, v in stop.items():
+        _check_stop_key(source, str(k))
         _check_number(source, f"stop.{k}", v)
     ck = spec.get("checkpoint") or {}
     if not isinstance(ck, dict):
@@ -345,10 +326,7 @@ def _validate_sections(spec: dict, source: str) -> None:
         if "num_env_steps_sampled_lifetime" not in (spec.get("stop") or {}):
             raise _err(source, "training.lr", "linear_decay_from needs stop.num_env_steps_sampled_lifetime")
     elif isinstance(lr, list):
-        if not lr or any(not (isinstance(p, list) and len(p) == 2) for p in lr) or lr[0][0] != 0:
-            raise _err(
-                source, "training.lr", "a schedule must be [[0, lr0], [t1, lr1], ...] starting at step 0"
-            )
+        _check_schedule(source, "training.lr", lr)
     elif lr is not None:
         _check_number(source, "training.lr", lr, positive=True)
     for k in ("train_batch_size_per_learner", "minibatch_size", "num_epochs"):
@@ -357,8 +335,95 @@ def _validate_sections(spec: dict, source: str) -> None:
     if "minibatch_size" in tr and "train_batch_size_per_learner" in tr:
         if tr["minibatch_size"] > tr["train_batch_size_per_learner"]:
             raise _err(source, "training.minibatch_size", "must be <= training.train_batch_size_per_learner")
+    for k in NONNEGATIVE_TRAINING:
+        if tr.get(k) is not None:
+            _check_number(source, f"training.{k}", tr[k], lo=0)
+    if isinstance(tr.get("entropy_coeff"), list):
+        _check_schedule(source, "training.entropy_coeff", tr["entropy_coeff"])
+    elif tr.get("entropy_coeff") is not None:
+        _check_number(source, "training.entropy_coeff", tr["entropy_coeff"], lo=0)
+    for section in ("env_runners", "learners", "resources", "evaluation"):
+        _check_resources(source, section, spec.get(section) or {})
     for k in ("clip_param", "lambda_", "gamma"):
         if k in tr:
             _check_number(source, f"training.{k}", tr[k], lo=0)
             if k in ("lambda_", "gamma") and tr[k] > 1:
                 raise _err(source, f"training.{k}", f"must be in [0, 1], got {tr[k]}")
+
+
+#: PPO coefficients that must be >= 0 (a negative one trains something else than PPO, or nothing).
+NONNEGATIVE_TRAINING = ("vf_loss_coeff", "kl_coeff", "kl_target", "vf_clip_param", "grad_clip")
+
+#: Result keys a ``stop`` mapping may name (Tune stops on ``"/"``-joined keys of the training result; a key the
+#: result never holds would never stop the run). Read off the ``progress.csv`` of a run of this project.
+STOP_KEYS = {
+    "training_iteration",
+    "iterations_since_restore",
+    "time_total_s",
+    "time_this_iter_s",
+    "time_since_restore",
+    "num_env_steps_sampled_lifetime",
+    "num_training_step_calls_per_iteration",
+    "curriculum/phase_index",
+    "env_runners/episode_return_mean",
+    "env_runners/episode_return_max",
+    "env_runners/episode_return_min",
+    "env_runners/episode_len_mean",
+    "env_runners/episode_len_max",
+    "env_runners/episode_len_min",
+    "env_runners/episode_duration_sec_mean",
+    "env_runners/num_episodes",
+    "env_runners/num_episodes_lifetime",
+    "env_runners/num_env_steps_sampled",
+    "env_runners/num_env_steps_sampled_lifetime",
+}
+
+
+def _stop_keys() -> set[str]:
+    from almm_rllib.training.callbacks import MM_METRICS  # imports ray: only when a stop key is unknown
+
+    keys = set(STOP_KEYS) | {f"env_runners/mm/{m}" for m in MM_METRICS}
+    keys |= {f"evaluation/{k}" for k in keys if k.startswith("env_runners/")}
+    return keys
+
+
+def _check_stop_key(source: str, key: str) -> None:
+    if key in STOP_KEYS:
+        return
+    known = _stop_keys()
+    if key not in known:
+        import difflib
+
+        close = difflib.get_close_matches(key, sorted(known), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise _err(
+            source,
+            f"stop.{key}",
+            f"is not a result key the run reports, so it would never stop it{hint}; known: "
+            + ", ".join(sorted(known)),
+        )
+
+
+def _check_schedule(source: str, key: str, sched: list) -> None:
+    """RLlib's piecewise-linear schedule ``[[0, v0], [t1, v1], ...]``: steps from 0, increasing; values >= 0."""
+    shape = "must be a schedule [[0, v0], [t1, v1], ...] starting at step 0, steps increasing, values >= 0"
+    if not sched or any(not (isinstance(p, list | tuple) and len(p) == 2) for p in sched):
+        raise _err(source, key, f"{shape}; got {sched!r}")
+    prev = -1
+    for i, (t, v) in enumerate(sched):
+        _check_number(source, f"{key}[{i}][0]", t, lo=0, integer=True)
+        _check_number(source, f"{key}[{i}][1]", v, lo=0)
+        if (i == 0 and t != 0) or t <= prev:
+            raise _err(source, key, f"{shape}; got step {t} at position {i}")
+        prev = t
+
+
+def _check_resources(source: str, section: str, body: dict) -> None:
+    """Resource amounts (``num_*`` counts, ``*_per_*`` shares, custom resource maps) must be >= 0: a negative
+    one leaves the trial pending forever."""
+    for k, v in body.items():
+        if k.startswith("custom_resources") and isinstance(v, dict):
+            for name, amount in v.items():
+                _check_number(source, f"{section}.{k}.{name}", amount, lo=0)
+        elif ("num_" in k or "_per_" in k) and v is not None and not isinstance(v, str | dict | list):
+            _check_number(source, f"{section}.{k}", v, lo=0)

@@ -119,6 +119,123 @@ def _multi_agent(cfg, spec: dict, env_cfg) -> None:
     cfg.rl_module(rl_module_spec=MultiRLModuleSpec(rl_module_specs=specs))
 
 
+#: The experiment as run, saved beside Tune's state in ``<storage>/<name>/`` (what ``--resume`` continues).
+EXPERIMENT_FILE = "experiment.yaml"
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Training was stopped by Ctrl-C; Tune saved the experiment state under ``experiment_path``."""
+
+    def __init__(self, experiment_path: str) -> None:
+        self.experiment_path = experiment_path
+        super().__init__(f"training interrupted; its state is saved in {experiment_path}")
+
+
+class ResumeError(ValueError):
+    """``--resume`` cannot do what it was asked: nothing saved, or values other than the saved ones."""
+
+
+def _write_text_atomic(path: pathlib.Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _diff(a, b, prefix: str = "") -> list[str]:
+    """Dotted keys whose values differ between two nested mappings."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        out: list[str] = []
+        for k in list(a) + [k for k in b if k not in a]:
+            out += _diff(a.get(k), b.get(k), f"{prefix}.{k}" if prefix else str(k))
+        return out
+    return [] if a == b else [prefix]
+
+
+def resume_experiment(exp: Experiment, exp_path: str) -> Experiment:
+    """The experiment to continue at ``exp_path``: the saved ``experiment.yaml``, checked against ``exp``.
+
+    Tune restores a run with the stop criteria and configuration it was started with; a different value in
+    ``exp`` (a new ``--set stop...``, an edited YAML) would be silently ignored, so it is refused, naming the
+    keys. Raises :class:`ResumeError` when nothing can be resumed at ``exp_path``.
+    """
+    from ray import tune
+
+    from almm_rllib.training.experiment import load_experiment
+
+    if not tune.Tuner.can_restore(exp_path):
+        raise ResumeError(
+            f"--resume: nothing to resume at {exp_path} (no saved Tune experiment there); "
+            "run without --resume to start it"
+        )
+    saved_file = pathlib.Path(exp_path) / EXPERIMENT_FILE
+    if "://" in exp_path or not saved_file.is_file():
+        return exp  # a run saved before experiment.yaml was written first: nothing to compare with
+    saved = load_experiment(saved_file)
+    diff = _diff(exp.spec, saved.spec)
+    if diff:
+        shown = ", ".join(
+            f"{k} (saved {_get(saved.spec, k)!r}, given {_get(exp.spec, k)!r})" for k in diff[:5]
+        )
+        raise ResumeError(
+            f"--resume continues {exp_path} with its saved settings ({saved_file}); these differ and would be "
+            f"ignored: {shown}. Drop those --set options, or start a new experiment under another name "
+            "(--set name=...)"
+        )
+    return saved
+
+
+def _get(spec: dict, dotted: str):
+    node = spec
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+class _SigintWatch:
+    """Notes whether Tune's own SIGINT handler ran during ``tuner.fit()``.
+
+    Tune installs a handler for the first Ctrl-C (stop the run, save the experiment state for a resume) and
+    puts back the handler it found when that one fires; this installs a marker handler first, so after the
+    fit the marker being in place again means the run was interrupted. A second Ctrl-C reaches the marker,
+    which raises KeyboardInterrupt (abort at once, as Tune documents)."""
+
+    def __init__(self) -> None:
+        self.interrupted = False
+        self._previous = None
+        self._handler = self._marker  # one bound method, compared by identity after the fit
+
+    def _marker(self, signum, frame):
+        raise KeyboardInterrupt
+
+    def __enter__(self) -> _SigintWatch:
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.getsignal(signal.SIGINT)
+            signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        import signal
+
+        if self._previous is None:
+            return
+        self.interrupted = signal.getsignal(signal.SIGINT) is self._handler
+        signal.signal(signal.SIGINT, self._previous)
+
+
+def _incomplete(results) -> bool:
+    """True when a trial of the fit neither finished nor errored (the run was stopped from outside)."""
+    try:
+        trials = results._experiment_analysis.trials
+    except AttributeError:
+        return False
+    return any(getattr(t, "status", "TERMINATED") not in ("TERMINATED", "ERROR") for t in trials)
+
+
 @dataclass
 class TrainResult:
     experiment_path: str
@@ -150,23 +267,42 @@ def run_experiment(
     storage: str | None = None,
     num_cpus: int | None = None,
     verbose: int = 1,
+    progress_s: float | None = None,
 ) -> TrainResult:
-    """Run ``exp`` with ``tune.Tuner`` (or continue it with ``resume``); returns where things landed."""
+    """Run ``exp`` with ``tune.Tuner`` (or continue it with ``resume``); returns where things landed.
+
+    ``resume``: continue the experiment saved under ``<storage>/<name>`` as it was saved (its
+    ``experiment.yaml``); :class:`ResumeError` when there is nothing to resume there or when ``exp`` asks for
+    other values than the saved ones (Tune restores the saved stop criteria and configuration and would
+    silently ignore new ones). ``progress_s``: print a progress line every that many seconds
+    (:class:`~almm_rllib.training.progress.ProgressLines`); None prints none. A Ctrl-C during the run stops it
+    the way Tune does (the experiment state is saved for ``resume``) and raises :class:`TrainingInterrupted`.
+    """
     import ray
 
     spec = exp.spec
     storage = storage or spec.get("storage") or DEFAULT_STORAGE
-    if "://" not in storage:
+    local = "://" not in storage
+    if local:
         storage = str(pathlib.Path(storage).expanduser().resolve())
+    exp_path = f"{storage.rstrip('/')}/{exp.name}"
+    if resume:
+        exp = resume_experiment(exp, exp_path)
+        spec = exp.spec
+    if local:
         pathlib.Path(storage).mkdir(parents=True, exist_ok=True)
     started = _init_ray(address, num_cpus)
     t0 = time.perf_counter()
     try:
         config = build_config(exp)
-        exp_path = f"{storage.rstrip('/')}/{exp.name}"
-        results = _tuner(exp, config, storage, exp_path, resume=resume, verbose=verbose).fit()
-        if "://" not in storage:
-            (pathlib.Path(exp_path) / "experiment.yaml").write_text(exp.to_yaml())
+        tuner = _tuner(exp, config, storage, exp_path, resume=resume, verbose=verbose, progress_s=progress_s)
+        if local and not resume:
+            pathlib.Path(exp_path).mkdir(parents=True, exist_ok=True)
+            _write_text_atomic(pathlib.Path(exp_path) / EXPERIMENT_FILE, exp.to_yaml())
+        with _SigintWatch() as watch:
+            results = tuner.fit()
+        if watch.interrupted or _incomplete(results):
+            raise TrainingInterrupted(exp_path)
         errors = [r.error for r in results if r.error]
         if errors and len(errors) == len(results):
             raise RuntimeError(f"every trial of {exp.name} failed; first error: {errors[0]}")
@@ -191,11 +327,16 @@ def _score_of(exp: Experiment) -> tuple[str, str]:
     return ck.get("score_attribute", "env_runners/episode_return_mean"), ck.get("score_order", "max")
 
 
-def _tuner(exp: Experiment, config, storage: str, exp_path: str, *, resume: bool, verbose: int):
-    """A new ``tune.Tuner`` for ``exp``, or the one restored from ``exp_path`` when resuming."""
+def _tuner(
+    exp: Experiment, config, storage: str, exp_path: str, *, resume: bool, verbose: int, progress_s=None
+):
+    """A new ``tune.Tuner`` for ``exp``, or the one restored from ``exp_path`` when resuming (checked by
+    :func:`resume_experiment`). Tune's progress.csv logger is replaced by one whose resumed rows keep the
+    file's header, and ``progress_s`` adds a progress line every that many seconds."""
     from ray import tune
 
     from almm_rllib.training.algorithms import algorithm_name
+    from almm_rllib.training.progress import ProgressLines, ResumableCSVLogger
 
     spec = exp.spec
     trainable = algorithm_name(spec)
@@ -204,7 +345,7 @@ def _tuner(exp: Experiment, config, storage: str, exp_path: str, *, resume: bool
         from almm_rllib.training.search import tuner_parts
 
         config, tune_kwargs = tuner_parts(spec, config)  # the same param space when resuming
-    if resume and tune.Tuner.can_restore(exp_path):
+    if resume:  # resume_experiment checked there is something to restore
         return tune.Tuner.restore(exp_path, trainable=trainable, resume_errored=True, param_space=config)
     ck = spec.get("checkpoint") or {}
     score, order = _score_of(exp)
@@ -221,6 +362,10 @@ def _tuner(exp: Experiment, config, storage: str, exp_path: str, *, resume: bool
         ),
         failure_config=tune.FailureConfig(max_failures=int(spec.get("max_failures", 0))),
         verbose=verbose,
+        callbacks=[
+            ResumableCSVLogger(),
+            *([ProgressLines(exp.stop, interval_s=progress_s)] if progress_s else []),
+        ],
     )
     return tune.Tuner(
         trainable, param_space=config, tune_config=tune.TuneConfig(**tune_kwargs), run_config=run_config
@@ -274,4 +419,14 @@ def summary_text(res: TrainResult) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["SEED_MODEL", "TrainResult", "build_config", "run_experiment", "summary_text"]
+__all__ = [
+    "EXPERIMENT_FILE",
+    "SEED_MODEL",
+    "ResumeError",
+    "TrainResult",
+    "TrainingInterrupted",
+    "build_config",
+    "resume_experiment",
+    "run_experiment",
+    "summary_text",
+]

@@ -240,6 +240,10 @@ def _check_messages(path: Path, header: bool, v: np.ndarray) -> None:
     visible = (typ >= 1) & (typ <= 5)
     rules.append((visible & (oid < 0), "order id must be >= 0"))
     rules.append((~visible & (oid < -1), "order id must be >= -1"))
+    # read as float64: integers beyond 2**53 are no longer exact, beyond 2**63 no longer int64
+    rules.append(
+        (np.abs(v[:, 2:5]).max(axis=1) > 2.0**53, "order id, size and price must fit int64 (|x| <= 2**53)")
+    )
     rules.append((visible & (size <= 0), "size must be positive"))
     rules.append((size < 0, "size must be >= 0"))
     on_book = (typ >= 1) & (typ <= 4)

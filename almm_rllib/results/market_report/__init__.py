@@ -48,6 +48,7 @@ from almm_rllib.results.market_report.run import (
     REPORT_HTML,
     STATS_FILE,
     STATS_KEYS,
+    check_memory,
     jsonable,
     market_report,
 )
@@ -68,6 +69,7 @@ __all__ = [
     "STATS_KEYS",
     "SWITCHES_PER_RUN",
     "add_market_report_parser",
+    "check_memory",
     "default_lobster_dir",
     "default_seconds",
     "find_lobster_pair",

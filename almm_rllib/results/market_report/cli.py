@@ -18,20 +18,17 @@ if TYPE_CHECKING:
 def _load_config(path: str | None) -> MarketConfig:
     from almm_rllib.core.config import ConfigError
     from almm_rllib.core.market_config import MarketConfig
+    from almm_rllib.env.overrides import check_finite, load_yaml
 
     if path is None:
         return MarketConfig()
-    import yaml
-
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
     except OSError as e:
         raise ConfigError("", f"cannot be read ({e.strerror or e})", str(p)) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        raise ConfigError("", f"is not valid YAML ({e})", str(p)) from None
+    data = load_yaml(text, where=str(p))  # YAML 1.2 numbers (1e-4), as every override reads them
+    check_finite(data, where=str(p))
     return MarketConfig.from_dict(data, source=str(p))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -82,11 +83,12 @@ def market_report(
     config, seconds = _checked_args(config, seconds, dt, coarse)
     if pinned_seconds is None:
         pinned_seconds = seconds
+    rc = config.regimes
+    switching = bool(rc.switching and len(rc.names) > 1)
+    check_memory(seconds, pinned_seconds, dt, len(rc.names))  # every regime also runs pinned
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
 
-    rc = config.regimes
-    switching = bool(rc.switching and len(rc.names) > 1)
     rec = simulate(config, seconds=seconds, dt=dt, seed=seed, burn_in_seconds=burn_in_seconds)
     sim = market_stats(rec, dt=dt, tick_size=config.tick_size, regimes=rc, lags=lags, coarse=coarse)
     per_regime, per_stats, pinned_recs = _pinned_runs(
@@ -109,6 +111,42 @@ def market_report(
     stats["summary"] = summary_rows(stats)
     figs = figures.draw_all(rec, stats, pinned_recs, lob_rec, dt)
     return _write(out, stats, page.render_html(stats, figs))
+
+
+#: Copies of the recordings alive at once while the statistics run (estimate for :func:`check_memory`).
+ANALYSIS_COPIES = 4
+
+
+def _available_memory() -> float:
+    """Bytes of memory available now (Linux ``MemAvailable``; else physical memory; inf when unknown)."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return float(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return float(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return math.inf
+
+
+def check_memory(seconds: float, pinned_seconds: float, dt: float, n_pinned: int) -> float:
+    """Refuse a run whose recordings would not fit in memory, before anything runs (a float64 row of
+    ``REC_SIZE`` columns per step, for the switching run and each pinned run, about ``ANALYSIS_COPIES`` times
+    over while the statistics are computed). Returns the estimate in bytes."""
+    from almm_rllib.core.market_state_nb import REC_SIZE
+
+    rows = seconds / dt + n_pinned * pinned_seconds / dt
+    need = rows * REC_SIZE * 8.0 * ANALYSIS_COPIES
+    have = _available_memory()
+    if need > 0.8 * have:
+        most = 0.8 * have / (REC_SIZE * 8.0 * ANALYSIS_COPIES * (1 + n_pinned)) * dt
+        raise ValueError(
+            f"--seconds {seconds:g}: the recordings would need about {need / 2**30:,.1f} GiB of memory and "
+            f"{have / 2**30:,.1f} GiB are available; at most about {most:,.0f} seconds fit"
+        )
+    return need
 
 
 def _checked_args(config: MarketConfig | None, seconds: float | None, dt, coarse: int):

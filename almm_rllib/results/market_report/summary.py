@@ -194,5 +194,10 @@ def format_summary(stats: dict) -> str:
     out = [line(head), "  ".join("-" * x for x in w), *map(line, body), ""]
     for c in stats["checks"]:
         mark = {True: "PASS", False: "FAIL", None: " n/a"}[c["passed"]]
-        out.append(f"[{mark}] {c['title']}: {c['value']}")
+        judged = (
+            ""
+            if c["passed"] is not None or not c["criterion"].startswith("too short")
+            else f" ({c['criterion']})"
+        )
+        out.append(f"[{mark}] {c['title']}: {c['value']}{judged}")
     return "\n".join(out)
