@@ -1,6 +1,8 @@
 """The market-making environments.
 
 * ``MarketMakingGymEnv``: single-agent Gymnasium env, registered as ``almm/MarketMaking-v0``.
+* ``MarketMakingVectorEnv``: N of those stepped in one compiled call; the ``vector_entry_point`` of
+  ``almm/MarketMaking-v0``, so ``gymnasium.make_vec(ENV_ID, num_envs=N)`` builds it.
 * ``MarketMakingEnv``: RLlib ``MultiAgentEnv`` (imported lazily: it needs ray). Importing
   ``almm_rllib.env.rllib_env`` registers ``almm_mm`` and ``almm_mm_multi`` with RLlib.
 """
@@ -15,10 +17,14 @@ from almm_rllib.core.agent_schema import GYM_ENV_ID as ENV_ID
 from .config import PHASES, EnvConfig, phase_market
 from .core import AGENT_FILL_COLUMNS, INFO_KEYS, MarketMakingCore
 from .gym_env import MarketMakingGymEnv
+from .vector_env import MarketMakingVectorEnv
 
 if ENV_ID not in gymnasium.registry:
     gymnasium.register(
-        id=ENV_ID, entry_point="almm_rllib.env.gym_env:MarketMakingGymEnv", disable_env_checker=False
+        id=ENV_ID,
+        entry_point="almm_rllib.env.gym_env:MarketMakingGymEnv",
+        vector_entry_point="almm_rllib.env.vector_env:MarketMakingVectorEnv",
+        disable_env_checker=False,
     )
 
 
@@ -41,5 +47,6 @@ __all__ = [
     "MarketMakingCore",
     "MarketMakingEnv",
     "MarketMakingGymEnv",
+    "MarketMakingVectorEnv",
     "phase_market",
 ]

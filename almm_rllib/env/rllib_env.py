@@ -15,6 +15,7 @@ from almm_rllib.core.agent_schema import ACT_DIM, OBS_DIM, OBS_HIGH, OBS_LOW, RL
 from .config import EnvConfig
 from .core import MarketMakingCore, episode_seed
 from .gym_env import MarketMakingGymEnv
+from .vector_env import MarketMakingVectorEnv
 
 
 def _config_from_context(config) -> tuple[EnvConfig, int, int]:
@@ -90,6 +91,12 @@ class MarketMakingEnv(MultiAgentEnv):
 
 
 def _make_single(ctx):
+    """``almm_mm``: one env, or the native vector env when RLlib asks for ``num_envs`` of them (its
+    ``gym_env_vectorize_mode="vector_entry_point"`` calls the creator with ``env_config | {"num_envs": n}``)."""
+    if isinstance(ctx, dict) and "num_envs" in ctx:
+        num_envs = int(ctx["num_envs"])
+        cfg, _, _ = _config_from_context({k: v for k, v in ctx.items() if k != "num_envs"})
+        return MarketMakingVectorEnv(num_envs, cfg)
     cfg, _, _ = _config_from_context(ctx)
     return MarketMakingGymEnv(cfg)
 
