@@ -12,6 +12,9 @@ from almm_rllib.core.agent_schema import RLLIB_ENV, agent_ids
 from almm_rllib.training.experiment import BUILDER_SECTIONS, Experiment
 
 DEFAULT_STORAGE = "results/tune"
+#: How RLlib vectorises ``almm_mm`` unless an experiment says otherwise: the env creator returns the native
+#: ``MarketMakingVectorEnv`` (gymnasium.VectorizeMode.VECTOR_ENTRY_POINT).
+VECTORIZE_MODE = "vector_entry_point"
 
 #: The seed's network: Dense(256)-ReLU-Dense(256)-ReLU-Dense(128)-ReLU shared by the policy and value heads.
 SEED_MODEL = {
@@ -70,6 +73,9 @@ def build_config(exp: Experiment):
         getattr(cfg, section)(**kwargs)
     if "rl_module" not in spec:
         cfg.rl_module(model_config=dict(SEED_MODEL))
+    if env_name == RLLIB_ENV and "gym_env_vectorize_mode" not in spec.get("env_runners", {}):
+        # the native vector env (env.vector_env): every runner's markets step in one compiled call
+        cfg.env_runners(gym_env_vectorize_mode=VECTORIZE_MODE)
 
     if spec.get("multi_agent"):
         _multi_agent(cfg, spec, env_cfg)
