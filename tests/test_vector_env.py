@@ -193,3 +193,29 @@ def test_shipped_experiments_use_the_vector_env():
             assert gym.VectorizeMode(cfg.gym_env_vectorize_mode) == gym.VectorizeMode.VECTOR_ENTRY_POINT
             seen += 1
     assert seen >= 4
+
+
+def test_torch_threads_are_validated_and_applied(tmp_path):
+    import torch
+
+    from almm_rllib.training.callbacks import MarketMakingCallbacks
+    from almm_rllib.training.experiment import ExperimentError, load_experiment
+    from almm_rllib.training.train import TORCH_THREADS, torch_threads
+
+    path = EXPERIMENTS / "smoke.yaml"
+    assert torch_threads(load_experiment(path)) == TORCH_THREADS
+    exp = load_experiment(path, ["torch_threads={learner: 2}"])
+    assert torch_threads(exp) == {**TORCH_THREADS, "learner": 2}
+    with pytest.raises(ExperimentError, match=r"torch_threads\.learner.*>= 1"):
+        load_experiment(path, ["torch_threads={learner: 0}"])
+    with pytest.raises(ExperimentError, match=r"torch_threads\.gpu.*not a known key"):
+        load_experiment(path, ["torch_threads={gpu: 1}"])
+    before = torch.get_num_threads()
+    try:
+        cb = MarketMakingCallbacks(torch_threads={"learner": 1, "env_runner": 2})
+        cb.on_environment_created(env_runner=None)
+        assert torch.get_num_threads() == 2
+        cb.on_algorithm_init(algorithm=None)
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)

@@ -56,10 +56,15 @@ def _get_phase(env_runner):
 class MarketMakingCallbacks(RLlibCallback):
     """Market-making metrics and the curriculum (see the module docstring)."""
 
-    def __init__(self, curriculum: list[tuple[str, float]] | None = None):
+    def __init__(self, curriculum: list[tuple[str, float]] | None = None, torch_threads: dict | None = None):
         super().__init__()
         self.curriculum = [(str(p), float(u)) for p, u in (curriculum or [])]
         self.phase_index: int | None = None
+        self.torch_threads = dict(torch_threads or {})
+
+    # ------------------------------------------------------------------------------------- torch threads
+    def on_environment_created(self, *, env_runner, **kwargs) -> None:
+        _set_torch_threads(self.torch_threads.get("env_runner"))
 
     # ------------------------------------------------------------------------------------- metrics (runners)
     def on_episode_end(self, *, episode, metrics_logger=None, **kwargs) -> None:
@@ -109,6 +114,7 @@ class MarketMakingCallbacks(RLlibCallback):
             return 0.0
 
     def on_algorithm_init(self, *, algorithm, **kwargs) -> None:
+        _set_torch_threads(self.torch_threads.get("learner"))  # the local learner lives in this process
         if self.curriculum:
             self._apply(algorithm, self.phase_for(self._steps(algorithm)))
 
@@ -140,9 +146,18 @@ class MarketMakingCallbacks(RLlibCallback):
         result[PHASE_KEY] = self.curriculum[index][0]
 
 
-def make_callbacks(curriculum: list[tuple[str, float]] | None = None):
+def _set_torch_threads(n: int | None) -> None:
+    if n:
+        import torch
+
+        torch.set_num_threads(int(n))
+
+
+def make_callbacks(curriculum: list[tuple[str, float]] | None = None, torch_threads: dict | None = None):
     """A callable RLlib can use as ``callbacks_class`` (it instantiates it on every runner)."""
-    return functools.partial(MarketMakingCallbacks, curriculum=list(curriculum or []))
+    return functools.partial(
+        MarketMakingCallbacks, curriculum=list(curriculum or []), torch_threads=dict(torch_threads or {})
+    )
 
 
 __all__ = [

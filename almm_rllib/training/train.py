@@ -15,6 +15,10 @@ DEFAULT_STORAGE = "results/tune"
 #: How RLlib vectorises ``almm_mm`` unless an experiment says otherwise: the env creator returns the native
 #: ``MarketMakingVectorEnv`` (gymnasium.VectorizeMode.VECTOR_ENTRY_POINT).
 VECTORIZE_MODE = "vector_entry_point"
+#: Torch intra-op threads unless an experiment's ``torch_threads`` says otherwise (set by the callbacks in the
+#: algorithm process, where the local learner trains, and in each EnvRunner). One each: with other work on a
+#: 2-core machine, two learner threads were measured 4-10x slower per update than one (issue 13).
+TORCH_THREADS = {"learner": 1, "env_runner": 1}
 
 #: The seed's network: Dense(256)-ReLU-Dense(256)-ReLU-Dense(128)-ReLU shared by the policy and value heads.
 SEED_MODEL = {
@@ -79,12 +83,21 @@ def build_config(exp: Experiment):
 
     if spec.get("multi_agent"):
         _multi_agent(cfg, spec, env_cfg)
-    cfg.callbacks(make_callbacks(exp.curriculum))
+    cfg.callbacks(make_callbacks(exp.curriculum, torch_threads=torch_threads(exp)))
     if spec.get("callbacks"):
         cfg.callbacks(**{k: v for k, v in spec["callbacks"].items() if k != "callbacks_class"})
     if spec.get("seed") is not None:
         cfg.debugging(seed=int(spec["seed"]))
     return cfg
+
+
+def torch_threads(exp: Experiment) -> dict:
+    """``{"learner": n, "env_runner": m}``: the experiment's ``torch_threads`` over :data:`TORCH_THREADS`."""
+    return {**TORCH_THREADS, **(exp.spec.get("torch_threads") or {})}
+
+
+def learner_threads(exp: Experiment) -> int:
+    return int(torch_threads(exp)["learner"])
 
 
 def _multi_agent(cfg, spec: dict, env_cfg) -> None:
@@ -265,4 +278,14 @@ def summary_text(res: TrainResult) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["SEED_MODEL", "TrainResult", "build_config", "run_experiment", "summary_text"]
+__all__ = [
+    "SEED_MODEL",
+    "TORCH_THREADS",
+    "VECTORIZE_MODE",
+    "TrainResult",
+    "build_config",
+    "learner_threads",
+    "run_experiment",
+    "summary_text",
+    "torch_threads",
+]
