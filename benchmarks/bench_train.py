@@ -6,7 +6,8 @@
 ``sampling`` (the default): RLlib's EnvRunner throughput in env steps per second with the project's env
 (``almm_mm``, the native vector env, ``info_level="episode"`` as ``almm train`` configures it) against a
 trivial native vector env of the same spaces and episode length, same runner and the seed's network, for each
-number of envs per runner. Both run in this process on one local EnvRunner (no learner, no Ray), in alternating
+number of envs per runner (and, for reference, against the trivial gym.Env in Gymnasium's SyncVectorEnv that
+this benchmark used before). Both run in this process on one local EnvRunner (no learner, no Ray), in alternating
 rounds so that load from other processes hits both alike. The ratio is how much of RLlib's sampling speed the
 market keeps: target >= 90%.
 
@@ -41,6 +42,29 @@ TODAY = [
     "training.num_epochs=8",
     "torch_threads={learner: 1, env_runner: 1}",
 ]
+
+
+class TrivialEnv(gym.Env):
+    """The same as one gym.Env, for RLlib's SyncVectorEnv (the reference of this benchmark before issue 13)."""
+
+    def __init__(self, config=None):
+        from almm_rllib.env import MarketMakingGymEnv
+
+        ref = MarketMakingGymEnv({"market": {"warmup_seconds": 0.0}})
+        self.observation_space = ref.observation_space
+        self.action_space = ref.action_space
+        self.n = int(ref.config.n_steps)
+        self._obs = np.zeros(self.observation_space.shape, np.float32)
+        self.t = 0
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return self._obs.copy(), {}
+
+    def step(self, action):
+        self.t += 1
+        return self._obs.copy(), 0.0, False, self.t >= self.n, {}
 
 
 class TrivialVectorEnv(gym.vector.VectorEnv):
@@ -85,8 +109,12 @@ def _runner(env, envs: int):
     register_rllib_envs()
     cfg = (
         PPOConfig()
-        .environment(env, env_config={} if env is TrivialVectorEnv else {"info_level": "episode"})
-        .env_runners(num_env_runners=0, num_envs_per_env_runner=envs, gym_env_vectorize_mode=VECTORIZE_MODE)
+        .environment(env, env_config={"info_level": "episode"} if env == "almm_mm" else {})
+        .env_runners(
+            num_env_runners=0,
+            num_envs_per_env_runner=envs,
+            gym_env_vectorize_mode="sync" if env is TrivialEnv else VECTORIZE_MODE,
+        )
         .rl_module(model_config=dict(SEED_MODEL))
     )
     return SingleAgentEnvRunner(config=cfg)
@@ -98,7 +126,11 @@ def sampling(envs_list: list[int], steps: int, rounds: int) -> None:
     torch.set_num_threads(1)  # what an EnvRunner actor gets from Ray (OMP_NUM_THREADS=1)
     rows = []
     for n in envs_list:
-        runners = {"trivial": _runner(TrivialVectorEnv, n), "almm_mm": _runner("almm_mm", n)}
+        runners = {
+            "trivial": _runner(TrivialVectorEnv, n),
+            "sync": _runner(TrivialEnv, n),
+            "almm_mm": _runner("almm_mm", n),
+        }
         spent = dict.fromkeys(runners, 0.0)
         done = dict.fromkeys(runners, 0)
         for r in runners.values():
@@ -111,23 +143,46 @@ def sampling(envs_list: list[int], steps: int, rounds: int) -> None:
                 done[name] += sum(len(e) for e in eps)
         for r in runners.values():
             r.stop()
-        rows.append((n, done["trivial"] / spent["trivial"], done["almm_mm"] / spent["almm_mm"]))
-    print("PPO sampling, 1 local EnvRunner, the seed's network, native vector envs; env steps per second")
-    print(f"{'envs/runner':>11} | {'trivial env':>12} | {'almm_mm':>12} | ratio (target >= 90%)")
-    for n, trivial, project in rows:
-        print(f"{n:>11} | {trivial:12,.0f} | {project:12,.0f} | {project / trivial:6.1%}")
+        rows.append((n, *(done[k] / spent[k] for k in ("trivial", "sync", "almm_mm"))))
+    print(
+        "PPO sampling, 1 local EnvRunner, the seed's network; env steps per second. trivial: a native vector"
+    )
+    print(
+        "env computing nothing; trivial sync: a trivial gym.Env in Gymnasium's SyncVectorEnv (the old reference)"
+    )
+    print(
+        f"{'envs/runner':>11} | {'trivial':>9} | {'triv. sync':>10} | {'almm_mm':>9} | ratio (target >= 90%)"
+        " | ratio vs sync"
+    )
+    for n, trivial, sync, project in rows:
+        print(
+            f"{n:>11} | {trivial:9,.0f} | {sync:10,.0f} | {project:9,.0f} | {project / trivial:21.1%}"
+            f" | {project / sync:13.1%}"
+        )
 
 
-def _timer(res: dict, key: str) -> float:
-    """Seconds a timer took in the last iteration (RLlib reports them under ``timers``)."""
-    v = (res.get("timers") or {}).get(key, 0.0)
-    return float(v) if isinstance(v, int | float) else 0.0
+class _Clock:
+    """Seconds spent inside wrapped calls (RLlib's own ``timers`` are exponential moving averages that barely
+    leave their first value, so they cannot give a per-iteration split)."""
+
+    def __init__(self):
+        self.seconds = 0.0
+
+    def wrap(self, fn):
+        def timed(*args, **kwargs):
+            t0 = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.seconds += time.perf_counter() - t0
+
+        return timed
 
 
 def e2e(experiment: str, steps: int) -> None:
     import ray
+    import ray.rllib.algorithms.ppo.ppo as ppo_module
     import torch
-    from ray.rllib.utils.metrics import ENV_RUNNER_SAMPLING_TIMER, LEARNER_UPDATE_TIMER
 
     from almm_rllib.training.experiment import load_experiment
     from almm_rllib.training.train import build_config, learner_threads
@@ -140,23 +195,37 @@ def e2e(experiment: str, steps: int) -> None:
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         algos = {k: build_config(exp).build_algo() for k, exp in settings.items()}
+        sample_clock = {k: _Clock() for k in algos}
+        learn_clock = {k: _Clock() for k in algos}
+        sample_fn = ppo_module.synchronous_parallel_sample
+        active = {"key": None}
+
+        def sample(*args, **kwargs):  # PPO.training_step samples through this module-level function
+            return sample_clock[active["key"]].wrap(sample_fn)(*args, **kwargs)
+
+        ppo_module.synchronous_parallel_sample = sample
+        for k, algo in algos.items():
+            algo.learner_group.update = learn_clock[k].wrap(algo.learner_group.update)
         threads = {k: learner_threads(exp) for k, exp in settings.items()}
         stats = {k: {"steps": 0, "wall": 0.0, "sample": 0.0, "learn": 0.0, "iters": 0} for k in algos}
         for k, algo in algos.items():  # warm-up iteration (compile, connect), not counted
             torch.set_num_threads(threads[k])
+            active["key"] = k
             stats[k]["steps0"] = algo.train()["num_env_steps_sampled_lifetime"]
+            stats[k]["s0"], stats[k]["l0"] = sample_clock[k].seconds, learn_clock[k].seconds
         while any(s["steps"] < steps for s in stats.values()):
             for k, algo in algos.items():
                 s = stats[k]
                 if s["steps"] >= steps:
                     continue
                 torch.set_num_threads(threads[k])  # the learner runs in this process, as in a Tune trial
+                active["key"] = k
                 t0 = time.perf_counter()
                 res = algo.train()
                 s["wall"] += time.perf_counter() - t0
                 s["steps"] = res["num_env_steps_sampled_lifetime"] - s["steps0"]
-                s["sample"] += _timer(res, ENV_RUNNER_SAMPLING_TIMER)
-                s["learn"] += _timer(res, LEARNER_UPDATE_TIMER)
+                s["sample"] = sample_clock[k].seconds - s["s0"]
+                s["learn"] = learn_clock[k].seconds - s["l0"]
                 s["iters"] += 1
         for algo in algos.values():
             algo.stop()
