@@ -2,6 +2,7 @@
 
     python benchmarks/bench_train.py [--mode sampling] [--envs 8,32,64] [--steps 16000]
     python benchmarks/bench_train.py --mode e2e [--steps 60000] [--experiment experiments/ppo_curriculum.yaml]
+                                     [--set training.num_epochs=4 ...]
 
 ``sampling`` (the default): RLlib's EnvRunner throughput in env steps per second with the project's env
 (``almm_mm``, the native vector env, ``info_level="episode"`` as ``almm train`` configures it) against a
@@ -179,7 +180,7 @@ class _Clock:
         return timed
 
 
-def e2e(experiment: str, steps: int) -> None:
+def e2e(experiment: str, steps: int, overrides: list[str]) -> None:
     import ray
     import ray.rllib.algorithms.ppo.ppo as ppo_module
     import torch
@@ -189,7 +190,7 @@ def e2e(experiment: str, steps: int) -> None:
 
     stop = f"stop={{num_env_steps_sampled_lifetime: {steps}}}"
     settings = {
-        "new": load_experiment(experiment, [stop]),
+        "new": load_experiment(experiment, [stop, *overrides]),
         "today": load_experiment(experiment, [stop, *TODAY]),
     }
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
@@ -259,11 +260,14 @@ def main() -> None:
     )
     ap.add_argument("--rounds", type=int, default=4, help="sampling: alternating rounds")
     ap.add_argument("--experiment", default=str(ROOT / "experiments" / "ppo_curriculum.yaml"))
+    ap.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="e2e: override the new settings"
+    )
     args = ap.parse_args()
     if args.mode == "sampling":
         sampling([int(x) for x in args.envs.split(",")], args.steps or 16000, args.rounds)
     else:
-        e2e(args.experiment, args.steps or 60000)
+        e2e(args.experiment, args.steps or 60000, args.set)
 
 
 if __name__ == "__main__":
