@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo train tensorboard book-demo test lint format bench clean
+.PHONY: help install demo train tensorboard book-demo dashboard browser test lint format bench clean
 
 help:  ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -33,7 +33,19 @@ tensorboard: install  ## serve TensorBoard for the runs under results/tune (http
 book-demo: install  ## stream two million random orders through the compiled book; snapshots and throughput
 	$(BIN)/almm book-demo
 
-test: install  ## install if needed, then run the whole test suite
+DASHBOARD_ARGS ?=
+dashboard: install  ## serve the dashboard on http://localhost:8501 (Live Simulation, Strategy Comparison, Deep Analysis, Portfolio View)
+	$(BIN)/almm dashboard $(DASHBOARD_ARGS)
+
+CHROMIUM ?= /usr/bin/chromium
+browser:  ## Chromium for the dashboard's browser tests (apt-get, as root); no-op when $(CHROMIUM) exists
+	@if [ -x "$(CHROMIUM)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Chromium for the browser tests (apt-get install chromium) ..."; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "Chromium not found at $(CHROMIUM) and not root: the dashboard's browser tests will be skipped"; fi
+
+test: install browser  ## install if needed (and Chromium, as root), then run the whole test suite
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 lint: install  ## ruff lint and format check

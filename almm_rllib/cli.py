@@ -106,6 +106,17 @@ def _cmd_book_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_dashboard(args: argparse.Namespace) -> int:
+    """Serve the dashboard (Streamlit) on HOST:PORT, reading run folders and checkpoints under --results."""
+    import os
+
+    # `python -m almm_rllib.dashboard` in this process's place (the cli and the dashboard do not import each
+    # other); it checks the arguments and becomes the Streamlit server, so signals reach the server itself
+    cmd = [sys.executable, "-m", "almm_rllib.dashboard", "--results", args.results, "--port", str(args.port)]
+    os.execv(sys.executable, [*cmd, "--host", args.host])
+    return 0  # pragma: no cover - execv does not return
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="almm", description="almm_rllib: RL market making on a simulated order book"
@@ -126,6 +137,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--snapshots", type=int, default=5, help="book snapshots to print")
     p.set_defaults(func=_cmd_book_demo)
+    p = sub.add_parser("dashboard", help=_cmd_dashboard.__doc__)
+    p.add_argument("--results", default="results", help="results directory (default results)")
+    p.add_argument("--port", type=int, default=8501, help="port (default 8501)")
+    p.add_argument(
+        "--host", default="localhost", help="address to bind (default localhost: this machine only)"
+    )
+    p.set_defaults(func=_cmd_dashboard)
     from almm_rllib.results.market_report import add_market_report_parser
 
     add_market_report_parser(sub)

@@ -3,6 +3,7 @@
 * :mod:`~almm_rllib.evaluation.runner`: :func:`run_episode`, :func:`evaluate` (parallel, common random numbers).
 * :mod:`~almm_rllib.evaluation.policies`: policy specs (``name:key=value``, checkpoint folders) and the policies.
 * :mod:`~almm_rllib.evaluation.views`: the :class:`~almm_rllib.baselines.MarketView` a baseline sees.
+* :mod:`~almm_rllib.evaluation.live`: :class:`LiveEpisode`, one episode advanced step by step (the dashboard).
 * :mod:`~almm_rllib.evaluation.simulate`: one strategy on one market; the Avellaneda-Stoikov paper's table.
 * :mod:`~almm_rllib.evaluation.calibration`: the calibration harness that measures the order-book market and
   writes the baselines' shipped defaults (``python -m almm_rllib.evaluation.calibration --out ...``).
@@ -32,6 +33,7 @@ _EXPORTS = {
     "view_from_env": "views",
     "simulate": "simulate",
     "paper_table": "simulate",
+    "LiveEpisode": "live",
 }
 
 

@@ -42,7 +42,7 @@ import multiprocessing
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -274,13 +274,7 @@ class _Trace:
 
 def _play(env, policy: Policy, obs: np.ndarray, info: dict, n_steps: int) -> _Trace:
     """Play one episode from the reset's ``obs`` and ``info`` to its end; at most ``n_steps`` steps."""
-    trace = _Trace(
-        floats={c: np.empty(n_steps, np.float64) for c in _STEP_FLOAT_INFO},
-        regime=np.empty(n_steps, np.int8),
-        n_fills=np.empty(n_steps, np.int32),
-        step_no=np.empty(n_steps, np.int32),
-        fill_rows=[],
-    )
+    trace = _new_trace(n_steps)
     prev_mid = float(info["mid"])
     core = env.core
     k = 0
@@ -289,20 +283,38 @@ def _play(env, policy: Policy, obs: np.ndarray, info: dict, n_steps: int) -> _Tr
         view = view_from_env(core, info, obs, k) if policy.needs_view else None
         obs, _reward, terminated, truncated, info = env.step(policy.act(obs, view))
         done = terminated or truncated
-        if k >= n_steps:  # the env's episode is longer than its config says: refuse rather than truncate
-            raise RuntimeError(f"the env ran past its configured {n_steps} steps")
-        for c in _STEP_FLOAT_INFO:
-            trace.floats[c][k] = info[c]
-        trace.regime[k] = info["regime"]
-        trace.n_fills[k] = info["n_fills"]
-        trace.step_no[k] = info["step"]
-        if info["n_fills"]:
-            fills = np.asarray(info["fills"], np.float64).reshape(-1, 6)
-            trace.fill_rows.append((int(info["step"]), fills, prev_mid))
+        _record(trace, info, prev_mid)
         prev_mid = float(info["mid"])
         k += 1
-    trace.n = k
     return trace
+
+
+def _new_trace(n_steps: int) -> _Trace:
+    return _Trace(
+        floats={c: np.empty(n_steps, np.float64) for c in _STEP_FLOAT_INFO},
+        regime=np.empty(n_steps, np.int8),
+        n_fills=np.empty(n_steps, np.int32),
+        step_no=np.empty(n_steps, np.int32),
+        fill_rows=[],
+    )
+
+
+def _record(trace: _Trace, info: dict, prev_mid: float) -> None:
+    """Append one step's ``info`` to the trace (``prev_mid``: the mid its quotes were priced from)."""
+    k = trace.n
+    if k >= len(
+        trace.step_no
+    ):  # the env's episode is longer than its config says: refuse rather than truncate
+        raise RuntimeError(f"the env ran past its configured {len(trace.step_no)} steps")
+    for c in _STEP_FLOAT_INFO:
+        trace.floats[c][k] = info[c]
+    trace.regime[k] = info["regime"]
+    trace.n_fills[k] = info["n_fills"]
+    trace.step_no[k] = info["step"]
+    if info["n_fills"]:
+        fills = np.asarray(info["fills"], np.float64).reshape(-1, 6)
+        trace.fill_rows.append((int(info["step"]), fills, prev_mid))
+    trace.n = k + 1
 
 
 def _step_frame(trace: _Trace, key: dict[str, Any], phase: str) -> pd.DataFrame:
@@ -456,6 +468,7 @@ def evaluate(
     module_id: str | None = None,
     overwrite: bool = False,
     extra_config: dict[str, Any] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> Path:
     """Run every policy on the same seeds and write the run folder ``<out_dir>/<run_name>/``.
 
@@ -474,6 +487,8 @@ def evaluate(
         module_id: the RLModule to load from checkpoints (default ``default_policy``).
         overwrite: replace the files of an existing run folder.
         extra_config: more entries for ``config.json``.
+        on_progress: called as ``on_progress(episodes done, episodes in all)`` after each chunk is written
+            (the dashboard's progress bar).
 
     Returns:
         The run folder.
@@ -503,7 +518,16 @@ def evaluate(
         **(extra_config or {}),
     }
     versions = _framework_versions(specs)
-    _write_run(run_dir, config, versions, tasks, max_workers, overwrite=overwrite, progress=progress)
+    _write_run(
+        run_dir,
+        config,
+        versions,
+        tasks,
+        max_workers,
+        overwrite=overwrite,
+        progress=progress,
+        on_progress=on_progress,
+    )
     return run_dir
 
 
@@ -572,6 +596,7 @@ def _write_run(
     *,
     overwrite: bool,
     progress: bool,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> None:
     """Run the tasks and write their steps and fills as they come, in task order, then the episodes table."""
     from tqdm.auto import tqdm
@@ -591,6 +616,8 @@ def _write_run(
                     writer.write_fills(pd.concat(fills, ignore_index=True))
                 episodes.extend(row for _, row in results)
                 bar.update(len(results))
+                if on_progress is not None:
+                    on_progress(len(episodes), config["n_episodes"])
 
             _run_tasks(tasks, max_workers, consume)
             writer.write_episodes(pd.DataFrame(episodes, columns=list(S.EPISODES_COLUMNS)))

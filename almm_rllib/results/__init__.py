@@ -8,6 +8,7 @@ matplotlib is imported only when a report is drawn.
 * :mod:`~almm_rllib.results.metrics`: every per-episode figure of ``docs/metrics.md``.
 * :mod:`~almm_rllib.results.stats`: across-episode summaries and paired comparisons.
 * :mod:`~almm_rllib.results.report`: terminal tables and the HTML report.
+* :mod:`~almm_rllib.results.analysis`: fill markouts, rolling Sharpe, portfolios of strategies.
 """
 
 from almm_rllib.results.errors import ResultsError, SchemaError

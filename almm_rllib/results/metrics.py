@@ -91,6 +91,13 @@ def drawdown_path(pnl) -> np.ndarray:
     return np.maximum.accumulate(path) - path
 
 
+def mid_after(time: np.ndarray, mid: np.ndarray, target) -> np.ndarray:
+    """``mid`` of the first step whose end ``time >= target`` (``TIME_TOL`` tolerance), the last step's mid when
+    ``target`` is past the last step: the ``mid_{fill+H}`` of ``adverse_selection``. ``time`` sorted."""
+    idx = np.searchsorted(time, np.asarray(target, np.float64) - TIME_TOL, side="left")
+    return mid[np.minimum(idx, len(time) - 1)]
+
+
 def fifo_round_trips(fills: pd.DataFrame | None) -> pd.DataFrame:
     """Match an agent's fills into round trips, first in first out, starting from a flat position.
 
@@ -323,7 +330,6 @@ def episode_metrics(
 def _fill_metrics(st: pd.DataFrame, fills: pd.DataFrame, time, mid, horizon_s: float) -> dict[str, Any]:
     """Round trips, fill ratio, spread captured, adverse selection and volume."""
     out: dict[str, Any] = {}
-    n = len(st)
     # -- fills -------------------------------------------------------------------------------------------
     trips = fifo_round_trips(fills)
     rt = trips["pnl"].to_numpy(np.float64)
@@ -348,9 +354,8 @@ def _fill_metrics(st: pd.DataFrame, fills: pd.DataFrame, time, mid, horizon_s: f
         out[S.SPREAD_CAPTURED] = float(
             np.sum(fside * (fmid - fills[S.PRICE].to_numpy(np.float64)) * fqty) / vol
         )
-        target = fills[S.TIME].to_numpy(np.float64) + horizon_s
-        idx = np.minimum(np.searchsorted(time, target - TIME_TOL, side="left"), n - 1)
-        out[S.ADVERSE_SELECTION] = float(np.sum(fside * (fmid - mid[idx]) * fqty) / vol)
+        later = mid_after(time, mid, fills[S.TIME].to_numpy(np.float64) + horizon_s)
+        out[S.ADVERSE_SELECTION] = float(np.sum(fside * (fmid - later) * fqty) / vol)
     else:
         out[S.SPREAD_CAPTURED] = float("nan")
         out[S.ADVERSE_SELECTION] = float("nan")
