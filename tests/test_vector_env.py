@@ -154,7 +154,10 @@ def test_rllib_creator_and_env_runner_use_the_vector_env():
     from almm_rllib.training.callbacks import _set_phase
 
     env = _make_single({**SHORT, "num_envs": 5})
-    assert isinstance(env, MarketMakingVectorEnv) and env.num_envs == 5
+    assert isinstance(env, MarketMakingVectorEnv) and env.num_envs == 5 and env.seeds == "strided"
+    _, info0 = env.reset(seed=7)
+    _, info1 = env.reset(seed=8)
+    assert list(info0["seed"]) == [35, 36, 37, 38, 39] and list(info1["seed"]) == [40, 41, 42, 43, 44]
     cfg = (
         PPOConfig()
         .environment("almm_mm", env_config={**SHORT, "info_level": "episode"})
@@ -174,8 +177,9 @@ def test_rllib_creator_and_env_runner_use_the_vector_env():
             assert len(ep) == 12 and ep.is_truncated and not ep.is_terminated
             summary = ep.get_infos(-1)["episode"]
             assert math.isfinite(summary["pnl"])
-        # sampled episodes are those of separate envs seeded as RLlib seeds its runner
-        assert {ep.get_infos(0)["seed"] for ep in episodes} == {runner._seed + i for i in range(4)}
+        # sampled episodes are those of separate envs seeded from the runner's seed, strided so that runners
+        # seeded seed + w (RLlib's rule) never share a market stream
+        assert {ep.get_infos(0)["seed"] for ep in episodes} == {runner._seed * 4 + i for i in range(4)}
     finally:
         runner.stop()
 

@@ -96,7 +96,7 @@ def _make_single(ctx):
     if isinstance(ctx, dict) and "num_envs" in ctx:
         num_envs = int(ctx["num_envs"])
         cfg, _, _ = _config_from_context({k: v for k, v in ctx.items() if k != "num_envs"})
-        return MarketMakingVectorEnv(num_envs, cfg)
+        return MarketMakingVectorEnv(num_envs, cfg, seeds="strided")  # runners' market streams disjoint
     cfg, _, _ = _config_from_context(ctx)
     return MarketMakingGymEnv(cfg)
 

@@ -9,7 +9,10 @@ Python ``step`` per sub-env.
 
 Semantics, as Gymnasium's SyncVectorEnv:
 
-* ``reset(seed=s)`` seeds sub-env ``i`` with ``s + i`` (a list gives one seed each; None draws fresh ones);
+* ``reset(seed=s)`` seeds sub-env ``i`` with ``s + i`` (a list gives one seed each; None draws fresh ones).
+  With ``seeds="strided"`` it is ``s * num_envs + i``: RLlib seeds EnvRunner ``w`` with ``seed + w``, so
+  consecutive runners would otherwise share all but one market stream (sub-env ``i + 1`` of runner ``w``
+  replaying sub-env ``i`` of runner ``w + 1``); RLlib's ``almm_mm`` creator asks for strided seeds;
   ``options={"reset_mask": mask}`` resets only the masked sub-envs.
 * ``step(actions)``: ``actions`` float[num_envs, 4]. A sub-env whose episode ended on the previous step is
   reset instead of stepped (its action is ignored): its observation is the new episode's first, its reward 0,
@@ -27,7 +30,7 @@ built by RLlib's ``almm_mm`` creator when RLlib asks for a vector env (``gym_env
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import gymnasium as gym
 import numpy as np
@@ -63,11 +66,20 @@ class MarketMakingVectorEnv(gym.vector.VectorEnv):
 
     metadata = {"render_modes": [], "autoreset_mode": AutoresetMode.NEXT_STEP}
 
-    def __init__(self, num_envs: int = 8, config: EnvConfig | dict | None = None, **kwargs):
+    def __init__(
+        self,
+        num_envs: int = 8,
+        config: EnvConfig | dict | None = None,
+        seeds: Literal["consecutive", "strided"] = "consecutive",
+        **kwargs,
+    ):
         if isinstance(num_envs, bool) or not isinstance(num_envs, int | np.integer):
             raise TypeError(f"num_envs must be an integer, got {num_envs!r}")
         if not 1 <= num_envs <= MAX_NUM_ENVS:
             raise ValueError(f"num_envs must be in 1..{MAX_NUM_ENVS}, got {num_envs}")
+        if seeds not in ("consecutive", "strided"):
+            raise ValueError(f"seeds must be 'consecutive' or 'strided', got {seeds!r}")
+        self.seeds = seeds
         cfg = _env_config(config, kwargs)
         if cfg.n_agents != 1:
             raise ValueError(f"MarketMakingVectorEnv is single-agent; got n_agents={cfg.n_agents}")
@@ -114,7 +126,8 @@ class MarketMakingVectorEnv(gym.vector.VectorEnv):
         if seed is None:
             seeds = [None] * n
         elif isinstance(seed, int | np.integer) and not isinstance(seed, bool):
-            seeds = [int(seed) + i for i in range(n)]
+            first = int(seed) * n if self.seeds == "strided" else int(seed)
+            seeds = [first + i for i in range(n)]
         else:
             seeds = list(seed)
             if len(seeds) != n:
