@@ -233,7 +233,8 @@ def e2e(experiment: str, steps: int, overrides: list[str]) -> None:
     finally:
         ray.shutdown()
     print(
-        f"PPO end to end, {experiment} settings vs today's, {steps:,} env steps each, alternating iterations"
+        f"PPO end to end, {experiment} settings {' '.join(overrides)} vs today's, {steps:,} env steps each,"
+        " alternating iterations"
     )
     print(
         f"{'setting':>8} | {'env steps/s':>11} | {'s/iter':>7} | {'sampling':>8} | {'learning':>8} | {'other':>6}"
