@@ -223,3 +223,19 @@ def test_torch_threads_are_validated_and_applied(tmp_path):
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
+
+
+def test_iterations_without_an_episode_end_keep_the_last_episode_stats():
+    # 32 envs and 4000-step batches: 125 steps per env per iteration, 300-step episodes ending together, so
+    # RLlib reports NaN returns in two iterations of three; the callbacks carry the last values over them
+    from almm_rllib.training.callbacks import MarketMakingCallbacks
+
+    cb = MarketMakingCallbacks()
+    seen = []
+    for ret in (None, 5.0, float("nan"), float("nan"), 7.0, float("nan")):
+        result = {
+            "env_runners": {} if ret is None else {"episode_return_mean": ret, "episode_len_mean": 300.0}
+        }
+        cb.on_train_result(algorithm=None, result=result)
+        seen.append(result["env_runners"].get("episode_return_mean"))
+    assert seen == [None, 5.0, 5.0, 5.0, 7.0, 7.0]
