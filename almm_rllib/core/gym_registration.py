@@ -18,12 +18,18 @@ import sys
 from almm_rllib.core.agent_schema import GYM_ENV_ID as ENV_ID
 
 ENTRY_POINT = "almm_rllib.env.gym_env:MarketMakingGymEnv"
+VECTOR_ENTRY_POINT = "almm_rllib.env.vector_env:MarketMakingVectorEnv"
 
 
 def register(gymnasium) -> None:
     """Register :data:`ENV_ID` with ``gymnasium`` (once)."""
     if ENV_ID not in gymnasium.registry:
-        gymnasium.register(id=ENV_ID, entry_point=ENTRY_POINT, disable_env_checker=False)
+        gymnasium.register(
+            id=ENV_ID,
+            entry_point=ENTRY_POINT,
+            vector_entry_point=VECTOR_ENTRY_POINT,
+            disable_env_checker=False,
+        )
 
 
 class _RegisterAfterLoad(importlib.abc.Loader):

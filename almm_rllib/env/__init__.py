@@ -1,6 +1,8 @@
 """The market-making environments.
 
 * ``MarketMakingGymEnv``: single-agent Gymnasium env, registered as ``almm/MarketMaking-v0``.
+* ``MarketMakingVectorEnv``: N of those stepped in one compiled call; the ``vector_entry_point`` of
+  ``almm/MarketMaking-v0``, so ``gymnasium.make_vec(ENV_ID, num_envs=N)`` builds it.
 * ``MarketMakingEnv``: RLlib ``MultiAgentEnv`` (imported lazily: it needs ray). Importing
   ``almm_rllib.env.rllib_env`` registers ``almm_mm`` and ``almm_mm_multi`` with RLlib.
 """
@@ -16,6 +18,7 @@ from almm_rllib.core.gym_registration import register
 from .config import PHASES, EnvConfig, phase_market
 from .core import AGENT_FILL_COLUMNS, INFO_KEYS, MarketMakingCore
 from .gym_env import MarketMakingGymEnv
+from .vector_env import MarketMakingVectorEnv
 
 register(gymnasium)  # also done by ``import almm_rllib`` (see almm_rllib/core/gym_registration.py)
 
@@ -39,5 +42,6 @@ __all__ = [
     "MarketMakingCore",
     "MarketMakingEnv",
     "MarketMakingGymEnv",
+    "MarketMakingVectorEnv",
     "phase_market",
 ]

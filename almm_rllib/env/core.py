@@ -205,7 +205,6 @@ class MarketMakingCore:
         sim = self.sim
         sim.reset(seed)
         self.seed_used = seed
-        self.t = 0
         self.mid0 = mm.mm_reset_nb(sim.state, self.mp, self.es, self.acc, self.obs)
         infos = [
             {
@@ -244,10 +243,31 @@ class MarketMakingCore:
             sim.refill_random()
             act[...] = actions
             status = mm.mm_step_nb(sim.state, act, self.mp, self.es, self.feat, self.obs, self.acc)
+        return self._finished(status, actions)
+
+    def _finished(self, status: int, actions) -> bool:
+        """After the compiled step: raise on a failed status, else whether the episode ended."""
         if status != STATUS_OK:
             self._raise(status, actions)
-        self.t = int(self.es[mm.ES_STEP])
         return self.t >= self.config.n_steps
+
+    @property
+    def t(self) -> int:
+        """Steps done in the episode (the kernel's counter)."""
+        return int(self.es[mm.ES_STEP])
+
+    def use_buffers(self, mp, es, feat, obs, acc) -> None:
+        """Keep the kernel's arrays in the given ones (rows of a vector env's stacked arrays), current contents
+        copied: the vector env steps many markets in one call on the stacked arrays, and this core's queries
+        (infos, episode summary) read the same memory."""
+        for name, new in (("mp", mp), ("es", es), ("feat", feat), ("obs", obs), ("acc", acc)):
+            old = getattr(self, name)
+            if new.shape != old.shape or new.dtype != old.dtype:
+                raise ValueError(
+                    f"use_buffers: {name} must be {old.dtype}{old.shape}, got {new.dtype}{new.shape}"
+                )
+            new[...] = old
+            setattr(self, name, new)
 
     def _step_infos(self, done: bool) -> list[dict]:
         n = self.config.n_agents
@@ -270,11 +290,11 @@ class MarketMakingCore:
     def step_one(self, action) -> tuple[np.ndarray, float, bool, dict]:
         """Single-agent fast path of :meth:`step`: (obs[9], reward, truncated, info)."""
         done = self._advance(action)
-        if done or self._full_info:
-            info = self._step_infos(done)[0]
-        else:
-            info = {}
-        return self.obs[0].copy(), float(self.feat[0, mm.FT_REWARD]), done, info
+        return self.obs[0].copy(), float(self.feat[0, mm.FT_REWARD]), done, self.info_one(done)
+
+    def info_one(self, done: bool) -> dict:
+        """The single agent's info after a step (empty mid-episode with ``info_level="episode"``)."""
+        return self._step_infos(done)[0] if done or self._full_info else {}
 
     def episode_summary(self, i: int) -> dict:
         """The episode's market-making figures for agent ``i`` (metrics.md definitions, from the running

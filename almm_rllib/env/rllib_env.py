@@ -16,6 +16,7 @@ from .config import EnvConfig
 from .core import episode_seed
 from .gym_env import MarketMakingGymEnv
 from .replay import make_core
+from .vector_env import MarketMakingVectorEnv
 
 
 def _config_from_context(config) -> tuple[EnvConfig, int, int]:
@@ -91,6 +92,12 @@ class MarketMakingEnv(MultiAgentEnv):
 
 
 def _make_single(ctx):
+    """``almm_mm``: one env, or the native vector env when RLlib asks for ``num_envs`` of them (its
+    ``gym_env_vectorize_mode="vector_entry_point"`` calls the creator with ``env_config | {"num_envs": n}``)."""
+    if isinstance(ctx, dict) and "num_envs" in ctx:
+        num_envs = int(ctx["num_envs"])
+        cfg, _, _ = _config_from_context({k: v for k, v in ctx.items() if k != "num_envs"})
+        return MarketMakingVectorEnv(num_envs, cfg, seeds="strided")  # runners' market streams disjoint
     cfg, _, _ = _config_from_context(ctx)
     return MarketMakingGymEnv(cfg)
 

@@ -33,6 +33,8 @@ MM_METRICS = (
     "impact_cost",
     "n_fills",
 )
+#: Episode statistics of ``result["env_runners"]`` carried over iterations in which no episode ended.
+EPISODE_STATS = ("episode_return_mean", "episode_return_max", "episode_return_min", "episode_len_mean")
 PHASE_INDEX_KEY = "curriculum/phase_index"
 PHASE_KEY = "curriculum/phase"
 
@@ -56,10 +58,16 @@ def _get_phase(env_runner):
 class MarketMakingCallbacks(RLlibCallback):
     """Market-making metrics and the curriculum (see the module docstring)."""
 
-    def __init__(self, curriculum: list[tuple[str, float]] | None = None):
+    def __init__(self, curriculum: list[tuple[str, float]] | None = None, torch_threads: dict | None = None):
         super().__init__()
         self.curriculum = [(str(p), float(u)) for p, u in (curriculum or [])]
         self.phase_index: int | None = None
+        self.torch_threads = dict(torch_threads or {})
+        self._episode_stats: dict[str, float] = {}
+
+    # ------------------------------------------------------------------------------------- torch threads
+    def on_environment_created(self, *, env_runner, **kwargs) -> None:
+        _set_torch_threads(self.torch_threads.get("env_runner"))
 
     # ------------------------------------------------------------------------------------- metrics (runners)
     def on_episode_end(self, *, episode, metrics_logger=None, **kwargs) -> None:
@@ -109,6 +117,7 @@ class MarketMakingCallbacks(RLlibCallback):
             return 0.0
 
     def on_algorithm_init(self, *, algorithm, **kwargs) -> None:
+        _set_torch_threads(self.torch_threads.get("learner"))  # the local learner lives in this process
         if self.curriculum:
             self._apply(algorithm, self.phase_for(self._steps(algorithm)))
 
@@ -130,6 +139,7 @@ class MarketMakingCallbacks(RLlibCallback):
         )
 
     def on_train_result(self, *, algorithm, result: dict, **kwargs) -> None:
+        self._carry_episode_stats(result)
         if not self.curriculum:
             return
         steps = float(result.get(NUM_ENV_STEPS_SAMPLED_LIFETIME, self._steps(algorithm)) or 0)
@@ -139,10 +149,34 @@ class MarketMakingCallbacks(RLlibCallback):
         result[PHASE_INDEX_KEY] = index
         result[PHASE_KEY] = self.curriculum[index][0]
 
+    def _carry_episode_stats(self, result: dict) -> None:
+        """RLlib 2.60 reports NaN episode returns for an iteration in which no episode ended, which happens
+        whenever a batch gives each env fewer steps than an episode (many envs per runner; every sub-env's
+        300-step episodes end together). No new episode leaves the last-episodes window as it was, so the
+        previous values are kept: checkpoint ranking, TensorBoard and progress lines see no holes."""
+        runners = result.get("env_runners")
+        if not isinstance(runners, dict):
+            return
+        for key in EPISODE_STATS:
+            v = runners.get(key)
+            if isinstance(v, int | float) and not math.isnan(v):
+                self._episode_stats[key] = v
+            elif key in self._episode_stats:
+                runners[key] = self._episode_stats[key]
 
-def make_callbacks(curriculum: list[tuple[str, float]] | None = None):
+
+def _set_torch_threads(n: int | None) -> None:
+    if n:
+        import torch
+
+        torch.set_num_threads(int(n))
+
+
+def make_callbacks(curriculum: list[tuple[str, float]] | None = None, torch_threads: dict | None = None):
     """A callable RLlib can use as ``callbacks_class`` (it instantiates it on every runner)."""
-    return functools.partial(MarketMakingCallbacks, curriculum=list(curriculum or []))
+    return functools.partial(
+        MarketMakingCallbacks, curriculum=list(curriculum or []), torch_threads=dict(torch_threads or {})
+    )
 
 
 __all__ = [

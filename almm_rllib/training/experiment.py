@@ -16,6 +16,8 @@ Schema (every key optional unless marked; unknown keys are refused with the key 
       score_attribute: env_runners/episode_return_mean
       score_order: max
     max_failures: 2                  # trial restarts from the last checkpoint after a crash
+    torch_threads: {learner: 1, env_runner: 1}   # torch intra-op threads of the learner (algorithm process)
+                                     #   and of each EnvRunner (defaults: train.TORCH_THREADS)
     curriculum:                      # phases by sampled env steps; see callbacks.Curriculum
       - {phase: low_volatility, until: 250000}
       - {phase: medium_volatility, until: 500000}
@@ -91,6 +93,7 @@ TOP_KEYS = {
     "curriculum",
     "num_samples",
     "tune",
+    "torch_threads",
     *BUILDER_SECTIONS,
 }
 CHECKPOINT_KEYS = {"frequency", "at_end", "num_to_keep", "score_attribute", "score_order"}
@@ -235,6 +238,7 @@ def validate(spec: dict, source: str) -> None:
         if k == "score_order" and v not in ("max", "min"):
             raise _err(source, "checkpoint.score_order", f"must be 'max' or 'min', got {v!r}")
     _validate_curriculum(spec, source)
+    _validate_torch_threads(spec, source)
     for section in BUILDER_SECTIONS:
         if section not in spec:
             continue
@@ -259,6 +263,18 @@ def validate(spec: dict, source: str) -> None:
         from almm_rllib.training.search import validate_tune
 
         validate_tune(spec, source)
+
+
+def _validate_torch_threads(spec: dict, source: str) -> None:
+    tt = spec.get("torch_threads")
+    if tt is None:
+        return
+    if not isinstance(tt, dict):
+        raise _err(source, "torch_threads", "must be a mapping {learner: n, env_runner: n}")
+    for k, v in tt.items():
+        if k not in ("learner", "env_runner"):
+            raise _err(source, f"torch_threads.{k}", "is not a known key (known: env_runner, learner)")
+        _check_number(source, f"torch_threads.{k}", v, lo=1, integer=True)
 
 
 def _validate_curriculum(spec: dict, source: str) -> None:

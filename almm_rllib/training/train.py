@@ -12,6 +12,13 @@ from almm_rllib.core.agent_schema import RLLIB_ENV, agent_ids
 from almm_rllib.training.experiment import BUILDER_SECTIONS, Experiment
 
 DEFAULT_STORAGE = "results/tune"
+#: How RLlib vectorises ``almm_mm`` unless an experiment says otherwise: the env creator returns the native
+#: ``MarketMakingVectorEnv`` (gymnasium.VectorizeMode.VECTOR_ENTRY_POINT).
+VECTORIZE_MODE = "vector_entry_point"
+#: Torch intra-op threads unless an experiment's ``torch_threads`` says otherwise (set by the callbacks in the
+#: algorithm process, where the local learner trains, and in each EnvRunner). One each: with other work on a
+#: 2-core machine, two learner threads were measured 4-10x slower per update than one (issue 13).
+TORCH_THREADS = {"learner": 1, "env_runner": 1}
 
 #: The seed's network: Dense(256)-ReLU-Dense(256)-ReLU-Dense(128)-ReLU shared by the policy and value heads.
 SEED_MODEL = {
@@ -70,15 +77,29 @@ def build_config(exp: Experiment):
         getattr(cfg, section)(**kwargs)
     if "rl_module" not in spec:
         cfg.rl_module(model_config=dict(SEED_MODEL))
+    simulated = getattr(env_cfg.market, "model", None) != "replay"
+    if env_name == RLLIB_ENV and simulated and "gym_env_vectorize_mode" not in spec.get("env_runners", {}):
+        # the native vector env (env.vector_env): every runner's markets step in one compiled call
+        # (simulated markets only; a replay market keeps RLlib's default per-env vectorisation)
+        cfg.env_runners(gym_env_vectorize_mode=VECTORIZE_MODE)
 
     if spec.get("multi_agent"):
         _multi_agent(cfg, spec, env_cfg)
-    cfg.callbacks(make_callbacks(exp.curriculum))
+    cfg.callbacks(make_callbacks(exp.curriculum, torch_threads=torch_threads(exp)))
     if spec.get("callbacks"):
         cfg.callbacks(**{k: v for k, v in spec["callbacks"].items() if k != "callbacks_class"})
     if spec.get("seed") is not None:
         cfg.debugging(seed=int(spec["seed"]))
     return cfg
+
+
+def torch_threads(exp: Experiment) -> dict:
+    """``{"learner": n, "env_runner": m}``: the experiment's ``torch_threads`` over :data:`TORCH_THREADS`."""
+    return {**TORCH_THREADS, **(exp.spec.get("torch_threads") or {})}
+
+
+def learner_threads(exp: Experiment) -> int:
+    return int(torch_threads(exp)["learner"])
 
 
 def _multi_agent(cfg, spec: dict, env_cfg) -> None:
@@ -421,12 +442,16 @@ def summary_text(res: TrainResult) -> str:
 
 __all__ = [
     "EXPERIMENT_FILE",
-    "SEED_MODEL",
     "ResumeError",
+    "SEED_MODEL",
+    "TORCH_THREADS",
     "TrainResult",
     "TrainingInterrupted",
+    "VECTORIZE_MODE",
     "build_config",
+    "learner_threads",
     "resume_experiment",
     "run_experiment",
     "summary_text",
+    "torch_threads",
 ]
