@@ -158,6 +158,15 @@ class _ReplayView:
 class ReplayMarketMakingCore(MarketMakingCore):
     """:class:`~almm_rllib.env.core.MarketMakingCore` on a replayed day (see the module docstring)."""
 
+    @property
+    def t(self) -> int:
+        """Steps done in the episode (the replay step keeps its own counter, not the simulator kernel's)."""
+        return self._steps_done
+
+    @t.setter
+    def t(self, value: int) -> None:
+        self._steps_done = int(value)
+
     def _build_market(self) -> None:
         cfg = self.config
         mc = cfg.market
