@@ -109,9 +109,9 @@ def test_env_accumulator_by_hand(horizon):
 def test_stylized_market_fills_get_their_steps_own_mid_and_the_env_agrees():
     """Stylized fills are stamped at the step end: mid(t_fill) is that step's own mid (the definition as
     written), in the fill log and in the env's running figures alike."""
+    from almm_rllib.env.gym_env import MarketMakingGymEnv
     from almm_rllib.evaluation.policies import Policy
     from almm_rllib.evaluation.runner import run_episode
-    from almm_rllib.env.gym_env import MarketMakingGymEnv
 
     class Tight(Policy):
         label = "tight"
