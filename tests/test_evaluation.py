@@ -69,14 +69,17 @@ def test_episode_log_columns_and_fill_mids():
     assert set(log.steps[S.STRATEGY]) == {"rnd"} and set(log.steps[S.RUN_ID]) == {"r1"}
     assert (log.steps[S.PHASE] == "eval").all()
     assert len(log.fills) > 0
-    # mid_at_fill is the mid at the end of the step before the fill's step (the reset mid for step 1)
-    env = MarketMakingGymEnv(cfg)
-    _, info = env.reset(seed=3)
-    mids = np.concatenate([[info["mid"]], log.steps[S.MID].to_numpy()])
-    np.testing.assert_array_equal(log.fills[S.MID_AT_FILL], mids[log.fills[S.STEP].to_numpy() - 1])
     # fills lie inside their step
     t_end = log.steps.set_index(S.STEP)[S.TIME]
     step_time = t_end.loc[log.fills[S.STEP]].to_numpy()
+    # mid_at_fill is mid(t_fill), the mid in force at the fill: the mid at the end of the step before the
+    # fill's step (the reset mid for step 1), or the step's own mid for a fill stamped exactly at its end
+    env = MarketMakingGymEnv(cfg)
+    _, info = env.reset(seed=3)
+    mids = np.concatenate([[info["mid"]], log.steps[S.MID].to_numpy()])
+    k = log.fills[S.STEP].to_numpy()
+    at_end = log.fills[S.TIME].to_numpy() >= step_time - 1e-9
+    np.testing.assert_array_equal(log.fills[S.MID_AT_FILL], np.where(at_end, mids[k], mids[k - 1]))
     assert np.all(log.fills[S.TIME].to_numpy() <= step_time + 1e-9)
     assert np.all(log.fills[S.TIME].to_numpy() > step_time - cfg.dt - 1e-9)
     # the fills' quantities add up to the step's filled quantities (maker) plus taker trades

@@ -16,6 +16,7 @@ from almm_rllib.data.lobster import LobsterFormatError
 from almm_rllib.env import MarketMakingGymEnv
 from almm_rllib.env.replay import ReplayMarketMakingCore
 from almm_rllib.evaluation.replay import resolve_env_config
+from almm_rllib.results import schema as S
 
 DATA = pathlib.Path("/work/shared/data/lobster")
 AMZN_WINDOW = [36000.0, 55000.0]
@@ -134,6 +135,36 @@ def test_agent_trades_and_metrics_are_consistent(amzn_cfg):
         assert info["pnl"] == pytest.approx(info["cash"] + info["inventory"] * info["mid"])
         assert info["impact_cost"] == 0.0
     assert fills > 0
+
+
+def test_fill_times_are_on_the_episode_clock_and_env_figures_equal_results_metrics(amzn_cfg):
+    """Fill times are seconds since the episode start like the step times (the replay runs on the day's
+    clock), so mid(t_fill) and mid(t_fill + H) of adverse_selection find their steps; the env's running
+    figures equal results.metrics on the runner's logs."""
+    from almm_rllib.evaluation.policies import Policy
+    from almm_rllib.evaluation.runner import run_episode
+
+    class Touch(Policy):
+        label = "touch"
+
+        def act(self, obs, view):
+            return np.array([0.0, 0.0, 1.0, 1.0], np.float32)
+
+    cfg = amzn_cfg.replace(adverse_horizon_s=2.5)
+    log = run_episode(Touch(), cfg, seed=1)
+    assert len(log.fills) > 0
+    step_time = log.steps.set_index(S.STEP)[S.TIME].loc[log.fills[S.STEP]].to_numpy()
+    t = log.fills[S.TIME].to_numpy()
+    assert np.all(t <= step_time + 1e-9) and np.all(t > step_time - cfg.dt - 1e-9)
+    want = log.metrics(cfg)
+    env = MarketMakingGymEnv(cfg)
+    obs, _ = env.reset(seed=1)
+    done = False
+    while not done:
+        obs, _, _, done, info = env.step(Touch().act(obs, None))
+    got = info["episode"]
+    for key in ("spread_captured", "adverse_selection", "volume"):
+        assert got[key] == pytest.approx(want[key], rel=1e-9, abs=1e-9), key
 
 
 def test_messages_after_t_change_nothing_the_agent_saw_before_t(amzn_cfg, tmp_path):

@@ -18,10 +18,11 @@ def test_markouts_by_hand_and_consistent_with_spread_and_adverse_selection():
     # (step, time, side, price, qty, mid_at_fill)
     fills = make_fills([(1, 1.5, 1, 99.99, 100.0, 100.0), (3, 3.2, -1, 100.03, 200.0, 100.05)])
     out = A.fill_markouts(steps, fills, horizons=(1.0, 10.0))
-    # first fill at 1.5 s: mid at t >= 2.5 is step time 3.0 -> 100.05; +1 * (100.05 - 99.99)
-    assert out["markout_1s"].iloc[0] == pytest.approx(0.06)
-    # second fill at 3.2 s, sold: mid at t >= 4.2 is 100.10; -1 * (100.10 - 100.03)
-    assert out["markout_1s"].iloc[1] == pytest.approx(-0.07)
+    # first fill at 1.5 s: the mid in force at 2.5 s is the step ending at 2.0 -> 100.02; +1 * (100.02 - 99.99)
+    assert out["markout_1s"].iloc[0] == pytest.approx(0.03)
+    # second fill at 3.2 s, sold: the mid in force at 4.2 s is the step ending at 4.0 -> 99.98;
+    # -1 * (99.98 - 100.03)
+    assert out["markout_1s"].iloc[1] == pytest.approx(0.05)
     # past the end: the last mid
     assert out["markout_10s"].iloc[0] == pytest.approx(100.10 - 99.99)
     assert out["spread_captured"].tolist() == pytest.approx([0.01, -0.02])  # sold below the mid

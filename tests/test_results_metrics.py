@@ -96,8 +96,12 @@ def test_hand_fill_metrics(hand):
     assert m[S.PROFIT_FACTOR] == pytest.approx(1.5)
     # side*(mid_at_fill - price)*qty: +1.0, +3.0, -5.0, +0.5 -> -0.5 over 65 shares
     assert m[S.SPREAD_CAPTURED] == pytest.approx(-0.5 / 65.0, rel=1e-9)
-    # H = 1 s: mids at the first step ending >= t+H: 100.1 (t=2), 100.05 (t=3), 99.9 (t=4), last mid 99.9
-    # side*(mid_at_fill - mid_H)*qty: -1.0, -1.5, +3.0, 0.0 -> 0.5 over 65 shares
+    # H = 1 s: mid(t + 1), the mid of the last step ending at or before t + 1 (steps end at 1, 2, 3, 4):
+    # 100.0 (1.5), 100.1 (2.5), 100.05 (3.5), 99.9 (4.5: past the end) = each fill's mid_at_fill -> 0
+    assert m[S.ADVERSE_SELECTION] == pytest.approx(0.0, abs=1e-12)
+    # H = 2 s: mid(t + 2) = 100.1 (2.5), 100.05 (3.5), 99.9 (4.5), 99.9 (5.5)
+    # side*(mid_at_fill - mid(t + H))*qty: -1.0, -1.5, +3.0, 0.0 -> 0.5 over 65 shares
+    m = metrics(steps, fills, horizon_s=2.0)
     assert m[S.ADVERSE_SELECTION] == pytest.approx(0.5 / 65.0, rel=1e-9)
 
 
@@ -106,11 +110,18 @@ def test_metric_keys_are_the_episode_schema():
     assert tuple(m) == S.EPISODE_METRICS
 
 
-def test_adverse_selection_horizon_zero_uses_end_of_fill_step(hand):
+def test_adverse_selection_horizon_zero_is_zero_when_mid_at_fill_is_mid_t_fill(hand):
     steps, fills = hand
+    # mid_at_fill as the runner writes it, mid(t_fill): the mid before the episode (any number: no step has
+    # ended at 0.5 s), then the mids of the steps ending at 1, 2 and 3 s
+    fills = fills.assign(**{S.MID_AT_FILL: [99.95, 100.0, 100.1, 100.05]})
     m = metrics(steps, fills, horizon_s=0.0)
-    # mids at the end of each fill's step: 100.0, 100.1, 100.05, 99.9 -> all equal mid_at_fill
     assert m[S.ADVERSE_SELECTION] == pytest.approx(0.0, abs=1e-12)
+    # H = 0.5 s lands exactly on the step ends 1, 2, 3, 4 s: mid(t + H) = 100.0, 100.1, 100.05, 99.9
+    # side*(mid(t) - mid(t + H))*qty: (99.95-100.0)*10 = -0.5, -(100.0-100.1)*30 = +3.0,
+    # (100.1-100.05)*20 = +1.0, (100.05-99.9)*5 = +0.75 -> 4.25 over 65 shares
+    m = metrics(steps, fills, horizon_s=0.5)
+    assert m[S.ADVERSE_SELECTION] == pytest.approx(4.25 / 65.0, rel=1e-9)
 
 
 def test_adverse_selection_float_time_boundary():
@@ -119,7 +130,7 @@ def test_adverse_selection_float_time_boundary():
     fills = make_fills([(0, 0.1 + 0.2, 1, 99.0, 1.0, 100.0)])
     m = metrics(steps, fills, horizon_s=0.7)
     assert m[S.ADVERSE_SELECTION] == pytest.approx(100.0 - 101.0)
-    # fill time + H equal to a step's end: that step (time >= fill time + H), not the next one
+    # fill time + H equal to a step's end: that step (the last one ending at or before t + H), not the next
     m = metrics(steps, make_fills([(0, 1.0, 1, 99.0, 1.0, 100.0)]), horizon_s=1.0)
     assert m[S.ADVERSE_SELECTION] == pytest.approx(100.0 - 105.0)
 

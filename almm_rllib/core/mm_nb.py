@@ -63,7 +63,7 @@ MP_LOT = 11
 MP_TICK = 12
 MP_ACT_LOW = 13  #: ACT_DIM entries: lower bounds of the action box
 MP_ACT_HIGH = 17  #: ACT_DIM entries
-MP_AS_STEPS = 21  #: adverse-selection horizon in steps (>= 1)
+MP_AS_H = 21  #: adverse-selection horizon H, seconds (>= 0)
 MP_N_STEPS = 22  #: steps per episode
 MP_LIQUIDATE = 23  #: 1.0: the last step pays the impact model's cost of liquidating the inventory
 MP_SIZE = 24
@@ -78,8 +78,9 @@ ES_SIGMA = 5
 ES_STEP = 6  #: steps done in the episode
 ES_RING = 8  #: vol_window entries of log mid returns follow
 
-# per-agent episode accumulators (float64[n_agents, ACC_SIZE + 3 * (h + 1)]); the ring holds, for the adverse-
-# selection horizon of h steps, each step's sums of side*qty*mid_at_fill, side*qty and qty
+# per-agent episode accumulators (float64[n_agents, ACC_SIZE + 3 * ring], ring = as_ring_size(H, dt)); the ring
+# holds, per future step r, the sums of side*qty*mid(t_fill), side*qty and qty of the fills whose t_fill + H
+# falls in [t_r, t_{r+1}): they meet mid(t_fill + H) = mid_r at the end of step r (docs metrics.md)
 ACC_STEPS = 0
 ACC_MEAN_DPNL = 1  #: running mean of dpnl (Welford: a constant dpnl leaves ACC_M2_DPNL exactly 0)
 ACC_M2_DPNL = 2  #: running sum of squared deviations from the mean
@@ -88,15 +89,24 @@ ACC_MAXDD = 4
 ACC_SUM_ABS_INV = 5  #: shares
 ACC_POSTED = 6  #: shares posted (resting + filled as maker)
 ACC_FILLED = 7  #: shares filled as maker
-ACC_SC_NUM = 8  #: sum of side * (mid_at_fill - price) * qty over the agent's fills (money)
+ACC_SC_NUM = 8  #: sum of side * (mid(t_fill) - price) * qty over the agent's fills (money)
 ACC_FILL_QTY = 9  #: shares filled (maker and taker)
-ACC_AS_NUM = 10  #: sum of side * (mid_at_fill - mid_{fill + H}) * qty for fills whose horizon has passed
+ACC_AS_NUM = 10  #: sum of side * (mid(t_fill) - mid(t_fill + H)) * qty for fills whose horizon has passed
 ACC_AS_QTY = 11
 ACC_IMPACT = 12
 ACC_N_FILLS = 13
 ACC_LOSS_STEPS = 14  #: sum of min(dpnl, 0)**2 (Sortino denominator)
 ACC_MAX_ABS_PNL = 15  #: max |pnl| (the scale of the Sharpe ratio's zero-deviation test)
 ACC_SIZE = 16
+#: tolerance on float times when placing t_fill and t_fill + H among step ends (results.metrics.TIME_TOL)
+AS_TIME_TOL = 1e-9
+
+
+def as_ring_size(horizon_s: float, dt: float) -> int:
+    """Slots of the adverse-selection ring: t_fill + H is at most ``floor(H / dt)`` step ends (plus rounding)
+    after the end of the fill's step, and the slot of the current step is resolved before new fills arrive."""
+    return int((horizon_s + AS_TIME_TOL) // dt) + 2
+
 
 # per-agent features written after the step (float64[n_agents, FT_SIZE])
 FT_MID = 0  #: ticks, after the step
@@ -291,32 +301,40 @@ def mm_step_nb(ms, act, mp, es, feat, obs, acc):
         f[FT_INV] = ms.inv[a + 1]
         f[FT_CASH] = ms.cash[a + 1]
     _measure_nb(ms, mp, es, feat, obs, n, mid1)
-    _accumulate_nb(ms, mp, feat, acc, n)
+    _accumulate_nb(ms, mp, feat, acc, n, ms.f[mk.F_TIME])
     return STATUS_OK
 
 
 @numba.njit(**NJIT_HOT)
-def _accumulate_nb(ms, mp, feat, acc, n):
-    """Episode accumulators for the training metrics (what metrics.md defines, computed on the fly)."""
+def _accumulate_nb(ms, mp, feat, acc, n, t_end):
+    """Episode accumulators for the training metrics (what metrics.md defines, computed on the fly).
+
+    ``t_end`` is the end of this step on the clock of the fills' ``time``. ``mid(t)`` is the mid in force at t:
+    the mid of the last step ending at or before t (``AS_TIME_TOL``), as in ``results.metrics``. A fill inside
+    the step (t_fill < t_end) has ``mid(t_fill)`` = the mid before the step; a fill stamped exactly at the step
+    end (every fill of the stylized market) has the step's own mid, as the definition is written, although
+    the stylized market draws its fills before it moves the mid. ``t_fill + H`` is placed among the step ends
+    ``t_end + j dt``; the fill waits in the ring slot of that step and meets its mid there (or the last mid
+    when the episode ends first, see ``MarketMakingCore.episode_summary``)."""
     lot = mp[MP_LOT]
     tick = mp[MP_TICK]
-    h = np.int64(mp[MP_AS_STEPS])
-    ring = h + 1
+    dt = mp[MP_DT]
+    horizon = mp[MP_AS_H]
+    ring = (acc.shape[1] - ACC_SIZE) // 3
     nfill = ms.i[mk.I_N_FILLS]
     for a in range(n):
         f = feat[a]
         c = acc[a]
-        k = np.int64(c[ACC_STEPS]) % ring
+        k = np.int64(c[ACC_STEPS]) + 1  # this step's number
         mid_before = f[FT_MID_BEFORE] * tick
         mid_now = f[FT_MID] * tick
-        # fills of h steps ago meet the mid H seconds after them
-        if c[ACC_STEPS] >= h:
-            j = ACC_SIZE + 3 * ((np.int64(c[ACC_STEPS]) - h) % ring)
-            c[ACC_AS_NUM] += c[j] - c[j + 1] * mid_now
-            c[ACC_AS_QTY] += c[j + 2]
-        sq = 0.0
-        sqm = 0.0
-        qa = 0.0
+        # fills of earlier steps whose t_fill + H falls in this step meet this step's mid
+        j = ACC_SIZE + 3 * (k % ring)
+        c[ACC_AS_NUM] += c[j] - c[j + 1] * mid_now
+        c[ACC_AS_QTY] += c[j + 2]
+        c[j] = 0.0
+        c[j + 1] = 0.0
+        c[j + 2] = 0.0
         owner = a + 1
         for fi in range(nfill):
             fl = ms.fills[fi]
@@ -328,15 +346,25 @@ def _accumulate_nb(ms, mp, feat, acc, n):
                 continue
             q = fl.qty * lot
             px = fl.price * tick
-            c[ACC_SC_NUM] += side * (mid_before - px) * q
+            m_fill = mid_now if fl.time >= t_end - AS_TIME_TOL else mid_before
+            c[ACC_SC_NUM] += side * (m_fill - px) * q
             c[ACC_FILL_QTY] += q
-            sq += side * q
-            sqm += side * q * mid_before
-            qa += q
-        base = ACC_SIZE + 3 * k
-        c[base] = sqm
-        c[base + 1] = sq
-        c[base + 2] = qa
+            d = fl.time + horizon - t_end
+            if d < -AS_TIME_TOL:  # t_fill + H before this step's end: the mid before the step
+                c[ACC_AS_NUM] += side * q * (m_fill - mid_before)
+                c[ACC_AS_QTY] += q
+                continue
+            ahead = np.int64(np.floor((d + AS_TIME_TOL) / dt))
+            if ahead == 0:
+                c[ACC_AS_NUM] += side * q * (m_fill - mid_now)
+                c[ACC_AS_QTY] += q
+                continue
+            if ahead >= ring:  # cannot happen with as_ring_size; keep the slot arithmetic safe
+                ahead = ring - 1
+            j = ACC_SIZE + 3 * ((k + ahead) % ring)
+            c[j] += side * q * m_fill
+            c[j + 1] += side * q
+            c[j + 2] += q
         accumulate_pnl_nb(c, f[FT_DPNL], f[FT_PNL])
         c[ACC_SUM_ABS_INV] += abs(f[FT_INV]) * lot
         c[ACC_POSTED] += (f[FT_REST_BID] + f[FT_FILLED_BID] + f[FT_REST_ASK] + f[FT_FILLED_ASK]) * lot

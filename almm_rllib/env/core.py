@@ -158,14 +158,13 @@ class MarketMakingCore:
         mp[mm.MP_TICK] = mc.tick_size
         mp[mm.MP_ACT_LOW : mm.MP_ACT_LOW + ACT_DIM] = self.act_low
         mp[mm.MP_ACT_HIGH : mm.MP_ACT_HIGH + ACT_DIM] = self.act_high
-        self.as_steps = max(1, round(cfg.adverse_horizon_s / cfg.dt))
-        mp[mm.MP_AS_STEPS] = self.as_steps
+        mp[mm.MP_AS_H] = cfg.adverse_horizon_s
         mp[mm.MP_N_STEPS] = cfg.n_steps
         mp[mm.MP_LIQUIDATE] = 1.0 if cfg.terminal_inventory == "liquidate" else 0.0
         self.mp = mp
         self._set_vol_ref(mc)
         self.es = np.zeros(mm.ES_RING + cfg.vol_window + n, np.float64)
-        self.acc = np.zeros((n, mm.ACC_SIZE + 3 * (self.as_steps + 1)), np.float64)
+        self.acc = np.zeros((n, mm.ACC_SIZE + 3 * mm.as_ring_size(cfg.adverse_horizon_s, cfg.dt)), np.float64)
 
     def _set_vol_ref(self, mc: MarketConfig) -> None:
         if self._stylized:
@@ -306,12 +305,11 @@ class MarketMakingCore:
         mean = c[mm.ACC_MEAN_DPNL]
         std = math.sqrt(c[mm.ACC_M2_DPNL] / (n - 1)) if n > 1 else 0.0
         down = math.sqrt(c[mm.ACC_LOSS_STEPS] / n)
-        # fills whose horizon extends past the end meet the last mid (as in results.metrics)
+        # fills whose t_fill + H is past the last step still wait in the ring: the mid in force then is the
+        # last step's (as in results.metrics); the slot of the last step itself is already resolved (zero)
         as_num, as_qty = c[mm.ACC_AS_NUM], c[mm.ACC_AS_QTY]
-        h = self.as_steps
         mid_last = self.feat[i, mm.FT_MID] * self.tick
-        for back in range(1, min(h, n) + 1):
-            j = mm.ACC_SIZE + 3 * ((n - back) % (h + 1))
+        for j in range(mm.ACC_SIZE, c.shape[0], 3):
             as_num += c[j] - c[j + 1] * mid_last
             as_qty += c[j + 2]
         fq = c[mm.ACC_FILL_QTY]

@@ -140,9 +140,12 @@ class _ReplayView:
         }
 
     def step_fills(self) -> np.ndarray:
-        """The agent's fills of the last step (``FILL_DTYPE``; quantities in shares)."""
+        """The agent's fills of the last step (``FILL_DTYPE``; quantities in shares), ``time`` in seconds since
+        the episode start like the env's ``info["time"]`` (the compiled step keeps the day's clock)."""
         v = self.state
-        return v.fills[: int(v.i[I_N_FILLS])]
+        out = v.fills[: int(v.i[I_N_FILLS])].copy()
+        out["time"] -= self._core.episode_start
+        return out
 
     def best_ticks(self) -> tuple[int | None, int | None]:
         """(best bid, best ask) of the real book in ticks, None for an empty side."""
@@ -216,11 +219,10 @@ class ReplayMarketMakingCore(MarketMakingCore):
         mp[mm.MP_ACT_HIGH : mm.MP_ACT_HIGH + 4] = self.act_high
         self.mp = mp
         self.es = np.zeros(mm.ES_RING + cfg.vol_window + 1, np.float64)
-        self.as_steps = max(1, round(cfg.adverse_horizon_s / cfg.dt))
-        mp[mm.MP_AS_STEPS] = self.as_steps
+        mp[mm.MP_AS_H] = cfg.adverse_horizon_s
         mp[mm.MP_N_STEPS] = cfg.n_steps
         mp[mm.MP_LIQUIDATE] = 0.0  # the env liquidates against the real book (liquidation_cost)
-        self.acc = np.zeros((1, mm.ACC_SIZE + 3 * (self.as_steps + 1)), np.float64)
+        self.acc = np.zeros((1, mm.ACC_SIZE + 3 * mm.as_ring_size(cfg.adverse_horizon_s, cfg.dt)), np.float64)
         self.sim = _ReplayView(self)
 
     def episode_window(self, seed: int | None) -> tuple[float, float]:

@@ -12,12 +12,12 @@ How the logs are built from the env (choices stated once):
   is the env's own count, 1..n (the state after step k; ``pnl_0 = 0`` is implied, as in ``metrics.md``);
   ``phase`` is the curriculum phase of the episode, ``"eval"`` when none is set; ``agent_id`` is ``mm_0``.
 * ``fills``: one row per entry of ``info["fills"]`` (time, side, price, qty, is_maker, order_id), with the
-  step's number. ``mid_at_fill`` is the mid **before** the step: the env only knows mids at step ends, and the
-  fills of step k happen inside ``(t_{k-1}, t_k]`` at prices quoted from ``mid_{k-1}`` (the mid the agent's
-  quotes were priced from). In the stylized market this is exact (fills happen before the mid moves); in the
-  order-book market it ignores the moves of the mid within the step before the fill, which biases
-  ``spread_captured`` by at most the mid's intra-step move and leaves ``adverse_selection`` measured from the
-  quote's reference mid.
+  step's number. ``mid_at_fill`` is ``mid(t_fill)`` of ``metrics.md``, the mid in force at the fill: the mid
+  of the last step ending at or before ``t_fill`` (``results.metrics.TIME_TOL``). A fill of step k inside
+  ``(t_{k-1}, t_k)`` gets ``mid_{k-1}`` (the mid its quote was priced from); a fill stamped exactly at
+  ``t_k`` gets the step's own ``mid_k``. Every fill of the stylized market is stamped at its step's end, so
+  it gets ``mid_k`` as the definition is written, although that market draws its fills before it moves the
+  mid (its ``spread_captured`` therefore includes the step's mid move).
 * liquidation cost: ``core.sim.liquidation_cost(0)`` after the last step (the impact model's cost of
   liquidating ``q_n``; 0 without an impact model). When the env already liquidates at the end
   (``terminal_inventory="liquidate"``), ``pnl_n`` has paid that cost and the episode's ``liquidation_cost`` is
@@ -63,6 +63,7 @@ from almm_rllib.evaluation.replay import resolve_env_config
 from almm_rllib.evaluation.views import view_from_env
 from almm_rllib.results import RunWriter, episode_metrics
 from almm_rllib.results import schema as S
+from almm_rllib.results.metrics import TIME_TOL
 
 #: Agent id of the single agent (column ``agent_id``).
 AGENT_ID = agent_id(0)
@@ -179,10 +180,10 @@ def _policy_for(spec: PolicySpec | str | Policy, label: str | None, cfg: EnvConf
     return pol
 
 
-def _fill_frame(rows: list[tuple[int, np.ndarray, float]], key: dict[str, Any]) -> pd.DataFrame:
+def _fill_frame(rows: list[tuple[int, np.ndarray, np.ndarray]], key: dict[str, Any]) -> pd.DataFrame:
     if rows:
         step = np.concatenate([np.full(len(f), k, np.int32) for k, f, _ in rows])
-        mid = np.concatenate([np.full(len(f), m, np.float64) for _, f, m in rows])
+        mid = np.concatenate([m for _, _, m in rows]).astype(np.float64)
         f = np.concatenate([f for _, f, _ in rows])
     else:
         step = np.zeros(0, np.int32)
@@ -268,7 +269,7 @@ class _Trace:
     regime: np.ndarray
     n_fills: np.ndarray
     step_no: np.ndarray
-    fill_rows: list[tuple[int, np.ndarray, float]]
+    fill_rows: list[tuple[int, np.ndarray, np.ndarray]]
     n: int = 0
     """Steps played."""
 
@@ -299,7 +300,8 @@ def _play(env, policy: Policy, obs: np.ndarray, info: dict, n_steps: int) -> _Tr
         trace.step_no[k] = info["step"]
         if info["n_fills"]:
             fills = np.asarray(info["fills"], np.float64).reshape(-1, 6)
-            trace.fill_rows.append((int(info["step"]), fills, prev_mid))
+            at_end = fills[:, 0] >= float(info["time"]) - TIME_TOL
+            trace.fill_rows.append((int(info["step"]), fills, np.where(at_end, info["mid"], prev_mid)))
         prev_mid = float(info["mid"])
         k += 1
     trace.n = k
@@ -531,7 +533,7 @@ def _plan(
 
 def _conventions(cfg: EnvConfig) -> dict[str, str]:
     return {
-        "mid_at_fill": "mid at the end of the previous step (the mid the step's quotes were priced from)",
+        "mid_at_fill": "mid(t_fill): mid of the last step ending at or before the fill (metrics.md)",
         "step": "env step count 1..n",
         "liquidation_cost": (
             "0 (the env liquidates at the end)"

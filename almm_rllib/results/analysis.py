@@ -4,8 +4,8 @@ of several strategies of one run (the dashboard's Deep Analysis and Portfolio Vi
 Conventions, stated once:
 
 * **markout** of a fill at horizon h: ``side * (mid_{t+h} - price)`` in money per share, positive when the
-  mid moved in the agent's favour (``mid_{t+h}`` as in ``adverse_selection``: :func:`metrics.mid_after`). So
-  the volume-weighted markout at ``h = H`` is ``spread_captured - adverse_selection`` of the episode.
+  mid moved in the agent's favour (``mid_{t+h}`` = ``mid(t + h)``, the mid in force then, as in
+  ``adverse_selection``: :func:`metrics.mid_in_force`). So the volume-weighted markout at ``h = H`` is ``spread_captured - adverse_selection`` of the episode.
 * **rolling Sharpe** over ``window`` steps: the episode Sharpe of ``metrics.md`` (``core.risk.sharpe_ratio``:
   ``mean / std(ddof=1) * sqrt(window)``, 0 for a flat window) on each window of step P&L changes.
 * **portfolio**: holding weight ``w_i`` of strategy i's book on the same seed. Its step P&L is
@@ -26,7 +26,7 @@ import pandas as pd
 
 from almm_rllib.core.risk import sharpe_ratio
 from almm_rllib.results import schema as S
-from almm_rllib.results.metrics import episodes_table, mid_after
+from almm_rllib.results.metrics import episodes_table, mid_in_force
 
 #: Horizons (seconds) of the trade-level markouts.
 MARKOUT_HORIZONS: tuple[float, ...] = (1.0, 10.0, 60.0)
@@ -69,9 +69,10 @@ def fill_markouts(
         side = f[S.SIDE].to_numpy(np.float64)
         price = f[S.PRICE].to_numpy(np.float64)
         t = f[S.TIME].to_numpy(np.float64)
+        before = f[S.MID_AT_FILL].to_numpy(np.float64)
         for h in horizons:
             out.iloc[idx, out.columns.get_loc(markout_column(h))] = side * (
-                mid_after(time, mid, t + h) - price
+                mid_in_force(time, mid, t + h, before) - price
             )
     return out
 

@@ -23,9 +23,11 @@ Choices ``metrics.md`` leaves open, made here once (and mirrored in the field do
   trip is one matched piece (an opening quantity closed by one fill), see :func:`fifo_round_trips`. Their
   realised P&L is gross of fees and impact costs (the fill log carries neither). ``win_rate`` is NaN when no
   round trip closed; a round trip with exactly zero P&L counts in the denominator, not as a win.
-* ``adverse_selection``: ``mid_{fill+H}`` is the ``mid`` of the first step whose end ``time >= fill time + H``
-  (with 1e-9 s tolerance for float times); when ``fill time + H`` is past the last step, the last step's mid
-  is used (the episode's final mid, so late fills are measured over a shorter horizon).
+* ``adverse_selection``: ``mid(t)`` is the mid in force at t, the ``mid`` of the last step whose end
+  ``time <= t`` (with 1e-9 s tolerance for float times, :func:`mid_in_force`); ``mid(t_fill)`` is the fill
+  log's ``mid_at_fill`` (the evaluation runner writes exactly that). When ``t_fill + H`` is past the last step,
+  the last step's mid is in force (late fills are measured over a shorter horizon); when it is before the
+  first step's end, the mid before the episode is, which is the fill's own ``mid_at_fill``.
 * ``inventory_std`` is the population standard deviation (ddof = 0) of the path ``q_1..q_n``, a description
   of the path rather than an estimate (0 for a single step).
 * ``fill_ratio`` is NaN when the agent never posted; ``spread_captured``/``adverse_selection`` are NaN when it
@@ -49,7 +51,7 @@ from almm_rllib.results import schema as S
 Z_95 = 1.645
 #: Tail probability of the historical VaR / CVaR.
 VAR_ALPHA = 0.95
-#: Tolerance on float times when looking up mid_{fill+H} (seconds).
+#: Tolerance on float times when looking up the mid in force at a time (seconds).
 TIME_TOL = 1e-9
 #: Relative tolerance of the dpnl-column consistency check.
 DPNL_RTOL = 1e-9
@@ -91,11 +93,14 @@ def drawdown_path(pnl) -> np.ndarray:
     return np.maximum.accumulate(path) - path
 
 
-def mid_after(time: np.ndarray, mid: np.ndarray, target) -> np.ndarray:
-    """``mid`` of the first step whose end ``time >= target`` (``TIME_TOL`` tolerance), the last step's mid when
-    ``target`` is past the last step: the ``mid_{fill+H}`` of ``adverse_selection``. ``time`` sorted."""
-    idx = np.searchsorted(time, np.asarray(target, np.float64) - TIME_TOL, side="left")
-    return mid[np.minimum(idx, len(time) - 1)]
+def mid_in_force(time: np.ndarray, mid: np.ndarray, t, before) -> np.ndarray:
+    """``mid(t)`` of metrics.md: the ``mid`` of the last step whose end ``time <= t`` (``TIME_TOL`` tolerance;
+    the last step's mid when ``t`` is past the end), ``before`` (the mid before the first step; a number or
+    one per ``t``) when no step has ended by ``t``. ``time`` sorted. Used for ``mid(t_fill + H)`` of
+    ``adverse_selection`` and the markouts."""
+    t = np.asarray(t, np.float64)
+    idx = np.searchsorted(time, t + TIME_TOL, side="right") - 1
+    return np.where(idx >= 0, mid[np.maximum(idx, 0)], before)
 
 
 def fifo_round_trips(fills: pd.DataFrame | None) -> pd.DataFrame:
@@ -354,7 +359,7 @@ def _fill_metrics(st: pd.DataFrame, fills: pd.DataFrame, time, mid, horizon_s: f
         out[S.SPREAD_CAPTURED] = float(
             np.sum(fside * (fmid - fills[S.PRICE].to_numpy(np.float64)) * fqty) / vol
         )
-        later = mid_after(time, mid, fills[S.TIME].to_numpy(np.float64) + horizon_s)
+        later = mid_in_force(time, mid, fills[S.TIME].to_numpy(np.float64) + horizon_s, fmid)
         out[S.ADVERSE_SELECTION] = float(np.sum(fside * (fmid - later) * fqty) / vol)
     else:
         out[S.SPREAD_CAPTURED] = float("nan")

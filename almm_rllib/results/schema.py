@@ -162,7 +162,11 @@ FILLS_SCHEMA = _schema(
         _f(SIDE, pa.int8(), "+1 the agent bought, -1 the agent sold"),
         _f(PRICE, pa.float64(), "money; execution price"),
         _f(QTY, pa.float64(), "shares, > 0"),
-        _f(MID_AT_FILL, pa.float64(), "money; the mid at the time of the fill, as logged by the env"),
+        _f(
+            MID_AT_FILL,
+            pa.float64(),
+            "money; mid(t_fill): the mid of the last step ending at or before the fill",
+        ),
         _f(IS_MAKER, pa.bool_(), "true when the agent's order was resting (maker), false when it took"),
         _f(ORDER_ID, pa.int64(), "the agent's order id"),
     ],
@@ -191,7 +195,7 @@ EPISODES_SCHEMA = _schema(
         _f(
             ADVERSE_SELECTION,
             pa.float64(),
-            "money/share; qty-weighted mean of side*(mid_at_fill - mid_{t+H})",
+            "money/share; qty-weighted mean of side*(mid(t_fill) - mid(t_fill+H)), mid(t) the mid in force at t",
         ),
         _f(AVG_ABS_INVENTORY, pa.float64(), "shares; mean |q_t| over q_1..q_n"),
         _f(INVENTORY_STD, pa.float64(), "shares; std(q_t, ddof=0) over q_1..q_n"),
