@@ -274,37 +274,47 @@ class _Trace:
     """Steps played."""
 
 
-def _play(env, policy: Policy, obs: np.ndarray, info: dict, n_steps: int) -> _Trace:
-    """Play one episode from the reset's ``obs`` and ``info`` to its end; at most ``n_steps`` steps."""
-    trace = _Trace(
+def _new_trace(n_steps: int) -> _Trace:
+    """An empty trace with room for ``n_steps`` steps (shared by :func:`_play` and ``evaluation.live``)."""
+    return _Trace(
         floats={c: np.empty(n_steps, np.float64) for c in _STEP_FLOAT_INFO},
         regime=np.empty(n_steps, np.int8),
         n_fills=np.empty(n_steps, np.int32),
         step_no=np.empty(n_steps, np.int32),
         fill_rows=[],
     )
+
+
+def _record(trace: _Trace, info: dict, prev_mid: float) -> None:
+    """Append one step's info to ``trace``. A fill's ``mid_at_fill`` is mid(t_fill) (metrics.md): the previous
+    step's mid, or this step's own mid when the fill is stamped at the step's end."""
+    k = trace.n
+    if k >= trace.regime.shape[0]:  # the env's episode is longer than its config says: refuse, not truncate
+        raise RuntimeError(f"the env ran past its configured {trace.regime.shape[0]} steps")
+    for c in _STEP_FLOAT_INFO:
+        trace.floats[c][k] = info[c]
+    trace.regime[k] = info["regime"]
+    trace.n_fills[k] = info["n_fills"]
+    trace.step_no[k] = info["step"]
+    if info["n_fills"]:
+        fills = np.asarray(info["fills"], np.float64).reshape(-1, 6)
+        at_end = fills[:, 0] >= float(info["time"]) - TIME_TOL
+        trace.fill_rows.append((int(info["step"]), fills, np.where(at_end, info["mid"], prev_mid)))
+    trace.n = k + 1
+
+
+def _play(env, policy: Policy, obs: np.ndarray, info: dict, n_steps: int) -> _Trace:
+    """Play one episode from the reset's ``obs`` and ``info`` to its end; at most ``n_steps`` steps."""
+    trace = _new_trace(n_steps)
     prev_mid = float(info["mid"])
     core = env.core
-    k = 0
     done = False
     while not done:
-        view = view_from_env(core, info, obs, k) if policy.needs_view else None
+        view = view_from_env(core, info, obs, trace.n) if policy.needs_view else None
         obs, _reward, terminated, truncated, info = env.step(policy.act(obs, view))
         done = terminated or truncated
-        if k >= n_steps:  # the env's episode is longer than its config says: refuse rather than truncate
-            raise RuntimeError(f"the env ran past its configured {n_steps} steps")
-        for c in _STEP_FLOAT_INFO:
-            trace.floats[c][k] = info[c]
-        trace.regime[k] = info["regime"]
-        trace.n_fills[k] = info["n_fills"]
-        trace.step_no[k] = info["step"]
-        if info["n_fills"]:
-            fills = np.asarray(info["fills"], np.float64).reshape(-1, 6)
-            at_end = fills[:, 0] >= float(info["time"]) - TIME_TOL
-            trace.fill_rows.append((int(info["step"]), fills, np.where(at_end, info["mid"], prev_mid)))
+        _record(trace, info, prev_mid)
         prev_mid = float(info["mid"])
-        k += 1
-    trace.n = k
     return trace
 
 
