@@ -204,6 +204,10 @@ def quote_prices_nb(mid, bid_off, ask_off):
     return bid, ask
 
 
+# Kept as one function on purpose: it is the env's single compiled call per step, and its stages (decode the
+# actions, quote, step the market, features, reward, running figures) share the kernel's arrays and ~20 locals
+# that helpers would pass back and forth; each stage is labelled inside. lob_step_nb was split with inlined
+# helpers (NJIT_INLINE) at no measured cost; doing the same here is open.
 @numba.njit(**NJIT_HOT)
 def mm_step_nb(ms, act, mp, es, feat, obs, acc):
     """Quote, step, measure, reward. ``act`` float[n_agents, 4] raw actions (clipped here to the box).

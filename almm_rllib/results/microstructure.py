@@ -778,6 +778,8 @@ def _row(name: str, real: float, sim: float, band: tuple[float, float], why: str
     return CompareRow(name, real, sim, band, "pass" if band[0] <= sim <= band[1] else "fail", why)
 
 
+# Long on purpose: the acceptance table itself, one statistic and its band a few lines each, read top to
+# bottom like the report it produces; the band rules are shared helpers above.
 def compare(real: dict, sim: dict) -> list[CompareRow]:
     """Each statistic of ``real`` (the LOBSTER day's :func:`microstructure_stats`) beside ``sim``'s, with a
     tolerance band and a verdict. Scale-free units throughout (half-spreads, ticks, ratios, correlations), so a
