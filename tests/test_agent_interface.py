@@ -320,3 +320,21 @@ def test_env_episode_figures_equal_results_metrics(overrides, action, expect):
     for key in ("sharpe", "sortino", "max_drawdown", "avg_abs_inventory", "fill_ratio", "volume"):
         g, w = got[key], want[key]
         assert (math.isnan(g) and math.isnan(w)) or g == pytest.approx(w, rel=1e-9, abs=1e-9), (key, g, w)
+
+
+def test_config_fixed_length_tuple_fields_are_coerced_item_by_item():
+    """A ``tuple[float, int]`` field takes each item with its own type, names a bad item, refuses a wrong length."""
+    import dataclasses
+
+    from almm_rllib.core.config import Config, ConfigError
+
+    @dataclasses.dataclass(frozen=True)
+    class Window(Config):
+        span: tuple[float, int] = (0.0, 1)
+
+    assert Window.from_dict({"span": [1, 2]}).span == (1.0, 2)
+    assert isinstance(Window.from_dict({"span": [1, 2]}).span[0], float)
+    with pytest.raises(ConfigError, match=r"span\[1\]"):
+        Window.from_dict({"span": [1.0, "x"]})
+    with pytest.raises(ConfigError, match="must have 2 items"):
+        Window.from_dict({"span": [1.0, 2, 3]})
