@@ -41,7 +41,7 @@ import math
 import os
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -456,6 +456,7 @@ def evaluate(
     module_id: str | None = None,
     overwrite: bool = False,
     extra_config: dict[str, Any] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> Path:
     """Run every policy on the same seeds and write the run folder ``<out_dir>/<run_name>/``.
 
@@ -474,6 +475,8 @@ def evaluate(
         module_id: the RLModule to load from checkpoints (default ``default_policy``).
         overwrite: replace the files of an existing run folder.
         extra_config: more entries for ``config.json``.
+        on_progress: called as ``on_progress(episodes done, episodes in all)`` after each chunk is written
+            (the dashboard's progress bar).
 
     Returns:
         The run folder.
@@ -503,7 +506,16 @@ def evaluate(
         **(extra_config or {}),
     }
     versions = _framework_versions(specs)
-    _write_run(run_dir, config, versions, tasks, max_workers, overwrite=overwrite, progress=progress)
+    _write_run(
+        run_dir,
+        config,
+        versions,
+        tasks,
+        max_workers,
+        overwrite=overwrite,
+        progress=progress,
+        on_progress=on_progress,
+    )
     return run_dir
 
 
@@ -572,6 +584,7 @@ def _write_run(
     *,
     overwrite: bool,
     progress: bool,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> None:
     """Run the tasks and write their steps and fills as they come, in task order, then the episodes table."""
     from tqdm.auto import tqdm
@@ -591,6 +604,8 @@ def _write_run(
                     writer.write_fills(pd.concat(fills, ignore_index=True))
                 episodes.extend(row for _, row in results)
                 bar.update(len(results))
+                if on_progress is not None:
+                    on_progress(len(episodes), config["n_episodes"])
 
             _run_tasks(tasks, max_workers, consume)
             writer.write_episodes(pd.DataFrame(episodes, columns=list(S.EPISODES_COLUMNS)))
