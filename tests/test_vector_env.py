@@ -150,9 +150,10 @@ def test_rllib_creator_and_env_runner_use_the_vector_env():
     from ray.rllib.algorithms.ppo import PPOConfig
     from ray.rllib.env.single_agent_env_runner import SingleAgentEnvRunner
 
-    from almm_rllib.env.rllib_env import _make_single
+    from almm_rllib.env.rllib_env import _make_single, register_rllib_envs
     from almm_rllib.training.callbacks import _set_phase
 
+    register_rllib_envs()  # Tune's registry is emptied by any earlier ray.shutdown() in this process
     env = _make_single({**SHORT, "num_envs": 5})
     assert isinstance(env, MarketMakingVectorEnv) and env.num_envs == 5 and env.seeds == "strided"
     _, info0 = env.reset(seed=7)
