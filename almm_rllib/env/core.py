@@ -223,7 +223,7 @@ class MarketMakingCore:
         """Run the compiled step on ``actions``; returns whether the episode ended (the kernel charges the
         terminal liquidation on the last step, see ``EnvConfig.terminal_inventory``)."""
         act = self._act
-        if getattr(self, "t", None) is None or self.t >= self.config.n_steps:
+        if self._episode == 0 or self.t >= self.config.n_steps:  # before the first reset, or after the end
             raise gym.error.ResetNeeded(
                 "step() after the episode ended (or before reset()): call reset() first"
             )
