@@ -11,7 +11,6 @@ episode starting at a seeded random time inside the window (``almm_rllib.env.rep
 from __future__ import annotations
 
 import argparse
-import sys
 
 from almm_rllib.evaluation.commands import _add_common, _finish, _seeds_from_args, env_config_from_args
 
@@ -26,10 +25,7 @@ NO_IMPACT_NOTE = (
 def _cmd_backtest(args: argparse.Namespace) -> int:
     """Backtest policies on a replayed LOBSTER day; write Parquet logs and a report."""
     from almm_rllib.baselines import STRATEGIES
-    from almm_rllib.core.config import ConfigError
-    from almm_rllib.evaluation.policies import CheckpointError
     from almm_rllib.evaluation.runner import evaluate
-    from almm_rllib.results import ResultsError
 
     market = replay_sets(args)
     if args.episode_seconds is not None:
@@ -37,21 +33,17 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     cfg = env_config_from_args(args.env_config, [*market, *args.set], args.phase)
     seeds = _seeds_from_args(args)
     policies = [*args.checkpoint, *args.policies] or list(STRATEGIES)
-    try:
-        run_dir = evaluate(
-            policies,
-            cfg,
-            seeds,
-            out_dir=args.out,
-            run_name=args.run_name,
-            workers=args.workers,
-            progress=not args.no_progress,
-            overwrite=args.overwrite,
-            extra_config={"market_note": NO_IMPACT_NOTE},
-        )
-    except (CheckpointError, ResultsError, ConfigError, ValueError) as e:
-        print(f"almm backtest: {e}", file=sys.stderr)
-        return 2
+    run_dir = evaluate(
+        policies,
+        cfg,
+        seeds,
+        out_dir=args.out,
+        run_name=args.run_name,
+        workers=args.workers,
+        progress=not args.no_progress,
+        overwrite=args.overwrite,
+        extra_config={"market_note": NO_IMPACT_NOTE},
+    )
     code = _finish(run_dir, args)
     print(f"note: {NO_IMPACT_NOTE}")
     return code

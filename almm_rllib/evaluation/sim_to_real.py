@@ -15,7 +15,6 @@ the replay run's folder.
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -78,11 +77,9 @@ def format_sim_to_real(table: pd.DataFrame, agreement: pd.DataFrame) -> str:
 def _cmd_sim_to_real(args: argparse.Namespace) -> int:
     """Every strategy on the calibrated simulator and on a replayed LOBSTER day: a side-by-side table."""
     from almm_rllib.baselines import STRATEGIES
-    from almm_rllib.core.config import ConfigError
     from almm_rllib.evaluation.backtest import NO_IMPACT_NOTE, replay_sets
     from almm_rllib.evaluation.commands import _seeds_from_args, env_config_from_args
     from almm_rllib.evaluation.runner import evaluate
-    from almm_rllib.results import ResultsError
     from almm_rllib.results.io import write_text
 
     sets = list(args.set)
@@ -93,22 +90,18 @@ def _cmd_sim_to_real(args: argparse.Namespace) -> int:
     seeds = _seeds_from_args(args)
     policies = [*args.checkpoint, *args.policies] or list(STRATEGIES)
     runs = {}
-    try:
-        for name, cfg in (("sim", sim_cfg), ("replay", real_cfg)):
-            runs[name] = evaluate(
-                policies,
-                cfg,
-                seeds,
-                out_dir=args.out,
-                run_name=f"{args.run_name}-{name}" if args.run_name else None,
-                workers=args.workers,
-                progress=not args.no_progress,
-                overwrite=args.overwrite,
-                extra_config={"market_note": NO_IMPACT_NOTE} if name == "replay" else None,
-            )
-    except (ResultsError, ConfigError, ValueError) as e:
-        print(f"almm sim-to-real: {e}", file=sys.stderr)
-        return 2
+    for name, cfg in (("sim", sim_cfg), ("replay", real_cfg)):
+        runs[name] = evaluate(
+            policies,
+            cfg,
+            seeds,
+            out_dir=args.out,
+            run_name=f"{args.run_name}-{name}" if args.run_name else None,
+            workers=args.workers,
+            progress=not args.no_progress,
+            overwrite=args.overwrite,
+            extra_config={"market_note": NO_IMPACT_NOTE} if name == "replay" else None,
+        )
     eps = {k: pd.read_parquet(Path(v) / "episodes.parquet") for k, v in runs.items()}
     table, agreement = sim_to_real_table(eps["sim"], eps["replay"])
     text = format_sim_to_real(table, agreement)
