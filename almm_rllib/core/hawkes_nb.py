@@ -42,8 +42,9 @@ def hawkes_after_nb(excess, beta, alpha, wait):
 @numba.njit(**NJIT_HOT)
 def hawkes_times_nb(mu, alpha, beta, horizon, excess0, uniforms, times, excess_before):
     """Arrival times over [0, horizon) from the uniforms (two per candidate), as the market kernel draws them;
-    ``excess_before[k]`` is the excess intensity just before arrival ``k``. Returns the number of arrivals (at
-    most ``times.shape[0]``) and the excess at ``horizon``."""
+    ``excess_before[k]`` is the excess intensity just before arrival ``k``. Returns the number of arrivals and
+    the excess at ``horizon``; when ``times`` or the uniforms run out first, the count so far and the excess
+    just after the last arrival."""
     t = 0.0
     exc = excess0
     k = 0
