@@ -124,10 +124,9 @@ def test_agent_market_order_moves_the_efficient_price_by_the_propagator():
     hi = (1 - fm.permanent_share) * size * math.exp(-lam * (t - 1.0))
     lo = (1 - fm.permanent_share) * size * math.exp(-lam * t)
     assert lo * (1 - 1e-9) <= d_trans <= hi * (1 + 1e-9), (lo, d_trans, hi)
-    # the permanent part stays: the efficient prices differ by it for good
-    assert buyer.state.f[mk.F_FAIR] - quiet.state.f[mk.F_FAIR] == pytest.approx(
-        fm.permanent_share * size, rel=1e-6
-    )
+    # the permanent part stays (scaled by the latent diffusion's relative moves since, ~1e-4 here)
+    d_now = buyer.state.f[mk.F_FAIR] - quiet.state.f[mk.F_FAIR]
+    assert d_now == pytest.approx(fm.permanent_share * size, rel=1e-3)
 
 
 def test_common_random_numbers_the_efficient_price_ignores_passive_agents():
