@@ -46,7 +46,9 @@ def simulate(cfg: MarketConfig, seconds: int, seed: int) -> dict:
         spread[k] = (ba - bb) if bb is not None and ba is not None else np.nan
         if len(res.fills):
             f = res.fills
-            fills.append(np.stack([np.full(len(f), k), f["taker_order_id"], f["aggressor"], f["price"], f["qty"]], 1))
+            fills.append(
+                np.stack([np.full(len(f), k), f["taker_order_id"], f["aggressor"], f["price"], f["qty"]], 1)
+            )
     fl = np.concatenate(fills) if fills else np.zeros((0, 5))
     step, oid, aggr, price, qty = fl.T
     eps_f = np.where(aggr == 1, 1.0, -1.0)  # schema BUY == 1
@@ -58,7 +60,9 @@ def simulate(cfg: MarketConfig, seconds: int, seed: int) -> dict:
     out = {"spread_mean_ticks": float(np.nanmean(spread)), "market_orders_per_s": len(first) / n}
     for tau in TAUS:
         ok = st + tau <= n
-        out[f"R({tau})"] = float(np.mean(eps[ok] * (mid[st[ok] + tau] - mid[st[ok]]))) if ok.any() else math.nan
+        out[f"R({tau})"] = (
+            float(np.mean(eps[ok] * (mid[st[ok] + tau] - mid[st[ok]]))) if ok.any() else math.nan
+        )
     side = -eps_f  # the maker's side: +1 bought
     for h in (1, 10, 60):
         ok = step + h <= n
