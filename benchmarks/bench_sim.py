@@ -1,7 +1,7 @@
 """Market simulator throughput: background events per second through the step kernel (generation included)
 and steps per second, beside the bare book kernel's rate measured in the same run.
 
-    python benchmarks/bench_sim.py [--seconds 20000] [--dt 1.0]
+    python benchmarks/bench_sim.py [--seconds 20000] [--dt 1.0] [--preset generic_large_tick]
 
 Target: at least 5 million background events per second including generation.
 """
@@ -31,9 +31,9 @@ def bg_events(sim: MarketSimulator) -> int:
     return int(sum(sim.state.i[c] for c in COUNTERS))
 
 
-def bench_background(seconds: int, dt: float, repeat: int) -> tuple[float, float, float]:
+def bench_background(cfg: MarketConfig, seconds: int, dt: float, repeat: int) -> tuple[float, float, float]:
     """(events/s, steps/s, events per step) of background-only runs through lob_run_nb (many steps per call)."""
-    sim = MarketSimulator(MarketConfig(), n_agents=0, seed=1)
+    sim = MarketSimulator(cfg, n_agents=0, seed=1)
     sim.run_background(10, dt)  # compile / load cache
     best = (0.0, 0.0, 0.0)
     n_steps = int(seconds / dt)
@@ -48,9 +48,9 @@ def bench_background(seconds: int, dt: float, repeat: int) -> tuple[float, float
     return best
 
 
-def bench_agent_steps(n_steps: int, dt: float) -> tuple[float, float]:
+def bench_agent_steps(cfg: MarketConfig, n_steps: int, dt: float) -> tuple[float, float]:
     """(steps/s, events/s) with one agent re-quoting every step through the Python facade, one call per step."""
-    sim = MarketSimulator(MarketConfig(), n_agents=1, seed=2)
+    sim = MarketSimulator(cfg, n_agents=1, seed=2)
     m = round(sim.mid_ticks())
     sim.set_quote(0, bid=(m - 1, 1), ask=(m + 1, 1))
     sim.step(dt)
@@ -83,11 +83,13 @@ def main() -> None:
     ap.add_argument("--seconds", type=int, default=20_000, help="simulated seconds per background run")
     ap.add_argument("--dt", type=float, default=1.0)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--preset", default=None, help="market preset (default: the default market)")
     args = ap.parse_args()
-    rate_bg, steps_bg, per_step = bench_background(args.seconds, args.dt, args.repeat)
-    steps_agent, ev_agent = bench_agent_steps(20_000, args.dt)
+    cfg = MarketConfig() if args.preset is None else MarketConfig.preset(args.preset)
+    rate_bg, steps_bg, per_step = bench_background(cfg, args.seconds, args.dt, args.repeat)
+    steps_agent, ev_agent = bench_agent_steps(cfg, 20_000, args.dt)
     rate_book = bench_book(1_000_000)
-    print(f"default market, dt = {args.dt} s, {per_step:.1f} background events per step")
+    print(f"{args.preset or 'default'} market, dt = {args.dt} s, {per_step:.1f} background events per step")
     print(
         f"step kernel, background only   : {rate_bg / 1e6:6.2f} M background events/s  {steps_bg:>10,.0f} steps/s"
     )

@@ -264,8 +264,10 @@ def test_actions_clipped_and_non_finite_refused():
     env.reset(seed=0)
     _, _, _, _, info = env.step(np.array([1e6, -1e6, 99.0, -5.0], np.float32))
     mid_ticks = env.core.feat[0, 22]  # the mid the quotes were priced from
+    cap = env.config.max_offset_ticks  # follows the market preset: 4 x the AMZN day's typical spread
+    assert cap == pytest.approx(4 * env.config.market.typical_spread_ticks)
     assert info["bid_price"] == pytest.approx(
-        np.floor(mid_ticks - 20.0 + 1e-9) * 0.01
+        np.floor(mid_ticks - cap + 1e-9) * 0.01
     )  # clipped to max offset
     assert np.isnan(info["ask_price"])  # size -5 clipped to 0: no ask
     for bad, name in ((np.nan, "bid_offset"), (np.inf, "ask_size")):

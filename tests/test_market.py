@@ -30,6 +30,12 @@ def pinned(name: str, **kw) -> MarketConfig:
     return MarketConfig(regimes=RegimeConfig(switching=False, initial=name), **kw)
 
 
+def generic(**over) -> MarketConfig:
+    """The generic large-tick preset: Poisson flow and a fair price that no market order moves, so the
+    statistics below can be checked against the models exactly."""
+    return MarketConfig.preset("generic_large_tick", over)
+
+
 def state_digest(sim: MarketSimulator) -> str:
     h = hashlib.sha256()
     for arr in (*sim.state.book, *sim.state[1:]):
@@ -42,7 +48,7 @@ def state_digest(sim: MarketSimulator) -> str:
 
 
 def test_arrival_counts_inside_poisson_bounds():
-    cfg = pinned("medium", warmup_seconds=0.0)
+    cfg = generic(regimes={"switching": False, "initial": "medium"}, warmup_seconds=0.0)  # Poisson flow
     sim = MarketSimulator(cfg, n_agents=0, seed=3)
     T = 4000.0
     sim.run_background(int(T), 1.0)
@@ -61,7 +67,9 @@ def test_arrival_counts_inside_poisson_bounds():
 
 @pytest.mark.parametrize("regime", ["low", "medium", "high"])
 def test_realised_fair_volatility_per_regime(regime):
-    cfg = pinned(regime, warmup_seconds=0.0)
+    # the latent diffusion alone (no market-order impact): exact; the default market's mid is checked in
+    # test_formation.py::test_realised_mid_volatility_per_regime_within_10_percent
+    cfg = generic(regimes={"switching": False, "initial": regime}, warmup_seconds=0.0)
     sim = MarketSimulator(cfg, n_agents=0, seed=11)
     n, dt = 20_000, 0.5
     rec = sim.run_background(n, dt, record=True)
@@ -181,7 +189,7 @@ def test_cash_and_shares_conserved_and_book_sound_every_step():
         assert shares == 0
         assert abs(cash) < 1e-6 * max(1.0, float(np.abs(sim.state.cash).sum()))
         assert bk.check_nb(sim.state.book) == 0
-    assert traded > 500
+    assert traded > 300  # the AMZN-like default market trades far less than the old generic one (>500)
     assert any(sim.inventory(a) != 0 for a in range(3))
     assert sim.state.fees.sum() != 0 and sim.state.impact[1:4].sum() > 0
 
@@ -221,8 +229,10 @@ def test_same_seed_same_run_across_processes():
 
 
 def test_common_random_numbers_background_identical_across_strategies():
-    """Two very different agents on one seed: the exogenous draws (arrivals, fair price) are the same."""
-    cfg = MarketConfig(warmup_seconds=5.0)
+    """Two very different agents on one seed: the exogenous draws (arrivals, fair price) are the same. On the
+    generic market, where no market order moves the price; on the default market the fair price differs by
+    the agents' own impact only (test_formation.py)."""
+    cfg = generic(warmup_seconds=5.0)
     a = MarketSimulator(cfg, n_agents=1, seed=8)
     b = MarketSimulator(cfg, n_agents=1, seed=8)
     rng = np.random.default_rng(3)
@@ -299,7 +309,8 @@ def test_permanent_impact_moves_fair_price_and_temporary_decays():
     imp = ImpactConfig(
         model="almgren_chriss", gamma=2e-5, eta=1e-4, epsilon=0.0, decay_rate=math.log(2) / 4.0
     )
-    cfg = MarketConfig(impact=imp, warmup_seconds=10.0, latency=LatencyConfig(mean=0.0))
+    # the agents' impact model alone: on the generic market no market order moves the price by itself
+    cfg = generic(impact=imp.to_dict(), warmup_seconds=10.0, latency={"mean": 0.0})
     quiet = MarketSimulator(cfg, n_agents=1, seed=6)
     buyer = MarketSimulator(cfg, n_agents=1, seed=6)
     ba = buyer.best_ticks()[1]

@@ -10,8 +10,11 @@
   distance from the fair price).
 * **Pricing at arrival**: a background limit order's price is decided when it arrives, from the book at that
   instant and its pre-drawn numbers: relative to the same-side best quote or (with ``p_anchor_fair``) to the
-  fair price plus temporary impact, a geometric distance behind it, or inside the spread. A market order buys
-  with a probability that leans toward the fair price (informed flow).
+  fair price plus temporary impact, a geometric distance behind it, or inside the spread. A market order's
+  side is chosen on arrival (``market_side_nb``): informed, a metaorder's child, or leaning toward the
+  efficient price.
+* **Clustering**: market-order arrivals are a Hawkes process (``flow.hawkes_branching`` > 0, :mod:`hawkes_nb`)
+  of the same mean rate as the Poisson one it replaces.
 """
 
 from __future__ import annotations
@@ -20,26 +23,37 @@ import numba
 import numpy as np
 
 from . import book_nb as bk
+from .hawkes_nb import hawkes_after_nb, hawkes_wait_nb
 from .market_state_nb import (
     F_FAIR,
+    F_HAWKES,
+    F_INFO_SUM,
     F_LAST_MID,
     F_TEMP,
     I_HWM,
     K_BG_CANCEL,
     K_BG_LIMIT,
     K_BG_MARKET,
+    META_LEFT,
+    META_SIGN,
     P_ANCHOR_FAIR,
     P_CANCEL_COEF,
     P_CANCEL_RATE,
     P_DIST_MAX,
+    P_DIST_MIN,
     P_DIST_MODEL,
     P_DIST_P,
+    P_HAWKES_BETA,
+    P_HAWKES_N,
     P_INFORMED,
     P_INSIDE,
     P_LIMIT_RATE,
     P_MARKET_RATE,
+    P_META_TAIL,
     P_MSIZE_MU,
     P_MSIZE_SIGMA,
+    P_P_INFORMED,
+    P_P_META,
     P_SIZE_MODEL,
     P_SIZE_MU,
     P_SIZE_SIGMA,
@@ -50,9 +64,13 @@ from .market_state_nb import (
     U_BUDGET,
     U_DIST,
     U_INSIDE,
+    U_META_LEN,
+    U_META_PICK,
+    U_META_SIGN,
     U_SIZE,
 )
 from .nbopts import NJIT_INLINE
+from .price_nb import transient_at_nb
 from .rng_nb import S_FLOW, expo_nb, geometric_nb, normal_nb, uni_nb
 from .schema import BACKGROUND_OWNER, BUY, EV_CANCEL, EV_LIMIT, EV_MARKET, NO_ORDER, NO_PRICE, SELL
 
@@ -100,6 +118,11 @@ def gen_arrivals_nb(ms, n, t0, dt, r):
             rate = mkt_rate
         if rate <= 0.0:
             continue
+        if stream == 2 and p[P_HAWKES_N] > 0.0:
+            n = _gen_hawkes_market_nb(ms, n, t0, dt, rate)
+            if n < 0:
+                return -1
+            continue
         t = expo_nb(ms, S_FLOW, 1.0 / rate)
         while t < dt:
             if n >= cap:
@@ -115,6 +138,7 @@ def gen_arrivals_nb(ms, n, t0, dt, r):
                         d = p[P_DIST_MAX]
                 else:
                     d = np.floor(uni_nb(ms, S_FLOW) * (p[P_DIST_MAX] + 1.0))
+                d += p[P_DIST_MIN]
                 z = normal_nb(ms, S_FLOW)
                 if p[P_SIZE_MODEL] == 0.0:
                     s = np.exp(p[P_SIZE_MU] + p[P_SIZE_SIGMA] * z)
@@ -124,10 +148,50 @@ def gen_arrivals_nb(ms, n, t0, dt, r):
                 budget = expo_nb(ms, S_FLOW, 1.0)
                 n = push_bg_nb(ms, n, K_BG_LIMIT, t0 + t, side, u0, u1, d, s, budget)
             else:
-                u0 = uni_nb(ms, S_FLOW)
-                s = np.exp(p[P_MSIZE_MU] + p[P_MSIZE_SIGMA] * normal_nb(ms, S_FLOW))
-                n = push_bg_nb(ms, n, K_BG_MARKET, t0 + t, 0, u0, 0.0, 0.0, s, 0.0)
+                n = _push_market_nb(ms, n, t0 + t)
             t += expo_nb(ms, S_FLOW, 1.0 / rate)
+    return n
+
+
+@numba.njit(**NJIT_INLINE)
+def _push_market_nb(ms, n, t):
+    """A background market order arriving at ``t``: its side uniform and size now, the metaorder uniforms too
+    when metaorders are on (a config choice, so the number of draws never depends on the state)."""
+    p = ms.p
+    u0 = uni_nb(ms, S_FLOW)
+    s = np.exp(p[P_MSIZE_MU] + p[P_MSIZE_SIGMA] * normal_nb(ms, S_FLOW))
+    if p[P_P_META] > 0.0:
+        pick = uni_nb(ms, S_FLOW)
+        sign = uni_nb(ms, S_FLOW)
+        length = uni_nb(ms, S_FLOW)
+        # columns: U_ANCHOR, U_META_PICK, U_META_SIGN, U_SIZE, U_META_LEN
+        return push_bg_nb(ms, n, K_BG_MARKET, t, 0, u0, pick, sign, s, length)
+    return push_bg_nb(ms, n, K_BG_MARKET, t, 0, u0, 0.0, 0.0, s, 0.0)
+
+
+@numba.njit(**NJIT_INLINE)
+def _gen_hawkes_market_nb(ms, n, t0, dt, rate):
+    """Background market orders over [t0, t0 + dt) as a Hawkes process of mean rate ``rate`` (branching ratio
+    ``P_HAWKES_N``, kernel decay ``P_HAWKES_BETA``; excess intensity carried in ``F_HAWKES``). Returns the new
+    event count or -1 if full."""
+    branching = ms.p[P_HAWKES_N]
+    beta = ms.p[P_HAWKES_BETA]
+    mu = rate * (1.0 - branching)
+    alpha = branching * beta
+    cap = ms.ev.shape[0]
+    exc = ms.f[F_HAWKES]
+    t = 0.0
+    while True:
+        w = hawkes_wait_nb(exc, mu, beta, uni_nb(ms, S_FLOW), uni_nb(ms, S_FLOW))
+        if t + w >= dt:
+            exc *= np.exp(-beta * (dt - t))
+            break
+        t += w
+        exc = hawkes_after_nb(exc, beta, alpha, w)
+        if n >= cap:
+            return -1
+        n = _push_market_nb(ms, n, t0 + t)
+    ms.f[F_HAWKES] = exc
     return n
 
 
@@ -137,7 +201,7 @@ def gen_cancels_nb(ms, n, t0, dt, r):
     st = ms.book
     base = ms.p[P_CANCEL_RATE] * ms.reg[r, R_CANCEL_MULT]
     coef = ms.p[P_CANCEL_COEF]
-    fair = ms.f[F_FAIR]
+    fair = ms.f[F_FAIR] + transient_at_nb(ms, t0)
     cap = ms.ev.shape[0]
     if base <= 0.0:
         return n
@@ -166,10 +230,11 @@ def gen_cancels_nb(ms, n, t0, dt, r):
 
 
 @numba.njit(**NJIT_INLINE)
-def bg_limit_price_nb(ms, side, u0, u1, d):
+def bg_limit_price_nb(ms, side, u0, u1, d, t):
+    """The price of a background limit order arriving at ``t``, from the book at that instant."""
     st = ms.book
     p = ms.p
-    anchor = ms.f[F_FAIR] + ms.f[F_TEMP]
+    anchor = ms.f[F_FAIR] + ms.f[F_TEMP] + transient_at_nb(ms, t)
     bb = st.hdr[bk.H_BEST_BID]
     ba = st.hdr[bk.H_BEST_ASK]
     di = np.int64(d)
@@ -197,7 +262,9 @@ def bg_limit_price_nb(ms, side, u0, u1, d):
 
 
 @numba.njit(**NJIT_INLINE)
-def informed_side_nb(ms, u0):
+def lean_side_nb(ms, u, t):
+    """Side of a market order that leans toward the efficient price (``informed_slope``): it buys with
+    probability ``1 / (1 + exp(-slope * (fair - mid)))``, so it eats the stale side when the book lags."""
     st = ms.book
     bb = st.hdr[bk.H_BEST_BID]
     ba = st.hdr[bk.H_BEST_ASK]
@@ -205,6 +272,41 @@ def informed_side_nb(ms, u0):
         mid = 0.5 * (bb + ba)
     else:
         mid = ms.f[F_LAST_MID]
-    x = ms.p[P_INFORMED] * (ms.f[F_FAIR] + ms.f[F_TEMP] - mid)
+    x = ms.p[P_INFORMED] * (ms.f[F_FAIR] + ms.f[F_TEMP] + transient_at_nb(ms, t) - mid)
     p_buy = 1.0 / (1.0 + np.exp(-x))
-    return BUY if u0 < p_buy else SELL
+    return BUY if u < p_buy else SELL
+
+
+@numba.njit(**NJIT_INLINE)
+def _metaorder_side_nb(ms, d):
+    """Side of a child order of a metaorder (Lillo, Mike & Farmer 2005): the order belongs to one of the live
+    metaorders, picked uniformly; a metaorder that has sent its last child is replaced by a new one of random
+    sign and Pareto length ``floor(U ** (-1 / tail))`` (the source of the signs' long memory, whose
+    autocorrelation decays like ``lag ** -(tail - 1)``)."""
+    m = ms.meta.shape[0]
+    j = min(np.int64(d[U_META_PICK] * m), m - 1)
+    sign = ms.meta[j, META_SIGN]
+    ms.meta[j, META_LEFT] -= 1.0
+    if ms.meta[j, META_LEFT] <= 0.0:
+        ms.meta[j, META_SIGN] = 1.0 if d[U_META_SIGN] < 0.5 else -1.0
+        ms.meta[j, META_LEFT] = np.floor((1.0 - d[U_META_LEN]) ** (-1.0 / ms.p[P_META_TAIL]))
+    return BUY if sign > 0.0 else SELL
+
+
+@numba.njit(**NJIT_INLINE)
+def market_side_nb(ms, d, t):
+    """Side of a background market order from its draws ``d``. A share ``p_informed`` trades on the informed
+    signal (the latent increments not yet in the efficient price, ``F_INFO_SUM``): it buys when the price is
+    about to rise; a share ``p_metaorder`` are children of metaorders; the rest lean toward the efficient
+    price (``lean_side_nb``)."""
+    u = d[U_ANCHOR]
+    p_inf = ms.p[P_P_INFORMED]
+    if u < p_inf:
+        s = ms.f[F_INFO_SUM]
+        if s > 0.0 or (s == 0.0 and u < 0.5 * p_inf):
+            return BUY
+        return SELL
+    p_meta = ms.p[P_P_META]
+    if u < p_inf + p_meta:
+        return _metaorder_side_nb(ms, d)
+    return lean_side_nb(ms, (u - p_inf - p_meta) / (1.0 - p_inf - p_meta), t)

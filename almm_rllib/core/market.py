@@ -92,6 +92,7 @@ def _params(cfg: MarketConfig) -> np.ndarray:
     p[mk.P_DIST_MODEL] = 0.0 if fl.limit_distance == "geometric" else 1.0
     p[mk.P_DIST_P] = fl.limit_distance_p
     p[mk.P_DIST_MAX] = fl.limit_distance_max
+    p[mk.P_DIST_MIN] = fl.limit_distance_min
     p[mk.P_ANCHOR_FAIR] = fl.p_anchor_fair
     p[mk.P_INSIDE] = fl.p_inside_spread
     p[mk.P_SIZE_MODEL] = 0.0 if fl.size_model == "lognormal" else 1.0
@@ -119,6 +120,18 @@ def _params(cfg: MarketConfig) -> np.ndarray:
     p[mk.P_ST_A] = cfg.stylized.A
     p[mk.P_ST_K] = cfg.stylized.k
     p[mk.P_ST_FILL_QUOTE] = 1.0 if cfg.stylized.fill_size == "quote" else 0.0
+    fm = cfg.formation
+    p[mk.P_IMP_TICKS] = fm.impact_ticks
+    p[mk.P_IMP_EXP] = fm.impact_exponent
+    p[mk.P_IMP_REF] = fm.impact_ref_lots
+    p[mk.P_IMP_PERM] = fm.permanent_share
+    p[mk.P_IMP_DECAY] = math.log(2.0) / fm.transient_halflife
+    p[mk.P_INFO_LEAD] = fm.info_lead
+    p[mk.P_HAWKES_N] = fl.hawkes_branching
+    p[mk.P_HAWKES_BETA] = fl.hawkes_decay
+    p[mk.P_P_INFORMED] = fl.p_informed
+    p[mk.P_P_META] = fl.p_metaorder
+    p[mk.P_META_TAIL] = fl.metaorder_tail
     return p
 
 
@@ -186,6 +199,8 @@ class MarketSimulator:
             fills=np.zeros(cfg.max_fills_per_step, FILL_DTYPE),
             rbuf=np.zeros((mk.N_STREAMS, self._rbuf_size), np.float64),
             rpos=np.full(mk.N_STREAMS, self._rbuf_size, np.int64),
+            info=np.zeros((mk.INFO_CAP, 3), np.float64),
+            meta=np.zeros((cfg.flow.metaorder_count, 2), np.float64),
         )
 
     @property
@@ -236,8 +251,16 @@ class MarketSimulator:
         ms.f[mk.F_SIGMA] = ms.reg[ms.i[mk.I_REGIME], mk.R_VOL]
         if cfg.model == "lob":
             self._seed_book()
+            if cfg.flow.p_metaorder > 0:
+                u = self.rng_flow.random((len(ms.meta), 2))
+                ms.meta[:, mk.META_SIGN] = np.where(u[:, 0] < 0.5, 1.0, -1.0)
+                ms.meta[:, mk.META_LEFT] = np.floor((1.0 - u[:, 1]) ** (-1.0 / cfg.flow.metaorder_tail))
             self.run_background(int(math.ceil(cfg.warmup_seconds)), 1.0)
-            # the episode starts now: clock, accounts and counters back to zero (the book is kept)
+            # the episode starts now: clock, accounts and counters back to zero (the book is kept); what is
+            # timed on the clock (queued latent increments, the transient impact) moves with it
+            t_end = ms.f[mk.F_TIME]
+            ms.info[:, mk.INFO_T] -= t_end
+            ms.f[mk.F_TRANS_T] -= t_end
             ms.f[mk.F_TIME] = 0.0
             ms.cash[:] = 0.0
             ms.inv[:] = 0

@@ -3,22 +3,26 @@
 Units: prices in money, volatilities *relative* per sqrt-second (a 1e-4 volatility on a $100 stock moves it
 about 1 cent per sqrt-second), rates per second, sizes in lots, times in seconds.
 
-Default calibration (see ``almm market-report`` for what it produces): a $100 stock with a 1-cent tick and
-100-share lots; a spread of one to two ticks most of the time (mean ~1.4); ~10 limit orders and ~1.5 market
-orders per second per side in the medium regime; resting orders living ~10 s; three volatility regimes a few
-minutes long each, in which the mid's realised volatility matches the configured fair-price volatility at 10 s
-and the 1-s returns are nearly uncorrelated (measured: variance ratio 0.99, lag-1 autocorrelation -0.01).
+The class defaults are the ``amzn_2012_06_21`` preset (``PRESETS`` at the end of this module; a YAML picks
+one with ``market: {preset: NAME}``): AMZN's price level and tick, a spread of ~9 ticks (the day: 12.8),
+~0.28 market orders per second arriving in clusters (Hawkes), signs with long memory (metaorders), 70% of them
+informed about the next 60 s of the latent diffusion, each moving the efficient price by a square-root
+propagator. Measured with ``scripts/market_response.py`` (one hour, seed 1): the response R(tau) grows from
+1.6 ticks at 1 s to 7.4 at 60 s (the day: 3.9 to 6.3); the maker's markout of passive fills is -0.3 ticks at
+10 s and -2.4 at 60 s (the day: -1.1, -2.9). The old generic large-tick market is the ``generic_large_tick``
+preset.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 from typing import Literal
 
 import numpy as np
 
-from .config import Config, ConfigError, check
+from .config import Config, ConfigError, _deep_update, check
 from .impact import ImpactConfig
 from .market_facts import ROUND_LOT_SHARES
 
@@ -29,7 +33,7 @@ class RegimeConfig(Config):
 
     names: tuple[str, ...] = ("low", "medium", "high")
     """Regime names; the curriculum pins one by name."""
-    volatility: tuple[float, ...] = (0.8e-4, 1.6e-4, 3.2e-4)
+    volatility: tuple[float, ...] = (0.65e-4, 0.85e-4, 1.2e-4)
     """Relative volatility of the latent fair price per sqrt-second, per regime (>= 0)."""
     transition_rates: tuple[tuple[float, ...], ...] = (
         (0.0, 1 / 240, 1 / 960),
@@ -122,46 +126,96 @@ class JumpConfig(Config):
 class FlowConfig(Config):
     """Background order flow: Poisson arrivals per side and type, state-dependent cancellations."""
 
-    limit_rate: float = 10.0
+    limit_rate: float = 1.0
     """Base rate of background limit orders per side, per second (times the regime multiplier)."""
-    market_rate: float = 1.5
+    market_rate: float = 0.14
     """Base rate of background market orders per side, per second (times the regime multiplier)."""
-    cancel_rate: float = 1.0
+    cancel_rate: float = 0.15
     """Base cancellation hazard of a resting background order at the fair price, per second. Calibrated with
     ``almm market-report`` so that the mid tracks the fair price like a random walk (variance ratio ~1 at 10 s,
     lag-1 return autocorrelation ~0) instead of lagging it."""
-    cancel_distance_coef: float = 0.3
+    cancel_distance_coef: float = 0.05
     """The hazard grows with distance d (ticks) from the fair price: cancel_rate * (1 + coef * d)."""
     limit_distance: Literal["geometric", "uniform"] = "geometric"
     """Distribution of a new limit order's distance (ticks) behind its reference price."""
-    limit_distance_p: float = 0.35
+    limit_distance_p: float = 0.3
     """Geometric: success probability (mean distance 1/p - 1 ticks; clustered at the touch). Uniform: unused."""
-    limit_distance_max: int = 40
+    limit_distance_max: int = 30
     """Largest distance in ticks (geometric draws are clipped; uniform draws are 0..max)."""
-    p_anchor_fair: float = 0.5
+    limit_distance_min: int = 5
+    """Ticks added to every drawn distance: background limit orders rest at least this far behind their
+    reference price (a wide-spread market's quotes sit several ticks away from the efficient price)."""
+    p_anchor_fair: float = 0.85
     """Probability that a limit order is placed relative to the fair price (plus temporary impact) rather than
     relative to the best quote on its side: the channel through which the book follows the fair price."""
-    p_inside_spread: float = 0.2
+    p_inside_spread: float = 0.02
     """Probability that a limit order improves the best quote (lands inside the spread) when the spread is
     wider than one tick."""
     size_model: Literal["lognormal", "geometric"] = "lognormal"
     """Distribution of limit-order sizes in lots (rounded, at least one lot)."""
-    size_mu: float = 0.7
+    size_mu: float = 0.5
     """Lognormal mu of limit-order sizes (lots); geometric: unused."""
-    size_sigma: float = 0.8
+    size_sigma: float = 0.5
     """Lognormal sigma of limit-order sizes; geometric: the mean size in lots."""
-    market_size_mu: float = 0.5
+    market_size_mu: float = -0.2
     """Lognormal mu of market-order sizes (lots)."""
-    market_size_sigma: float = 0.9
+    market_size_sigma: float = 0.6
     """Lognormal sigma of market-order sizes."""
-    informed_slope: float = 0.6
-    """Informed flow: a market order buys with probability 1 / (1 + exp(-slope * (fair - mid) / tick)), so it
-    leans toward the fair price when the mid strays (the source of adverse selection)."""
+    informed_slope: float = 0.0
+    """Market orders that are neither informed nor metaorder children lean toward the efficient price: they buy
+    with probability 1 / (1 + exp(-slope * (fair - mid) / tick)), so they eat the stale side when the book
+    lags the efficient price."""
+    p_informed: float = 0.7
+    """Share of background market orders that are informed: they trade in the direction of the efficient price's
+    coming move (the latent increments not yet in it, see ``FormationConfig.info_lead``), so a passive fill
+    against them is adversely selected. Needs ``formation.info_lead`` > 0."""
+    p_metaorder: float = 0.2
+    """Share of background market orders that are child orders of metaorders (Lillo, Mike & Farmer 2005): the
+    source of the long memory of order signs."""
+    metaorder_count: int = 2
+    """Metaorders live at once; each child order belongs to one of them picked uniformly."""
+    metaorder_tail: float = 1.4
+    """Pareto tail exponent of metaorder lengths (child orders, at least one; > 1). The signs' autocorrelation
+    decays like lag ** -(tail - 1): 1.5 gives the exponent 0.5 seen in equities (Lillo & Farmer 2004)."""
+    hawkes_branching: float = 0.6
+    """Branching ratio of market-order arrivals (a Hawkes process with exponential kernel, in [0, 1)): the mean
+    number of market orders each one triggers. 0 = Poisson. ``market_rate`` stays the mean rate."""
+    hawkes_decay: float = 0.3
+    """Decay rate of the Hawkes kernel, per second (the clusters last about 1 / decay)."""
 
     def _validate(self) -> None:
-        for f in ("limit_rate", "market_rate", "cancel_rate", "cancel_distance_coef", "informed_slope"):
+        for f in (
+            "limit_rate",
+            "market_rate",
+            "cancel_rate",
+            "cancel_distance_coef",
+            "informed_slope",
+            "hawkes_decay",
+        ):
             x = getattr(self, f)
             check(math.isfinite(x) and x >= 0, f, f"must be finite and >= 0, got {x}")
+        for f in ("p_informed", "p_metaorder"):
+            x = getattr(self, f)
+            check(0 <= x <= 1, f, f"must be a probability in [0, 1], got {x}")
+        check(
+            self.p_informed + self.p_metaorder < 1,
+            "p_metaorder",
+            f"plus p_informed must be < 1 (some flow must lean toward the price), got "
+            f"{self.p_informed} + {self.p_metaorder}",
+        )
+        check(self.metaorder_count >= 1, "metaorder_count", f"must be >= 1, got {self.metaorder_count}")
+        check(
+            math.isfinite(self.metaorder_tail) and self.metaorder_tail > 1,
+            "metaorder_tail",
+            f"must be > 1 (finite mean length), got {self.metaorder_tail}",
+        )
+        check(
+            0 <= self.hawkes_branching < 1,
+            "hawkes_branching",
+            f"must be in [0, 1) (>= 1 explodes), got {self.hawkes_branching}",
+        )
+        if self.hawkes_branching > 0:
+            check(self.hawkes_decay > 0, "hawkes_decay", f"must be > 0, got {self.hawkes_decay}")
         check(
             0 < self.limit_distance_p <= 1,
             "limit_distance_p",
@@ -169,6 +223,9 @@ class FlowConfig(Config):
         )
         check(
             self.limit_distance_max >= 0, "limit_distance_max", f"must be >= 0, got {self.limit_distance_max}"
+        )
+        check(
+            self.limit_distance_min >= 0, "limit_distance_min", f"must be >= 0, got {self.limit_distance_min}"
         )
         for f in ("p_anchor_fair", "p_inside_spread"):
             x = getattr(self, f)
@@ -181,6 +238,47 @@ class FlowConfig(Config):
                 "size_sigma",
                 "is the mean size for the geometric model and must be >= 1",
             )
+
+
+@dataclasses.dataclass(frozen=True)
+class FormationConfig(Config):
+    """How order flow forms the efficient price (see ``price_nb``): every market order, background or an
+    agent's marketable order, moves it by ``I(v) = impact_ticks * (v / impact_ref_lots) ** impact_exponent``
+    ticks in its direction, a share ``permanent_share`` for good and the rest decaying exponentially; informed
+    traders see the latent diffusion ``info_lead`` seconds before it reaches the price."""
+
+    impact_ticks: float = 3.0
+    """Total impact of a market order of ``impact_ref_lots`` lots, ticks (0 = market orders move nothing)."""
+    impact_exponent: float = 0.5
+    """Concavity of impact in size, in (0, 1]: 0.5 is the square-root law."""
+    impact_ref_lots: float = 1.0
+    """Reference size of ``impact_ticks``, lots (> 0)."""
+    permanent_share: float = 0.35
+    """Share of the impact that is permanent, in [0, 1]; the rest is transient."""
+    transient_halflife: float = 5.0
+    """Half-life of the transient part, seconds (> 0)."""
+    info_lead: float = 60.0
+    """Seconds by which the informed traders (``flow.p_informed``) know the latent diffusion's increments before
+    they reach the efficient price (0 = no informed signal; the diffusion applies at once). The warm-up should
+    last at least this long so that the signal starts in its steady state."""
+
+    def _validate(self) -> None:
+        for f in ("impact_ticks", "info_lead"):
+            x = getattr(self, f)
+            check(math.isfinite(x) and x >= 0, f, f"must be finite and >= 0, got {x}")
+        check(
+            0 < self.impact_exponent <= 1,
+            "impact_exponent",
+            f"must be in (0, 1] (concave), got {self.impact_exponent}",
+        )
+        for f in ("impact_ref_lots", "transient_halflife"):
+            x = getattr(self, f)
+            check(math.isfinite(x) and x > 0, f, f"must be finite and > 0, got {x}")
+        check(
+            0 <= self.permanent_share <= 1,
+            "permanent_share",
+            f"must be in [0, 1], got {self.permanent_share}",
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -258,17 +356,21 @@ class MarketConfig(Config):
     """Money per tick (> 0)."""
     lot_size: int = ROUND_LOT_SHARES
     """Shares per lot (>= 1)."""
-    initial_price: float = 100.0
+    initial_price: float = 222.70
     """Fair price at reset, money (> 0, on the tick grid is not required)."""
+    typical_spread_ticks: float = 12.8
+    """The market's typical bid-ask spread in ticks, as measured on the data a preset describes (AMZN
+    2012-06-21: 12.8). Not an input of the simulation: the scale that price-dependent settings outside the
+    market follow (the env's default action box)."""
     book_capacity: int = 16_384
     """Resting orders the book can hold (background orders beyond it are dropped and counted)."""
     book_window: int = 4_096
     """Ticks in the book's price window (a power of two); it re-centres as the price drifts."""
     initial_depth_levels: int = 10
     """At reset the book is seeded with this many levels per side, one tick apart around the fair price."""
-    initial_depth_lots: int = 6
+    initial_depth_lots: int = 2
     """Lots per seeded level."""
-    warmup_seconds: float = 30.0
+    warmup_seconds: float = 90.0
     """Background flow run at reset before the episode starts, so the book is in its steady state."""
     regimes: RegimeConfig = dataclasses.field(default_factory=RegimeConfig)
     """Volatility regimes."""
@@ -276,6 +378,8 @@ class MarketConfig(Config):
     """Jumps of the fair price."""
     flow: FlowConfig = dataclasses.field(default_factory=FlowConfig)
     """Background order flow."""
+    formation: FormationConfig = dataclasses.field(default_factory=FormationConfig)
+    """How market orders move the efficient price; the informed traders' lead."""
     latency: LatencyConfig = dataclasses.field(default_factory=LatencyConfig)
     """Agents' message latency."""
     impact: ImpactConfig = dataclasses.field(default_factory=lambda: ImpactConfig(model="none"))
@@ -305,6 +409,11 @@ class MarketConfig(Config):
             "initial_price",
             f"must be > 0, got {self.initial_price}",
         )
+        check(
+            math.isfinite(self.typical_spread_ticks) and self.typical_spread_ticks > 0,
+            "typical_spread_ticks",
+            f"must be > 0, got {self.typical_spread_ticks}",
+        )
         check(self.book_capacity >= 16, "book_capacity", f"must be >= 16, got {self.book_capacity}")
         w = self.book_window
         check(w >= 64 and w & (w - 1) == 0, "book_window", f"must be a power of two >= 64, got {w}")
@@ -320,7 +429,91 @@ class MarketConfig(Config):
         check(self.max_fills_per_step >= 16, "max_fills_per_step", "must be >= 16")
         if 2 * self.initial_depth_levels > self.book_capacity:
             raise ConfigError("initial_depth_levels", "seeds more orders than book_capacity holds")
+        if self.flow.p_informed > 0:
+            check(
+                self.formation.info_lead > 0,
+                "formation.info_lead",
+                "must be > 0 when flow.p_informed > 0 (the informed traders need something to know)",
+            )
 
     @property
     def n_regimes(self) -> int:
         return len(self.regimes.names)
+
+    @classmethod
+    def _from_dict(cls, data: dict, prefix: str) -> MarketConfig:
+        """``preset: NAME`` picks the base market; the other keys override it (nested keys one by one)."""
+        if "preset" not in data:
+            return super()._from_dict(data, prefix)
+        rest = dict(data)
+        name = rest.pop("preset")
+        key = f"{prefix}.preset" if prefix else "preset"
+        if name not in PRESETS:
+            raise ConfigError(
+                key, f"is not a known market preset: {name!r} (known: {', '.join(sorted(PRESETS))})"
+            )
+        base = copy.deepcopy(PRESETS[name])
+        _deep_update(base, rest)
+        return super()._from_dict(base, prefix)
+
+    @classmethod
+    def preset(cls, name: str, overrides: dict | None = None) -> MarketConfig:
+        """The named preset (see ``PRESETS``) with ``overrides`` applied."""
+        return cls.from_dict({"preset": name, **(overrides or {})})
+
+
+#: Named markets (``market: {preset: NAME, ...overrides}`` in YAML, ``MarketConfig.preset(NAME)`` in Python),
+#: each the mapping of fields that differ from the class defaults. The class defaults are the AMZN day.
+PRESETS: dict[str, dict] = {
+    # AMZN on NASDAQ, 21 June 2012 (the LOBSTER sample day in shared/data/lobster, read with data.lobster):
+    # mid $220.52-226.03 (mean $222.70), tick $0.01, time-weighted mean spread 12.8 ticks, 0.28 market orders
+    # per second (mean 93 shares), ~1.8 lots at the touch, mid volatility ~9e-5 per sqrt-second. The flow and
+    # impact parameters are a first hand-set parameterisation (see scripts/market_response.py), to be
+    # replaced by the calibration command.
+    "amzn_2012_06_21": {},
+    # The generic large-tick market this project started with: a $100 stock, spread of one to two ticks,
+    # ~10 limit and ~1.5 market orders per second per side, market orders that move no price.
+    "generic_large_tick": {
+        "initial_price": 100.0,
+        "typical_spread_ticks": 1.4,
+        "initial_depth_lots": 6,
+        "warmup_seconds": 30.0,
+        "regimes": {
+            "volatility": [0.8e-4, 1.6e-4, 3.2e-4],
+            "limit_rate_mult": [0.8, 1.0, 1.4],
+            "market_rate_mult": [0.7, 1.0, 1.8],
+            "cancel_rate_mult": [0.6, 1.0, 2.0],
+        },
+        "flow": {
+            "limit_rate": 10.0,
+            "market_rate": 1.5,
+            "cancel_rate": 1.0,
+            "cancel_distance_coef": 0.3,
+            "limit_distance": "geometric",
+            "limit_distance_p": 0.35,
+            "limit_distance_max": 40,
+            "limit_distance_min": 0,
+            "p_anchor_fair": 0.5,
+            "p_inside_spread": 0.2,
+            "size_model": "lognormal",
+            "size_mu": 0.7,
+            "size_sigma": 0.8,
+            "market_size_mu": 0.5,
+            "market_size_sigma": 0.9,
+            "informed_slope": 0.6,
+            "p_informed": 0.0,
+            "p_metaorder": 0.0,
+            "metaorder_count": 8,
+            "metaorder_tail": 1.5,
+            "hawkes_branching": 0.0,
+            "hawkes_decay": 1.0,
+        },
+        "formation": {
+            "impact_ticks": 0.0,
+            "permanent_share": 1.0,
+            "transient_halflife": 10.0,
+            "info_lead": 0.0,
+        },
+    },
+}
+DEFAULT_PRESET = "amzn_2012_06_21"

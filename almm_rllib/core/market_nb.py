@@ -13,7 +13,8 @@
 5. **Agents' delayed messages** [:mod:`orders_nb`] whose latency has elapsed are released.
 6. Everything is applied to the book [:mod:`book_nb`] **in time order** (this module); background orders are
    priced when they arrive, from the book at that instant [:mod:`flow_nb`].
-7. **Accounts** and **impact** [:mod:`accounts_nb`].
+7. **Accounts** and the agents' impact model [:mod:`accounts_nb`]. Every market order (background, or an
+   agent's marketable order) also moves the efficient price as it executes [:mod:`price_nb`].
 
 The state and its named indices are in :mod:`market_state_nb`; the stylized Avellaneda-Stoikov market is
 :mod:`stylized_nb`. This module re-exports the state layout, the stream ids and the agent-quote kernels, so
@@ -31,10 +32,11 @@ import numpy as np
 
 from . import book_nb as bk
 from .accounts_nb import account_fill_nb, apply_impact_nb
-from .flow_nb import bg_limit_price_nb, gen_arrivals_nb, gen_cancels_nb, informed_side_nb, size_lots_nb
+from .flow_nb import bg_limit_price_nb, gen_arrivals_nb, gen_cancels_nb, market_side_nb, size_lots_nb
 from .market_state_nb import *  # noqa: F403  (re-export: the state layout is part of the kernel's interface)
 from .market_state_nb import (
     F_FAIR,
+    F_INFO_ADV,
     F_LAST_MID,
     F_TIME,
     I_CNT_CANCEL,
@@ -57,6 +59,7 @@ from .market_state_nb import (
     MARKET_ERR_EVENTS_FULL,
     MARKET_ERR_RNG,
     O_SIZE,
+    P_P_INFORMED,
     P_SIZE_MODEL,
     REC_ASK,
     REC_BID,
@@ -87,7 +90,7 @@ from .orders_nb import (
     set_quote_direct_nb,
     set_quote_nb,
 )
-from .price_nb import advance_fair_nb, advance_regime_nb
+from .price_nb import advance_fair_nb, advance_regime_nb, market_order_impact_nb
 from .rng_nb import N_STREAMS, S_AGENT, S_FLOW, S_PRICE
 from .schema import (
     BACKGROUND_OWNER,
@@ -185,7 +188,7 @@ def _bg_limit_event_nb(ms, x, nfill):
     side = e.side
     ms.i[I_CNT_LIMIT_BUY if side == BUY else I_CNT_LIMIT_SELL] += 1
     d = ms.bg_draws[x]
-    price = bg_limit_price_nb(ms, side, d[U_ANCHOR], d[U_INSIDE], d[U_DIST])
+    price = bg_limit_price_nb(ms, side, d[U_ANCHOR], d[U_INSIDE], d[U_DIST], e.time)
     qty = size_lots_nb(ms.p[P_SIZE_MODEL], d[U_SIZE])
     oid = ms.i[I_NEXT_BG_ID]
     ms.i[I_NEXT_BG_ID] += 1
@@ -207,16 +210,22 @@ def _bg_limit_event_nb(ms, x, nfill):
 
 @numba.njit(**NJIT_INLINE)
 def _bg_market_event_nb(ms, x, nfill):
-    """Event ``x``, a background market order: its side is chosen on arrival. Returns (status, end of fills)."""
+    """Event ``x``, a background market order: its side is chosen on arrival; it moves the efficient price by
+    its drawn size (whatever the book could fill, so the price path does not depend on the agents' quotes).
+    Returns (status, end of fills)."""
     ms.i[I_CNT_MARKET] += 1
     d = ms.bg_draws[x]
-    side = informed_side_nb(ms, d[U_ANCHOR])
+    t = ms.ev[x].time
+    side = market_side_nb(ms, d, t)
     qty = size_lots_nb(0.0, d[U_SIZE])
     oid = ms.i[I_NEXT_BG_ID]
     ms.i[I_NEXT_BG_ID] += 1
     status, filled, rested, nfill2 = _apply_nb(
-        ms.book, ms.fills, nfill, EV_MARKET, side, NO_PRICE, qty, BACKGROUND_OWNER, oid, ms.ev[x].time
+        ms.book, ms.fills, nfill, EV_MARKET, side, NO_PRICE, qty, BACKGROUND_OWNER, oid, t
     )
+    perm = market_order_impact_nb(ms, t, 1.0 if side == BUY else -1.0, qty)
+    if d[U_ANCHOR] < ms.p[P_P_INFORMED]:
+        ms.f[F_INFO_ADV] += perm  # an informed order: its permanent impact anticipates the coming move
     return status, nfill2
 
 
@@ -230,8 +239,11 @@ def _message_event_nb(ms, x, k, nfill):
     status, filled, rested, nfill2 = _apply_nb(
         ms.book, ms.fills, nfill, e.type, e.side, e.price, e.qty, e.owner, e.order_id, e.time
     )
-    if k == K_AGENT and e.type == EV_LIMIT and status != STATUS_OK and status != STATUS_FILL_BUFFER_FULL:
-        ms.i[I_REJECTED] += 1
+    if k == K_AGENT and e.type == EV_LIMIT:
+        if status != STATUS_OK and status != STATUS_FILL_BUFFER_FULL:
+            ms.i[I_REJECTED] += 1
+        elif filled > 0:  # a marketable agent order moves the efficient price like any market order
+            market_order_impact_nb(ms, e.time, 1.0 if e.side == BUY else -1.0, filled)
     return status, nfill2
 
 

@@ -22,7 +22,14 @@ F_FAIR = 1  #: latent fair price, ticks (float)
 F_TEMP = 2  #: temporary-impact displacement of the background quotes, ticks (decays)
 F_LAST_MID = 3  #: last mid in ticks (stylized market: the mid)
 F_SIGMA = 4  #: the regime's relative volatility during the last step
-F_SIZE = 8
+F_TRANS = 5  #: transient part of the market orders' impact on the efficient price, ticks (decays)
+F_INFO_SUM = 6  #: latent Brownian increments drawn but not yet in the efficient price (the informed signal)
+F_HAWKES = 7  #: excess intensity of market-order arrivals over the baseline, per second (Hawkes)
+F_TRANS_T = 8  #: time F_TRANS was last brought up to date, seconds
+F_INFO_ADV = (
+    9  #: permanent impact of informed orders not yet offset by the information they anticipated, ticks
+)
+F_SIZE = 16
 
 # int header (MarketState.i)
 I_REGIME = 0
@@ -40,7 +47,9 @@ I_CNT_LIMIT_BUY = 11  #: cumulative background arrivals by kind (since reset, wa
 I_CNT_LIMIT_SELL = 12
 I_CNT_MARKET = 13
 I_CNT_CANCEL = 14
-I_SIZE = 16
+I_INFO_HEAD = 15  #: oldest entry of the information ring (MarketState.info)
+I_INFO_N = 16  #: entries in the information ring
+I_SIZE = 24
 
 # parameters (float64 vector built by MarketSimulator)
 P_LIMIT_RATE = 0
@@ -76,7 +85,19 @@ P_ST_SIGMA = 29  #: stylized: money per sqrt-second
 P_ST_A = 30
 P_ST_K = 31
 P_ST_FILL_QUOTE = 32  #: stylized: 1 = fill the quoted size, 0 = one lot
-P_SIZE = 40
+P_IMP_TICKS = 40  #: impact (ticks) of a market order of P_IMP_REF lots, permanent + transient
+P_IMP_EXP = 41  #: concavity of impact in size (0.5: square root)
+P_IMP_REF = 42  #: reference size, lots
+P_IMP_PERM = 43  #: permanent share of the impact
+P_IMP_DECAY = 44  #: decay rate of the transient part, per second
+P_INFO_LEAD = 45  #: seconds by which the informed know the latent diffusion's increments (0: none)
+P_HAWKES_N = 46  #: branching ratio of market-order arrivals (0: Poisson)
+P_HAWKES_BETA = 47  #: decay rate of the Hawkes kernel, per second
+P_P_INFORMED = 48  #: share of background market orders trading on the informed signal
+P_P_META = 49  #: share of background market orders that are children of metaorders
+P_META_TAIL = 50  #: Pareto tail exponent of metaorder lengths (in child orders)
+P_DIST_MIN = 51  #: ticks added to every drawn limit-order distance
+P_SIZE = 56
 
 # per-regime table columns (MarketState.reg)
 R_VOL = 0
@@ -106,6 +127,9 @@ U_INSIDE = 1  #: limit: uniform choosing an inside-the-spread price
 U_DIST = 2  #: limit: distance from the anchor, ticks
 U_SIZE = 3  #: size before rounding to lots
 U_BUDGET = 4  #: limit: Exp(1) cancellation hazard budget
+U_META_PICK = 1  #: market: uniform picking the metaorder a child order belongs to
+U_META_SIGN = 2  #: market: uniform giving the sign of a metaorder that starts at this order
+U_META_LEN = 4  #: market: uniform giving the length of a metaorder that starts at this order
 
 # event kinds in the step's scratch list (MarketState.kind)
 K_AGENT = 0  #: a released agent message (fully specified in ev)
@@ -116,6 +140,13 @@ K_BG_CANCEL = 3
 AGENT_ID_SHIFT = 40  #: agent a's order ids are (a << 40) + sequence
 MARKET_ERR_EVENTS_FULL = 20  #: status: the step needed more events than max_events_per_step
 MARKET_ERR_RNG = 21  #: status: a random-number buffer ran dry within a step (a sizing bug)
+
+INFO_CAP = 4096  #: steps of latent increments the information ring holds (older ones are applied early)
+INFO_T = 0
+INFO_DB = 1
+INFO_DT = 2
+META_SIGN = 0
+META_LEFT = 1
 
 NS = 1e9  #: nanoseconds per second (agent message arrival times are int64 ns)
 
@@ -153,6 +184,8 @@ class MarketState(NamedTuple):
     fills: np.ndarray  # FILL_DTYPE[max_fills] the last step's fills
     rbuf: np.ndarray  # float64[N_STREAMS, buffer] uniforms from the numpy Generators
     rpos: np.ndarray  # int64[N_STREAMS] next unread position per stream
+    info: np.ndarray  # float64[INFO_CAP, 3] information ring: (time it reaches the price, dB, dt) per step
+    meta: np.ndarray  # float64[n_metaorders, 2] live metaorders: (sign, child orders left)
 
 
 # ---------------------------------------------------------------------------------------------------------------

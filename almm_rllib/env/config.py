@@ -29,11 +29,14 @@ class EnvConfig(Config):
     """Seconds per environment step."""
     episode_seconds: float = 300.0
     """Episode length in simulated seconds (truncation at the end of time): 300 steps by default."""
-    min_offset_ticks: float = -2.0
+    min_offset_ticks: float | None = None
     """Lower bound of the bid/ask offsets from the mid (ticks); negative values let a quote cross the mid and
-    trade aggressively (then it pays impact)."""
-    max_offset_ticks: float = 20.0
-    """Upper bound of the offsets (ticks)."""
+    trade aggressively (then it pays impact). None: ``-max(2, market.typical_spread_ticks)``, so that a quote
+    can reach the far side of the market's typical spread (resolved when the config is built)."""
+    max_offset_ticks: float | None = None
+    """Upper bound of the offsets (ticks). None: ``max(20, 4 * market.typical_spread_ticks)`` (resolved when
+    the config is built): the box follows the market's price scale."""
+
     max_size_lots: float = 5.0
     """Upper bound of the quoted sizes (lots); sizes round to whole lots, 0 = no quote."""
     inventory_limit_lots: int = 20
@@ -89,6 +92,11 @@ class EnvConfig(Config):
         return super()._from_dict(data, prefix)
 
     def _validate(self) -> None:
+        # the action box's defaults follow the market's price scale (see the fields)
+        if self.min_offset_ticks is None:
+            object.__setattr__(self, "min_offset_ticks", -max(2.0, self.market.typical_spread_ticks))
+        if self.max_offset_ticks is None:
+            object.__setattr__(self, "max_offset_ticks", max(20.0, 4.0 * self.market.typical_spread_ticks))
         check(1 <= self.n_agents <= 64, "n_agents", f"must be in 1..64, got {self.n_agents}")
         check(math.isfinite(self.dt) and self.dt > 0, "dt", f"must be > 0, got {self.dt}")
         check(
