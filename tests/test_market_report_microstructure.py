@@ -10,6 +10,7 @@ import json
 import pathlib
 import re
 
+import numpy as np
 import pytest
 
 from almm_rllib.core.market_config import MarketConfig
@@ -134,3 +135,15 @@ def test_without_a_real_day_the_section_says_so(amzn):
     assert "no real day" in sec["headline"]
     assert comparison.format_comparison(sec).endswith(sec["headline"])
     assert "no real day" in "\n".join(page.microstructure_section({"microstructure": sec}))
+
+
+def test_spread_quantiles_are_whole_ticks_at_a_high_price_level():
+    # 9 ticks at $222 in money is 0.0899999... ticks x 0.01: a quantile of 8.9999999 would fail a band that
+    # starts at 9
+    n = 50
+    ticks = 22_213 + np.arange(n) % 3  # money = ticks x tick size, as both adapters build it
+    bid, ask = ticks * 0.01, (ticks + 9) * 0.01
+    assert not np.all((ask - bid) / 0.01 == 9.0)  # the rounding noise is there
+    q = ms.QuoteSeries(np.arange(n, dtype=float), bid, ask, np.ones(n), np.ones(n), tick_size=0.01)
+    sp = ms.spread_stats(ms.MarketDay("t", q, ms.group_executions([], [], [], [], tick_size=0.01)))
+    assert sp["p50"] == 9.0 and sp["p5"] == 9.0 and sp["mean_ticks"] == pytest.approx(9.0, abs=1e-9)

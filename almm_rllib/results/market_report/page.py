@@ -144,7 +144,7 @@ def microstructure_section(stats: dict, figs: dict[str, str] | None = None) -> l
         items = "".join(
             f"<li><b>{html.escape(r['name'])}</b>: simulated {fmt(r['sim'])}, band "
             f"[{fmt(r['band'][0])}, {fmt(r['band'][1])}] around {fmt(r['real'])}. "
-            f"{html.escape(r['why'])}</li>"
+            f"Band rule: {html.escape(r['why'])}.</li>"
             for r in fails
         )
         p.append(f"<p>Failing statistics and why:</p><ul>{items}</ul>")
