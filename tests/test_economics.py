@@ -21,14 +21,15 @@ LOBSTER file in ``shared/data/lobster`` by ``results.microstructure`` (nothing h
   is adverse for the maker (< 0), as on the real day;
 * the Avellaneda-Stoikov paper table on the stylized market (untouched by issue 15) is reproduced by the
   tests of ``tests/test_baselines.py`` (``test_paper_mean_profit_in_the_papers_ballpark``,
-  ``test_paper_dispersion_in_the_papers_ballpark``, ``test_paper_inventory_strategy_has_less_risk_than_symmetric``,
+  ``test_paper_dispersion_in_the_papers_ballpark``,
+  ``test_paper_inventory_strategy_has_less_risk_than_symmetric``,
   ``test_paper_average_spread_is_the_closed_form``) and ``tests/test_evaluation.py``
   (``test_cli_simulate_paper_table``); not repeated here.
 
 Episodes are ``EPISODE_S`` = 180 s (a 60-s markout is measured on fills of the first 120 s only, so no
 horizon runs past the episode's end). Run time: 250 episodes of 180 steps plus one pass over the LOBSTER
-file; measured 40 to 52 s for the whole file (``pytest tests/test_economics.py``, 2026-11-30) on the project's 2-core
-machine shared with other jobs (load average ~8), once numba's on-disk cache is warm (the first run after a
+file; measured 40 to 52 s for the whole file (``pytest tests/test_economics.py``, 2026-11-30) on the
+project's 2-core machine shared with other jobs (load average ~8), once numba's on-disk cache is warm (the first run after a
 change to ``almm_rllib/core`` compiles the kernels first, a few minutes).
 """
 
