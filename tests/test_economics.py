@@ -29,8 +29,8 @@ LOBSTER file in ``shared/data/lobster`` by ``results.microstructure`` (nothing h
 Episodes are ``EPISODE_S`` = 180 s (a 60-s markout is measured on fills of the first 120 s only, so no
 horizon runs past the episode's end). Run time: 250 episodes of 180 steps plus one pass over the LOBSTER
 file; measured 40 to 52 s for the whole file (``pytest tests/test_economics.py``, 2026-11-30) on the
-project's 2-core machine shared with other jobs (load average ~8), once numba's on-disk cache is warm (the first run after a
-change to ``almm_rllib/core`` compiles the kernels first, a few minutes).
+project's 2-core machine shared with other jobs (load average ~8), once numba's on-disk cache is warm (the
+first run after a change to ``almm_rllib/core`` compiles the kernels first, a few minutes).
 """
 
 from __future__ import annotations
