@@ -42,7 +42,7 @@ from almm_rllib.core.market_state_nb import I_N_FILLS
 from almm_rllib.core.schema import BUY, SELL
 
 from .config import EnvConfig
-from .core import MarketMakingCore
+from .core import MarketMakingCore, kernel_params
 from .replay_config import ReplayMarketConfig
 
 __all__ = ["ReplayMarketConfig", "ReplayMarketMakingCore", "make_core", "replay_window"]
@@ -202,26 +202,19 @@ class ReplayMarketMakingCore(MarketMakingCore):
         self.obs = np.zeros((1, OBS_DIM), np.float32)
         self._act = np.zeros((1, 4), np.float64)
         self.vol_ref = mc.vol_ref
-        mp = np.zeros(mm.MP_SIZE, np.float64)
-        mp[mm.MP_DT] = cfg.dt
-        # every quantity inside the replay step is in shares (see core.replay_mm_nb)
-        mp[mm.MP_INV_LIMIT] = cfg.inventory_limit_lots * mc.lot_size
-        mp[mm.MP_IMB_LEVELS] = cfg.imbalance_levels
-        mp[mm.MP_LAMBDA_INV] = cfg.lambda_inventory
-        mp[mm.MP_LAMBDA_VOL] = cfg.lambda_volatility
-        mp[mm.MP_LAMBDA_IMP] = cfg.lambda_impact
-        mp[mm.MP_REWARD_SCALE] = cfg.reward_scale
-        mp[mm.MP_PNL_UNIT] = cfg.pnl_unit
-        mp[mm.MP_VOL_REF] = self.vol_ref
-        mp[mm.MP_LOT] = 1.0
-        mp[mm.MP_TICK] = mc.tick_size
-        mp[mm.MP_ACT_LOW : mm.MP_ACT_LOW + 4] = self.act_low
-        mp[mm.MP_ACT_HIGH : mm.MP_ACT_HIGH + 4] = self.act_high
-        self.mp = mp
+        # every quantity inside the replay step is in shares (see core.replay_mm_nb); the env liquidates
+        # against the real book (liquidation_cost), not in the kernel
+        self.mp = kernel_params(
+            cfg,
+            self.act_low,
+            self.act_high,
+            lot=1.0,
+            tick=mc.tick_size,
+            inventory_limit=cfg.inventory_limit_lots * mc.lot_size,
+            vol_ref=self.vol_ref,
+            liquidate=False,
+        )
         self.es = np.zeros(mm.ES_RING + cfg.vol_window + 1, np.float64)
-        mp[mm.MP_AS_H] = cfg.adverse_horizon_s
-        mp[mm.MP_N_STEPS] = cfg.n_steps
-        mp[mm.MP_LIQUIDATE] = 0.0  # the env liquidates against the real book (liquidation_cost)
         self.acc = np.zeros((1, mm.ACC_SIZE + 3 * mm.as_ring_size(cfg.adverse_horizon_s, cfg.dt)), np.float64)
         self.sim = _ReplayView(self)
 
