@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 import math
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -53,6 +55,12 @@ class RegimeConfig(Config):
     """Multiplier of the background market-order rate per regime."""
     cancel_rate_mult: tuple[float, ...] = (0.6, 1.0, 2.0)
     """Multiplier of the background cancellation hazard per regime."""
+    diffusion_scale: tuple[float, ...] = ()
+    """Per regime, the latent diffusion's volatility as a share of ``volatility``, in (0, 1] (empty: 1 for
+    every regime). Market orders move the price too (``FormationConfig``), so a diffusion at the full
+    configured volatility gives a mid that is more volatile than configured; ``almm calibrate-market`` fits
+    these shares so that the mid's realised volatility in each regime is the configured one (measured at
+    10-s sampling in the pinned regime)."""
 
     def _validate(self) -> None:
         n = len(self.names)
@@ -63,6 +71,14 @@ class RegimeConfig(Config):
             check(len(v) == n, f, f"must have one entry per regime ({n}), got {len(v)}")
             for i, x in enumerate(v):
                 check(math.isfinite(x) and x >= 0, f"{f}[{i}]", f"must be finite and >= 0, got {x}")
+        if self.diffusion_scale:
+            check(
+                len(self.diffusion_scale) == n,
+                "diffusion_scale",
+                f"must be empty or have one entry per regime ({n}), got {len(self.diffusion_scale)}",
+            )
+            for i, x in enumerate(self.diffusion_scale):
+                check(0 < x <= 1, f"diffusion_scale[{i}]", f"must be in (0, 1], got {x}")
         q = self.transition_rates
         check(len(q) == n, "transition_rates", f"must be a {n}x{n} matrix, got {len(q)} rows")
         for i, row in enumerate(q):
@@ -169,6 +185,10 @@ class FlowConfig(Config):
     """Share of background market orders that are informed: they trade in the direction of the efficient price's
     coming move (the latent increments not yet in it, see ``FormationConfig.info_lead``), so a passive fill
     against them is adversely selected. Needs ``formation.info_lead`` > 0."""
+    p_follow: float = 0.0
+    """Share of background market orders that repeat the side of the last background market order (herding,
+    an order split over seconds): the short memory of order signs, which decays geometrically with the lag
+    (``sign_acf`` at lags 1-5), beside the metaorders' long memory."""
     p_metaorder: float = 0.2
     """Share of background market orders that are child orders of metaorders (Lillo, Mike & Farmer 2005): the
     source of the long memory of order signs."""
@@ -194,14 +214,14 @@ class FlowConfig(Config):
         ):
             x = getattr(self, f)
             check(math.isfinite(x) and x >= 0, f, f"must be finite and >= 0, got {x}")
-        for f in ("p_informed", "p_metaorder"):
+        for f in ("p_follow", "p_informed", "p_metaorder"):
             x = getattr(self, f)
             check(0 <= x <= 1, f, f"must be a probability in [0, 1], got {x}")
         check(
-            self.p_informed + self.p_metaorder < 1,
+            self.p_follow + self.p_informed + self.p_metaorder < 1,
             "p_metaorder",
-            f"plus p_informed must be < 1 (some flow must lean toward the price), got "
-            f"{self.p_informed} + {self.p_metaorder}",
+            f"plus p_informed and p_follow must be < 1 (some flow must lean toward the price), got "
+            f"{self.p_informed} + {self.p_metaorder} + {self.p_follow}",
         )
         check(self.metaorder_count >= 1, "metaorder_count", f"must be >= 1, got {self.metaorder_count}")
         check(
@@ -462,58 +482,34 @@ class MarketConfig(Config):
         return cls.from_dict({"preset": name, **(overrides or {})})
 
 
+#: Where the named presets live: one JSON file per preset, ``NAME.json``, each ``{"name", "description", "fit",
+#: "market"}`` with ``market`` the complete market mapping (``MarketConfig.to_dict()``) and ``fit`` what
+#: ``almm calibrate-market`` fitted (None for a hand-set preset). Written by
+#: :func:`almm_rllib.evaluation.market_fit.write_preset` (temp name, then renamed).
+PRESET_DIR = Path(__file__).resolve().parent / "presets"
+
+
+def read_preset_file(path: str | Path) -> dict:
+    """One preset file as its mapping, checked: a clear ``ConfigError`` naming the file otherwise."""
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise ConfigError("preset", f"cannot read the market preset file {path}: {e}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("market"), dict):
+        raise ConfigError("preset", f"{path} is not a market preset file (no 'market' mapping)")
+    MarketConfig.from_dict(doc["market"], source=str(path))  # refuses a bad market now, naming the file
+    return doc
+
+
+def load_presets(folder: str | Path = PRESET_DIR) -> dict[str, dict]:
+    """The market mapping of every ``NAME.json`` in ``folder``, by NAME."""
+    return {p.stem: read_preset_file(p)["market"] for p in sorted(Path(folder).glob("*.json"))}
+
+
 #: Named markets (``market: {preset: NAME, ...overrides}`` in YAML, ``MarketConfig.preset(NAME)`` in Python),
-#: each the mapping of fields that differ from the class defaults. The class defaults are the AMZN day.
-PRESETS: dict[str, dict] = {
-    # AMZN on NASDAQ, 21 June 2012 (the LOBSTER sample day in shared/data/lobster, read with data.lobster):
-    # mid $220.52-226.03 (mean $222.70), tick $0.01, time-weighted mean spread 12.8 ticks, 0.28 market orders
-    # per second (mean 93 shares), ~1.8 lots at the touch, mid volatility ~9e-5 per sqrt-second. The flow and
-    # impact parameters are a first hand-set parameterisation (see scripts/market_response.py), to be
-    # replaced by the calibration command.
-    "amzn_2012_06_21": {},
-    # The generic large-tick market this project started with: a $100 stock, spread of one to two ticks,
-    # ~10 limit and ~1.5 market orders per second per side, market orders that move no price.
-    "generic_large_tick": {
-        "initial_price": 100.0,
-        "typical_spread_ticks": 1.4,
-        "initial_depth_lots": 6,
-        "warmup_seconds": 30.0,
-        "regimes": {
-            "volatility": [0.8e-4, 1.6e-4, 3.2e-4],
-            "limit_rate_mult": [0.8, 1.0, 1.4],
-            "market_rate_mult": [0.7, 1.0, 1.8],
-            "cancel_rate_mult": [0.6, 1.0, 2.0],
-        },
-        "flow": {
-            "limit_rate": 10.0,
-            "market_rate": 1.5,
-            "cancel_rate": 1.0,
-            "cancel_distance_coef": 0.3,
-            "limit_distance": "geometric",
-            "limit_distance_p": 0.35,
-            "limit_distance_max": 40,
-            "limit_distance_min": 0,
-            "p_anchor_fair": 0.5,
-            "p_inside_spread": 0.2,
-            "size_model": "lognormal",
-            "size_mu": 0.7,
-            "size_sigma": 0.8,
-            "market_size_mu": 0.5,
-            "market_size_sigma": 0.9,
-            "informed_slope": 0.6,
-            "p_informed": 0.0,
-            "p_metaorder": 0.0,
-            "metaorder_count": 8,
-            "metaorder_tail": 1.5,
-            "hawkes_branching": 0.0,
-            "hawkes_decay": 1.0,
-        },
-        "formation": {
-            "impact_ticks": 0.0,
-            "permanent_share": 1.0,
-            "transient_halflife": 10.0,
-            "info_lead": 0.0,
-        },
-    },
-}
+#: each the complete market mapping read from ``PRESET_DIR``. ``amzn_2012_06_21`` is fitted to the LOBSTER
+#: sample day by ``almm calibrate-market`` and equals the class defaults (a test holds them together);
+#: ``generic_large_tick`` is the market this project started with, kept bit for bit.
+PRESETS: dict[str, dict] = load_presets()
 DEFAULT_PRESET = "amzn_2012_06_21"
