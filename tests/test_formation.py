@@ -175,7 +175,7 @@ def test_realised_mid_volatility_per_regime_within_10_percent(regime):
     mid = np.empty(n + 1)
     mid[0] = sim.mid_ticks()
     for k in range(n):
-        sim.run_background(1, dt)
+        sim.run_background(10, 1.0)  # 1-s steps, as the env takes them
         mid[k + 1] = sim.mid_ticks()
     vol = np.diff(np.log(mid)).std(ddof=1) / math.sqrt(dt)
     want = cfg.regimes.volatility[cfg.regimes.index(regime)]

@@ -47,12 +47,18 @@ from almm_rllib.core.market_config import PRESET_DIR, MarketConfig
 #: (key path, low, high, integer?) of the moments stage, in search order.
 FIT_PARAMS: tuple[tuple[str, float, float, bool], ...] = (
     ("flow.limit_distance_min", 0, 12, True),
+    ("flow.limit_distance_p", 0.05, 0.6, False),
+    ("flow.limit_rate", 0.5, 10.0, False),
+    ("flow.cancel_rate", 0.05, 2.0, False),
     ("formation.impact_ticks", 0.5, 10.0, False),
     ("formation.permanent_share", 0.0, 1.0, False),
-    ("flow.p_informed", 0.0, 0.85, False),
+    ("formation.transient_halflife", 0.5, 60.0, False),
+    ("flow.p_informed", 0.0, 0.8, False),
     ("formation.info_lead", 5.0, 300.0, False),
-    ("flow.p_metaorder", 0.0, 0.6, False),
+    ("flow.p_follow", 0.0, 0.8, False),
+    ("flow.p_metaorder", 0.0, 0.5, False),
     ("flow.hawkes_branching", 0.0, 0.9, False),
+    ("flow.hawkes_decay", 0.1, 5.0, False),
 )
 #: First step of each parameter, as a share of its range.
 STEP0 = 0.2
@@ -283,8 +289,9 @@ def regime_mid_vol(market: dict, regime: str, seconds: float, seed: int, samplin
     n = int(seconds // sampling)
     mid = np.empty(n + 1)
     mid[0] = sim.mid_ticks()
+    k = max(1, int(round(sampling)))  # 1-s steps, as the env takes them
     for i in range(n):
-        sim.run_background(1, sampling)
+        sim.run_background(k, sampling / k)
         mid[i + 1] = sim.mid_ticks()
     return float(np.diff(np.log(mid)).std(ddof=1) / math.sqrt(sampling))
 
@@ -345,9 +352,10 @@ def calibrate_market(
     name: str,
     *,
     seed: int = 7,
-    seconds: float = 3600.0,
-    budget: int = 24,
-    vol_seconds: float = 6000.0,
+    seconds: float = 7200.0,
+    budget: int = 150,
+    rounds: int = 2,
+    vol_seconds: float = 12000.0,
     window_s: float | None = None,
     base: str | None = None,
     out_dir: str | Path = PRESET_DIR,
@@ -362,8 +370,8 @@ def calibrate_market(
 
     if not name or not name.replace("_", "").isalnum():
         raise CalibrationError(f"--name {name!r}: a preset name is letters, digits and underscores")
-    if not (seconds >= 120 and budget >= 1 and vol_seconds >= 120):
-        raise CalibrationError("--seconds and --vol-seconds must be >= 120 and --budget >= 1")
+    if not (seconds >= 120 and vol_seconds >= 120 and 1 <= rounds <= budget):
+        raise CalibrationError("--seconds and --vol-seconds must be >= 120 and 1 <= --rounds <= --budget")
     t0 = time.perf_counter()
     start = base or (name if name in PRESETS else None)
     if start is not None and start not in PRESETS:
@@ -379,10 +387,20 @@ def calibrate_market(
     direct = direct_estimates(data, real, MarketConfig.from_dict(market))
     market = with_values(market, direct["applied"])
     log(f"stage 1, direct estimates: {direct['applied']}")
-    log(f"stage 2, moments: {budget} simulations of {seconds:g} s, seed {seed}")
-    mom = fit_moments(real, market, seconds=seconds, seed=seed, budget=budget, log=log)
-    market = with_values(market, mom["values"])
-    log(f"stage 3, diffusion scale per regime ({vol_seconds:g} s each, seed {seed})")
+    moments, scales_trace = [], []
+    for rnd in range(1, rounds + 1):
+        log(
+            f"round {rnd}/{rounds}, stage 3: diffusion scale per regime ({vol_seconds:g} s each, seed {seed})"
+        )
+        scales, vol_checks = fit_diffusion_scale(market, seconds=vol_seconds, seed=seed, log=log)
+        market = with_values(market, {"regimes.diffusion_scale": scales})
+        scales_trace.append(scales)
+        n = budget // rounds + (budget % rounds if rnd == rounds else 0)
+        log(f"round {rnd}/{rounds}, stage 2: moments, {n} simulations of {seconds:g} s, seed {seed}")
+        mom = fit_moments(real, market, seconds=seconds, seed=seed, budget=n, log=log)
+        market = with_values(market, mom["values"])
+        moments.append({k: v for k, v in mom.items() if k != "trace"})
+    log(f"final stage 3: diffusion scale per regime ({vol_seconds:g} s each, seed {seed})")
     scales, vol_checks = fit_diffusion_scale(market, seconds=vol_seconds, seed=seed, log=log)
     market = with_values(market, {"regimes.diffusion_scale": scales})
     MarketConfig.from_dict(market, source="calibrate-market")  # the result is a valid market
@@ -404,16 +422,18 @@ def calibrate_market(
                 "fitted": [k for k, *_ in FIT_PARAMS],
                 "values": mom["values"],
                 "objective": "mean over compare() rows of min(16, ((sim - band centre) / band half-width)^2)",
-                "start_objective": mom["start_objective"],
+                "start_objective": moments[0]["start_objective"],
                 "objective_value": mom["objective"],
                 "rows_failing": mom["fails"],
-                "evaluations": mom["evaluations"],
+                "evaluations": sum(m["evaluations"] for m in moments),
+                "rounds": moments,
             },
             "diffusion_scale": {
                 "values": scales,
                 "sampling_s": VOL_SAMPLING_S,
                 "seconds": vol_seconds,
                 "checks": vol_checks,
+                "rounds": scales_trace,
             },
             "final": {"objective_value": final_obj, "rows_failing": final_fails},
             "wall_seconds": round(time.perf_counter() - t0, 1),
@@ -445,6 +465,7 @@ def _cmd_calibrate_market(args) -> int:
             seed=args.seed,
             seconds=args.seconds,
             budget=args.budget,
+            rounds=args.rounds,
             vol_seconds=args.vol_seconds,
             window_s=args.window,
             base=args.base,
@@ -466,10 +487,13 @@ def add_calibrate_market_parser(sub):
     p.add_argument("--ticker", required=True, help="ticker, e.g. AMZN")
     p.add_argument("--name", required=True, help="preset name to write (letters, digits, underscores)")
     p.add_argument("--seed", type=int, default=7, help="seed of every simulation (common random numbers)")
-    p.add_argument("--seconds", type=positive_number, default=3600.0, help="simulated seconds per evaluation")
-    p.add_argument("--budget", type=positive_int, default=24, help="simulations of the moments stage")
+    p.add_argument("--seconds", type=positive_number, default=7200.0, help="simulated seconds per evaluation")
+    p.add_argument("--budget", type=positive_int, default=150, help="simulations of the moments stage")
     p.add_argument(
-        "--vol-seconds", type=positive_number, default=6000.0, help="simulated seconds per volatility check"
+        "--rounds", type=positive_int, default=2, help="alternations of volatility scaling and moments"
+    )
+    p.add_argument(
+        "--vol-seconds", type=positive_number, default=12000.0, help="simulated seconds per volatility check"
     )
     p.add_argument("--window", type=positive_number, default=None, help="use the day's first N seconds only")
     p.add_argument(
