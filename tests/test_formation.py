@@ -149,7 +149,8 @@ def test_common_random_numbers_the_efficient_price_ignores_passive_agents():
 
 def test_informed_orders_trade_toward_the_coming_move():
     cfg = MarketConfig.preset(
-        DEFAULT_PRESET, {"flow": {"p_informed": 0.9, "p_metaorder": 0.0}, "formation": {"impact_ticks": 0.0}}
+        DEFAULT_PRESET,
+        {"flow": {"p_informed": 0.9, "p_metaorder": 0.0, "p_follow": 0.0}, "formation": {"impact_ticks": 0.0}},
     )
     sim = MarketSimulator(cfg, n_agents=0, seed=4)
     rec = sim.run_background(6000, 1.0, record=True)

@@ -3,14 +3,13 @@
 Units: prices in money, volatilities *relative* per sqrt-second (a 1e-4 volatility on a $100 stock moves it
 about 1 cent per sqrt-second), rates per second, sizes in lots, times in seconds.
 
-The class defaults are the ``amzn_2012_06_21`` preset (``PRESETS`` at the end of this module; a YAML picks
-one with ``market: {preset: NAME}``): AMZN's price level and tick, a spread of ~9 ticks (the day: 12.8),
-~0.28 market orders per second arriving in clusters (Hawkes), signs with long memory (metaorders), 70% of them
-informed about the next 60 s of the latent diffusion, each moving the efficient price by a square-root
-propagator. Measured with ``scripts/market_response.py`` (one hour, seed 1): the response R(tau) grows from
-1.6 ticks at 1 s to 7.4 at 60 s (the day: 3.9 to 6.3); the maker's markout of passive fills is -0.3 ticks at
-10 s and -2.4 at 60 s (the day: -1.1, -2.9). The old generic large-tick market is the ``generic_large_tick``
-preset.
+The class defaults are the ``amzn_2012_06_21`` preset (``PRESETS`` at the end of this module, read from
+``presets/NAME.json``; a YAML picks one with ``market: {preset: NAME}``), written by ``almm calibrate-market``
+(``evaluation/market_fit.py``; what was fitted, the objective, the data, the seed and the command line are in
+the file's ``fit``): AMZN's price level and tick, the day's market-order rate and sizes, Hawkes-clustered
+arrivals, metaorder signs, informed flow on the latent diffusion's next 60 s, a square-root propagator impact,
+and per-regime ``diffusion_scale`` so that the configured volatility is the mid's total. A test holds the class
+defaults and the preset file together. The old generic large-tick market is the ``generic_large_tick`` preset.
 """
 
 from __future__ import annotations
@@ -35,7 +34,7 @@ class RegimeConfig(Config):
 
     names: tuple[str, ...] = ("low", "medium", "high")
     """Regime names; the curriculum pins one by name."""
-    volatility: tuple[float, ...] = (0.65e-4, 0.85e-4, 1.2e-4)
+    volatility: tuple[float, ...] = (7.168e-05, 9.373e-05, 0.0001323)
     """Relative volatility of the latent fair price per sqrt-second, per regime (>= 0)."""
     transition_rates: tuple[tuple[float, ...], ...] = (
         (0.0, 1 / 240, 1 / 960),
@@ -55,7 +54,7 @@ class RegimeConfig(Config):
     """Multiplier of the background market-order rate per regime."""
     cancel_rate_mult: tuple[float, ...] = (0.6, 1.0, 2.0)
     """Multiplier of the background cancellation hazard per regime."""
-    diffusion_scale: tuple[float, ...] = ()
+    diffusion_scale: tuple[float, ...] = (0.5263, 0.4361, 0.2236)
     """Per regime, the latent diffusion's volatility as a share of ``volatility``, in (0, 1] (empty: 1 for
     every regime). Market orders move the price too (``FormationConfig``), so a diffusion at the full
     configured volatility gives a mid that is more volatile than configured; ``almm calibrate-market`` fits
@@ -144,7 +143,7 @@ class FlowConfig(Config):
 
     limit_rate: float = 1.0
     """Base rate of background limit orders per side, per second (times the regime multiplier)."""
-    market_rate: float = 0.14
+    market_rate: float = 0.13507
     """Base rate of background market orders per side, per second (times the regime multiplier)."""
     cancel_rate: float = 0.15
     """Base cancellation hazard of a resting background order at the fair price, per second. Calibrated with
@@ -154,11 +153,11 @@ class FlowConfig(Config):
     """The hazard grows with distance d (ticks) from the fair price: cancel_rate * (1 + coef * d)."""
     limit_distance: Literal["geometric", "uniform"] = "geometric"
     """Distribution of a new limit order's distance (ticks) behind its reference price."""
-    limit_distance_p: float = 0.3
+    limit_distance_p: float = 0.52
     """Geometric: success probability (mean distance 1/p - 1 ticks; clustered at the touch). Uniform: unused."""
     limit_distance_max: int = 30
     """Largest distance in ticks (geometric draws are clipped; uniform draws are 0..max)."""
-    limit_distance_min: int = 5
+    limit_distance_min: int = 3
     """Ticks added to every drawn distance: background limit orders rest at least this far behind their
     reference price (a wide-spread market's quotes sit several ticks away from the efficient price)."""
     p_anchor_fair: float = 0.85
@@ -173,9 +172,9 @@ class FlowConfig(Config):
     """Lognormal mu of limit-order sizes (lots); geometric: unused."""
     size_sigma: float = 0.5
     """Lognormal sigma of limit-order sizes; geometric: the mean size in lots."""
-    market_size_mu: float = -0.2
+    market_size_mu: float = -0.7076
     """Lognormal mu of market-order sizes (lots)."""
-    market_size_sigma: float = 0.6
+    market_size_sigma: float = 1.3689
     """Lognormal sigma of market-order sizes."""
     informed_slope: float = 0.0
     """Market orders that are neither informed nor metaorder children lean toward the efficient price: they buy
@@ -189,7 +188,7 @@ class FlowConfig(Config):
     """Share of background market orders that repeat the side of the last background market order (herding,
     an order split over seconds): the short memory of order signs, which decays geometrically with the lag
     (``sign_acf`` at lags 1-5), beside the metaorders' long memory."""
-    p_metaorder: float = 0.2
+    p_metaorder: float = 0.1
     """Share of background market orders that are child orders of metaorders (Lillo, Mike & Farmer 2005): the
     source of the long memory of order signs."""
     metaorder_count: int = 2
@@ -378,7 +377,7 @@ class MarketConfig(Config):
     """Shares per lot (>= 1)."""
     initial_price: float = 222.70
     """Fair price at reset, money (> 0, on the tick grid is not required)."""
-    typical_spread_ticks: float = 12.8
+    typical_spread_ticks: float = 12.85
     """The market's typical bid-ask spread in ticks, as measured on the data a preset describes (AMZN
     2012-06-21: 12.8). Not an input of the simulation: the scale that price-dependent settings outside the
     market follow (the env's default action box)."""

@@ -66,6 +66,8 @@ STEP0 = 0.2
 CAP = 16.0
 #: Sampling (s) of the volatility check of stage 3.
 VOL_SAMPLING_S = 10.0
+#: Relative band of the mid's volatility in the moments stage's objective.
+VOL_TOL = 0.1
 
 
 class CalibrationError(ValueError):
@@ -195,13 +197,30 @@ def sim_stats(market: dict, seconds: float, seed: int) -> dict:
     return microstructure_stats(simulator_day(cfg, seconds=seconds, seed=seed, burn_in_seconds=300.0))
 
 
+def _volatility_row(real: dict, sim: dict):
+    """The moments stage's one row beyond ``compare()``: the mid's volatility at ``VOL_SAMPLING_S`` within
+    ``VOL_TOL`` of the day's. Without it the search may let the market orders' impact alone make the price more
+    volatile than the day, which no ``diffusion_scale`` can then take back."""
+    from almm_rllib.results.microstructure import CompareRow
+
+    k = f"{VOL_SAMPLING_S:g}"
+    a = math.sqrt(real["signature"][k]["rv_rel_per_s"])
+    b = math.sqrt(sim["signature"].get(k, {}).get("rv_rel_per_s", math.nan))
+    band = (a * (1 - VOL_TOL), a * (1 + VOL_TOL))
+    ok = math.isfinite(b) and band[0] <= b <= band[1]
+    return CompareRow(
+        f"volatility ({k}-s sampling)", a, b, band, "pass" if ok else "fail", f"+-{VOL_TOL:.0%}"
+    )
+
+
 def objective(real: dict, sim: dict) -> tuple[float, int]:
-    """Mean over the comparable rows of ``min(CAP, ((sim - real) / half-width) ** 2)``, and the number of
-    failed rows. A row whose simulated figure is missing counts as ``CAP``."""
+    """Mean over the comparable rows of ``compare()`` and ``_volatility_row`` of ``min(CAP, ((sim - band
+    centre) / band half-width) ** 2)``, and the number of rows not passing. A row whose simulated figure is
+    missing counts as ``CAP``."""
     from almm_rllib.results.microstructure import compare
 
     total, n, fails = 0.0, 0, 0
-    for r in compare(real, sim):
+    for r in [*compare(real, sim), _volatility_row(real, sim)]:
         if not (math.isfinite(r.real) and all(math.isfinite(b) for b in r.band)):
             continue  # the real day has no figure: nothing to fit
         half = max((r.band[1] - r.band[0]) / 2.0, 1e-12)
@@ -421,7 +440,7 @@ def calibrate_market(
             "moments": {
                 "fitted": [k for k, *_ in FIT_PARAMS],
                 "values": mom["values"],
-                "objective": "mean over compare() rows of min(16, ((sim - band centre) / band half-width)^2)",
+                "objective": "mean over compare() rows and the 10-s volatility (+-10%) of min(16, ((sim - band centre) / band half-width)^2)",
                 "start_objective": moments[0]["start_objective"],
                 "objective_value": mom["objective"],
                 "rows_failing": mom["fails"],
