@@ -133,12 +133,22 @@ def test_common_random_numbers_the_efficient_price_ignores_passive_agents():
     cfg = _exogenous()
     a = MarketSimulator(cfg, n_agents=1, seed=21)
     b = MarketSimulator(cfg, n_agents=1, seed=21)
+
+    def passive(sim, below, above):
+        """Quotes ``below``/``above`` ticks around the mid that cannot cross the book (a thin book can lose one
+        side, and the mid then reads the last two-sided one)."""
+        m = round(sim.mid_ticks())
+        bb, ba = sim.best_ticks()
+        bid = m - below if ba is None else min(m - below, ba - 1)
+        ask = m + above if bb is None else max(m + above, bb + 1)
+        return bid, ask
+
     for k in range(300):
-        m = round(a.mid_ticks())
-        a.set_quote(0, bid=(m - 8, 1), ask=(m + 8, 2))  # passive, different from b
+        bid, ask = passive(a, 8, 8)
+        a.set_quote(0, bid=(bid, 1), ask=(ask, 2))  # passive, different from b
         if k % 7 == 0:
-            mb = round(b.mid_ticks())
-            b.set_quote(0, bid=(mb - 15 - k % 3, 3), ask=(mb + 20, 1))
+            bid, ask = passive(b, 15 + k % 3, 20)
+            b.set_quote(0, bid=(bid, 3), ask=(ask, 1))
         a.step(1.0)
         b.step(1.0)
         assert a.state.f[mk.F_FAIR] == b.state.f[mk.F_FAIR]
@@ -150,7 +160,10 @@ def test_common_random_numbers_the_efficient_price_ignores_passive_agents():
 def test_informed_orders_trade_toward_the_coming_move():
     cfg = MarketConfig.preset(
         DEFAULT_PRESET,
-        {"flow": {"p_informed": 0.9, "p_metaorder": 0.0, "p_follow": 0.0}, "formation": {"impact_ticks": 0.0}},
+        {
+            "flow": {"p_informed": 0.9, "p_metaorder": 0.0, "p_follow": 0.0},
+            "formation": {"impact_ticks": 0.0},
+        },
     )
     sim = MarketSimulator(cfg, n_agents=0, seed=4)
     rec = sim.run_background(6000, 1.0, record=True)

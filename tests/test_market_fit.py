@@ -126,7 +126,12 @@ def test_calibrate_market_on_a_small_window_writes_a_preset_that_loads(tmp_path,
     direct = doc["fit"]["direct"]["measured"]
     assert math.isclose(direct["limit_orders_per_s_per_side"], want["limit_per_s"], rel_tol=1e-9)
     fit = doc["fit"]
-    assert fit["seed"] == 7 and fit["window_s"] == WINDOW and "calibrate-market" in fit["command"]
+    assert fit["seed"] == 7 and fit["window_s"] == WINDOW
+    assert (
+        fit["command"].startswith("almm calibrate-market --lobster ")
+        and "--window 900 --seconds" not in fit["command"]
+    )
+    assert "--ticker AMZN --name amzn_test --seed 7 --seconds 300 --budget 2 --rounds 2" in fit["command"]
     assert fit["moments"]["evaluations"] <= 2 and math.isfinite(fit["moments"]["objective_value"])
     assert len(cfg.regimes.diffusion_scale) == cfg.n_regimes
     assert all(0 < s <= 1 for s in cfg.regimes.diffusion_scale)
@@ -135,7 +140,9 @@ def test_calibrate_market_on_a_small_window_writes_a_preset_that_loads(tmp_path,
 
 def _refused(capsys, tmp_path, *args) -> str:
     out = tmp_path / "out"
-    rc = cli_main(["calibrate-market", "--name", "x", "--out", str(out), "--budget", "1", *args])
+    rc = cli_main(
+        ["calibrate-market", "--name", "x", "--out", str(out), "--budget", "1", "--rounds", "1", *args]
+    )
     assert rc == 2
     assert not out.exists() or not any(out.iterdir())  # nothing written
     return capsys.readouterr().err

@@ -33,7 +33,6 @@ import dataclasses
 import json
 import math
 import os
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -471,6 +470,32 @@ def calibrate_market(
 # command line
 
 
+def _command_line(args) -> str:
+    """The command that reproduces this run, every option spelled out (defaults included)."""
+    opts = (
+        "lobster",
+        "ticker",
+        "name",
+        "seed",
+        "seconds",
+        "budget",
+        "rounds",
+        "vol_seconds",
+        "window",
+        "base",
+    )
+    parts = ["almm calibrate-market"]
+    for k in opts:
+        v = getattr(args, k)
+        if v is not None:
+            parts.append(
+                f"--{k.replace('_', '-')} {v:g}" if isinstance(v, float) else f"--{k.replace('_', '-')} {v}"
+            )
+    if Path(args.out).resolve() != PRESET_DIR:
+        parts.append(f"--out {args.out}")
+    return " ".join(parts)
+
+
 def _cmd_calibrate_market(args) -> int:
     """Fit a market preset to a LOBSTER day and write it as core/presets/NAME.json (see
     docs/wip/issue15-market-model/calibration.md)."""
@@ -489,7 +514,7 @@ def _cmd_calibrate_market(args) -> int:
             window_s=args.window,
             base=args.base,
             out_dir=args.out,
-            command="almm " + " ".join(sys.argv[1:]),
+            command=_command_line(args),
         )
     except LobsterFormatError as e:
         raise CalibrationError(f"--lobster: {e}") from None
