@@ -54,7 +54,7 @@ class RegimeConfig(Config):
     """Multiplier of the background market-order rate per regime."""
     cancel_rate_mult: tuple[float, ...] = (0.6, 1.0, 2.0)
     """Multiplier of the background cancellation hazard per regime."""
-    diffusion_scale: tuple[float, ...] = (0.5263, 0.4361, 0.2236)
+    diffusion_scale: tuple[float, ...] = ()
     """Per regime, the latent diffusion's volatility as a share of ``volatility``, in (0, 1] (empty: 1 for
     every regime). Market orders move the price too (``FormationConfig``), so a diffusion at the full
     configured volatility gives a mid that is more volatile than configured; ``almm calibrate-market`` fits
@@ -391,8 +391,11 @@ class MarketConfig(Config):
     """Lots per seeded level."""
     warmup_seconds: float = 90.0
     """Background flow run at reset before the episode starts, so the book is in its steady state."""
-    regimes: RegimeConfig = dataclasses.field(default_factory=RegimeConfig)
-    """Volatility regimes."""
+    regimes: RegimeConfig = dataclasses.field(
+        default_factory=lambda: RegimeConfig(diffusion_scale=(0.5263, 0.4361, 0.2236))
+    )
+    """Volatility regimes. The default market's diffusion scales are fitted to its three regimes; a
+    ``RegimeConfig`` built on its own leaves them at 1 (it may have other regimes)."""
     jumps: JumpConfig = dataclasses.field(default_factory=JumpConfig)
     """Jumps of the fair price."""
     flow: FlowConfig = dataclasses.field(default_factory=FlowConfig)
