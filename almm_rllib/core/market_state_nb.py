@@ -29,7 +29,9 @@ F_TRANS_T = 8  #: time F_TRANS was last brought up to date, seconds
 F_INFO_ADV = (
     9  #: permanent impact of informed orders not yet offset by the information they anticipated, ticks
 )
-F_LAST_SIGN = 10  #: side of the last background market order (+1 buy, -1 sell, 0 none yet; kept when p_follow > 0)
+F_LAST_SIGN = (
+    10  #: side of the last background market order (+1 buy, -1 sell, 0 none yet; kept when p_follow > 0)
+)
 F_SIZE = 16
 
 # int header (MarketState.i)
