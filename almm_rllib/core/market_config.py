@@ -153,11 +153,11 @@ class FlowConfig(Config):
     """The hazard grows with distance d (ticks) from the fair price: cancel_rate * (1 + coef * d)."""
     limit_distance: Literal["geometric", "uniform"] = "geometric"
     """Distribution of a new limit order's distance (ticks) behind its reference price."""
-    limit_distance_p: float = 0.52
+    limit_distance_p: float = 0.3
     """Geometric: success probability (mean distance 1/p - 1 ticks; clustered at the touch). Uniform: unused."""
     limit_distance_max: int = 30
     """Largest distance in ticks (geometric draws are clipped; uniform draws are 0..max)."""
-    limit_distance_min: int = 3
+    limit_distance_min: int = 5
     """Ticks added to every drawn distance: background limit orders rest at least this far behind their
     reference price (a wide-spread market's quotes sit several ticks away from the efficient price)."""
     p_anchor_fair: float = 0.85
@@ -188,7 +188,7 @@ class FlowConfig(Config):
     """Share of background market orders that repeat the side of the last background market order (herding,
     an order split over seconds): the short memory of order signs, which decays geometrically with the lag
     (``sign_acf`` at lags 1-5), beside the metaorders' long memory."""
-    p_metaorder: float = 0.1
+    p_metaorder: float = 0.2
     """Share of background market orders that are child orders of metaorders (Lillo, Mike & Farmer 2005): the
     source of the long memory of order signs."""
     metaorder_count: int = 2
@@ -266,13 +266,13 @@ class FormationConfig(Config):
     ticks in its direction, a share ``permanent_share`` for good and the rest decaying exponentially; informed
     traders see the latent diffusion ``info_lead`` seconds before it reaches the price."""
 
-    impact_ticks: float = 3.0
+    impact_ticks: float = 1.5
     """Total impact of a market order of ``impact_ref_lots`` lots, ticks (0 = market orders move nothing)."""
     impact_exponent: float = 0.5
     """Concavity of impact in size, in (0, 1]: 0.5 is the square-root law."""
     impact_ref_lots: float = 1.0
     """Reference size of ``impact_ticks``, lots (> 0)."""
-    permanent_share: float = 0.35
+    permanent_share: float = 0.95
     """Share of the impact that is permanent, in [0, 1]; the rest is transient."""
     transient_halflife: float = 5.0
     """Half-life of the transient part, seconds (> 0)."""
@@ -392,7 +392,7 @@ class MarketConfig(Config):
     warmup_seconds: float = 90.0
     """Background flow run at reset before the episode starts, so the book is in its steady state."""
     regimes: RegimeConfig = dataclasses.field(
-        default_factory=lambda: RegimeConfig(diffusion_scale=(0.5263, 0.4361, 0.2236))
+        default_factory=lambda: RegimeConfig(diffusion_scale=(0.8353, 0.8286, 0.7041))
     )
     """Volatility regimes. The default market's diffusion scales are fitted to its three regimes; a
     ``RegimeConfig`` built on its own leaves them at 1 (it may have other regimes)."""
