@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
             page = browser.new_page(viewport={"width": 1600, "height": 1100})
             page.goto(server.url)
             page.get_by_role("heading", name="Live Simulation").wait_for(timeout=120_000)
-            page.get_by_role("button", name="Start").wait_for()
+            page.get_by_role("button", name="Start").wait_for(timeout=120_000)
             page.wait_for_timeout(2000)
             page.get_by_role("button", name="Start").click()
             probe.wait_running(page)

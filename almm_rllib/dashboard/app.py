@@ -25,8 +25,10 @@ from almm_rllib.results import ResultsError
 from almm_rllib.results import schema as S
 
 MODES = ("Live Simulation", "Strategy Comparison", "Deep Analysis", "Portfolio View")
-#: Seconds between two updates of the live view while an episode runs.
+#: Seconds between two updates of the live view (clock, metrics, book and prices) while an episode runs.
 LIVE_TICK_S = 0.1
+#: Seconds between two updates of the account panels (P&L, inventory, reward) while an episode runs.
+ACCOUNT_TICK_S = 1.0
 #: Widgets whose choices depend on the open run folder (reset when another run is opened).
 RUN_WIDGET_PREFIXES = ("cmp_reference", "deep_strategy", "deep_seed", "pf_members", "pf_w_")
 EXPECTED = (P.DashboardError, CheckpointError, ConfigError, ResultsError, ValueError)
@@ -122,24 +124,29 @@ def live_page(root) -> None:
             + (f" · {rate:.1f} updates/s" if rate == rate else "")
             + " · charts are static while the episode runs (hover them when paused)"
         )
-        snap = s.snapshot()
-        chart_cfg = {"staticPlot": s.running}  # no interactivity to rebuild on each update while running
-        left, right = st.columns([1, 2])
-        left.plotly_chart(
-            F.depth_ladder(snap["depth"], snap["bid"], snap["ask"], snap["tick"]),
-            key="live_depth",
-            config=chart_cfg,
-        )
-        right.plotly_chart(
-            F.price_chart(snap["steps"], snap["fills"]), key="live_price_chart", config=chart_cfg
-        )
-        left2, right2 = st.columns(2)
-        left2.plotly_chart(F.pnl_inventory_chart(snap["steps"]), key="live_pnl", config=chart_cfg)
-        right2.plotly_chart(F.reward_chart(snap["components"]), key="live_reward", config=chart_cfg)
+        st.plotly_chart(_live_chart().update_market(s.view()), key="live_market", config=_chart_cfg(s), theme=None)
         if was_running and not s.running:
-            st.rerun(scope="app")  # the episode ended: stop the timer
+            st.rerun(scope="app")  # the episode ended: stop the timers
+
+    @st.fragment(run_every=ACCOUNT_TICK_S if sess.running else None)
+    def account_view() -> None:
+        s: LiveSession = st.session_state["live"]
+        st.plotly_chart(_live_chart().update_account(s.view()), key="live_account", config=_chart_cfg(s), theme=None)
 
     live_view()
+    account_view()
+
+
+def _live_chart() -> F.LiveChart:
+    """The live figures of this browser session (built once, their data replaced by each update)."""
+    chart = st.session_state.get("live_figures")
+    if chart is None:
+        chart = st.session_state["live_figures"] = F.LiveChart()
+    return chart
+
+
+def _chart_cfg(s: LiveSession) -> dict:
+    return {"staticPlot": s.running}  # no interactivity to rebuild on each update while running
 
 
 # ------------------------------------------------------------------------------------------------------------
