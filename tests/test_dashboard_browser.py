@@ -94,7 +94,7 @@ def test_four_modes_in_chromium(browser, tmp_path):
         assert probe.metric_value(page, "Status") == "paused"
         page.locator('[data-testid="stPlotlyChart"] .main-svg').first.wait_for()
         charts = page.locator('[data-testid="stPlotlyChart"]')
-        assert charts.count() == 4
+        assert charts.count() == 2  # the market (every update) and the account (once a second)
         for title in (
             "Order book (L2)",
             "Mid price, agent's quotes and fills",

@@ -173,7 +173,7 @@ class LiveSession:
         f = ep.fill_array()
         out["fill_time"], out["fill_side"], out["fill_price"] = f[:, 0], f[:, 1], f[:, 2]
         out["depth"] = ep.depth(levels)
-        out["depth_note"] = "no order book in this market"
+        out["depth_note"] = "no L2 depth view for this market"
         out["bid_now"] = ep.info.get("bid_price")
         out["ask_now"] = ep.info.get("ask_price")
         out["tick"] = ep.core.market_config.tick_size
