@@ -172,7 +172,7 @@ def live_page(root) -> None:
             + " · charts are static while the episode runs (hover them when paused)"
         )
         st.plotly_chart(
-            _live_chart().update_market(s.view()), key="live_market", config=_chart_cfg(s), theme=None
+            _live_chart().update_market(s.view()), key="live_market_chart", config=_chart_cfg(s), theme=None
         )
         if was_running and not s.running:
             st.rerun(scope="app")  # the episode ended: stop the timers
@@ -181,7 +181,7 @@ def live_page(root) -> None:
     def account_view() -> None:
         s: LiveSession = st.session_state["live"]
         st.plotly_chart(
-            _live_chart().update_account(s.view()), key="live_account", config=_chart_cfg(s), theme=None
+            _live_chart().update_account(s.view()), key="live_account_chart", config=_chart_cfg(s), theme=None
         )
 
     live_view()
