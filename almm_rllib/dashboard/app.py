@@ -162,9 +162,6 @@ def live_page(root) -> None:
         head[0].metric("Simulated time (s)", f"{s.time:.0f} / {s.config.episode_seconds:.0f}")
         head[1].metric("Status", s.status)
         head[2].metric("Agent", ep.label)
-        metrics = s.metrics_row(time.monotonic())
-        for col, (label, value) in zip(st.columns(len(metrics)), metrics):
-            col.metric(label, value)
         rate = s.update_rate()
         st.caption(
             f"speed {s.speed:g}x · {s.updates} updates"
@@ -180,6 +177,9 @@ def live_page(root) -> None:
     @st.fragment(run_every=ACCOUNT_TICK_S if sess.running else None)
     def account_view() -> None:
         s: LiveSession = st.session_state["live"]
+        metrics = s.metrics_row(time.monotonic())
+        for col, (label, value) in zip(st.columns(len(metrics)), metrics):
+            col.metric(label, value)
         st.plotly_chart(
             _live_chart().update_account(s.view()), key="live_account_chart", config=_chart_cfg(s), theme=None
         )
