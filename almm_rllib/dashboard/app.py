@@ -169,7 +169,10 @@ def live_page(root) -> None:
             + " · charts are static while the episode runs (hover them when paused)"
         )
         st.plotly_chart(
-            _live_chart().update_market(s.view()), key="live_market_chart", config=_chart_cfg(s), theme=None
+            _live_chart().update_market(s.view(), s.running),
+            key="live_market_chart",
+            config=_chart_cfg(s),
+            theme=None,
         )
         if was_running and not s.running:
             st.rerun(scope="app")  # the episode ended: stop the timers

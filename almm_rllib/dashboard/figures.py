@@ -111,8 +111,9 @@ def _account_layout() -> dict:
 def _small(fig: go.Figure) -> dict:
     # fixed margins instead of plotly.js's automargin, which measures every tick label and re-lays the figure
     # out on each update (half of the browser's time per update, measured with CDP's profiler)
-    fig.update_xaxes(automargin=False)
-    fig.update_yaxes(automargin=False)
+    # and tick labels allowed to overflow (plotly.js otherwise measures each against the div on each update)
+    fig.update_xaxes(automargin=False, ticklabeloverflow="allow")
+    fig.update_yaxes(automargin=False, ticklabeloverflow="allow")
     fig.update_layout(margin={"l": 75, "r": 65, "t": 60, "b": 45})
     layout = fig.to_plotly_json()["layout"]
     # plotly_white spelled out in full is ~2,000 properties that plotly would copy twice per update; the few that
@@ -187,8 +188,9 @@ class LiveChart:
             for c in (BID, ASK)
         ]
 
-    def update_market(self, v: dict) -> go.Figure:
-        """The market figure showing :meth:`LiveSession.view`'s arrays ``v``."""
+    def update_market(self, v: dict, running: bool = False) -> go.Figure:
+        """The market figure showing :meth:`LiveSession.view`'s arrays ``v``; without its legend while
+        ``running`` (plotly.js redraws a legend on every update; it comes back when the episode pauses)."""
         fig = self.market
         tr = fig.data
         depth = v["depth"]
@@ -216,6 +218,7 @@ class LiveChart:
                 shape.visible = shown
                 if shown:
                     shape.y0 = shape.y1 = p
+            fig.layout.showlegend = not running
             note = v.get("depth_note") if len(depth) == 0 else None
             if note != self._note:  # annotations are costly to validate: set only when the note changes
                 self._note = note
