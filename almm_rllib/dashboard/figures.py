@@ -70,7 +70,7 @@ def typed_array(x) -> dict:
 
 def _two_panels(
     title: str, panels: tuple[str, str], widths: list[float], secondary: bool, height: int
-) -> dict:
+) -> go.Figure:
     """A two-panel layout through ``make_subplots`` (built once per live figure)."""
     fig = make_subplots(
         rows=1,
@@ -78,13 +78,14 @@ def _two_panels(
         column_widths=widths,
         specs=[[{"secondary_y": secondary}, {}]],
         subplot_titles=panels,
-        horizontal_spacing=0.09,
+        horizontal_spacing=0.15 if secondary else 0.09,  # room for the left panel's right axis
     )
     fig.update_layout(
         **{**_LAYOUT, "height": height},
         title=title,
         barmode="overlay",
-        legend={"orientation": "h", "y": -0.2},
+        # the legend 48 px below the plot, under the x axes' titles (fixed margins, see _small)
+        legend={"orientation": "h", "y": -48 / (height - 60 - 95), "yanchor": "top"},
         uirevision="live",  # zoom and hidden traces survive the updates
     )
     return fig
@@ -114,7 +115,7 @@ def _small(fig: go.Figure) -> dict:
     # and tick labels allowed to overflow (plotly.js otherwise measures each against the div on each update)
     fig.update_xaxes(automargin=False, ticklabeloverflow="allow")
     fig.update_yaxes(automargin=False, ticklabeloverflow="allow")
-    fig.update_layout(margin={"l": 75, "r": 65, "t": 60, "b": 45})
+    fig.update_layout(margin={"l": 75, "r": 65, "t": 60, "b": 95})
     layout = fig.to_plotly_json()["layout"]
     # plotly_white spelled out in full is ~2,000 properties that plotly would copy twice per update; the few that
     # show (Streamlit's theme styles the rest) are kept
