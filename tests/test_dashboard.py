@@ -405,6 +405,31 @@ def test_comparison_mode(results_dir, monkeypatch):
     assert errors(at) == ["number of episodes must be between 1 and 500, got 0"]
 
 
+def test_comparison_on_the_replayed_day(results_dir, monkeypatch, tmp_path):
+    monkeypatch.setenv("ALMM_LOBSTER_DIR", str(tmp_path))  # first a LOBSTER folder without the day
+    at = app(results_dir, monkeypatch, "Strategy Comparison")
+    at.selectbox(key="cmp_market").select(M.REPLAY).run()
+    assert at.selectbox(key="cmp_phase").disabled and not errors(at)
+    at.multiselect(key="cmp_strategies").set_value(["static_spread", "random"])
+    at.number_input(key="cmp_episodes").set_value(2)
+    at.number_input(key="cmp_duration").set_value(60.0)  # longer than the rolling Sharpe's 30 steps
+    at.text_input(key="cmp_name").input("run-replay")
+    at.button(key="cmp_run").click().run()
+    assert not at.exception
+    (msg,) = errors(at)  # a message, nothing written
+    assert str(tmp_path) in msg and not (results_dir / "run-replay").exists()
+    monkeypatch.setenv("ALMM_LOBSTER_DIR", str(LOBSTER))
+    at.button(key="cmp_run").click().run()
+    assert not at.exception and not errors(at), errors(at)
+    run = R.load_run(results_dir, "run-replay")
+    assert run.env.market.model == "replay" and len(run.episodes) == 4
+    assert list(at.dataframe[0].value.index) == ["static_spread", "random"]
+    # its deep analysis (the replayed day has no volatility regimes of the simulator)
+    at.radio(key="mode").set_value("Deep Analysis").run()
+    at.selectbox(key="run_folder").select("run-replay").run()
+    assert not at.exception and not errors(at), errors(at)
+
+
 def test_deep_analysis_mode(results_dir, monkeypatch):
     at = app(results_dir, monkeypatch, "Deep Analysis")
     at.selectbox(key="run_folder").select("run-a").run()

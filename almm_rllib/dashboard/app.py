@@ -341,7 +341,8 @@ def deep_page(root) -> None:
     st.dataframe(v.risk, hide_index=True, key="deep_risk")
     c5, c6 = st.columns(2)
     c5.plotly_chart(F.edge_chart(eps), key="deep_edge")
-    regime_names = dict(enumerate(run.env.market.regimes.names)) if run.env else {}
+    regimes = getattr(run.env.market, "regimes", None) if run.env else None  # the replayed day has none
+    regime_names = dict(enumerate(regimes.names)) if regimes else {}
     c6.plotly_chart(F.regime_chart(v.regimes, regime_names), key="deep_regimes")
     st.markdown(
         f"**Trades**: every fill with its markouts at 1, 10 and 60 s ($/share, + = in the agent's favour); "
