@@ -96,7 +96,7 @@ def _market_layout() -> dict:
     fig.update_xaxes(title_text="shares (bids < 0 < asks)", col=1)
     fig.update_yaxes(title_text="price ($)", tickformat=".2f", matches="y2", col=1)
     fig.update_xaxes(title_text="time (s)", col=2)
-    fig.update_yaxes(tickformat=".2f", col=2)
+    fig.update_yaxes(showticklabels=False, col=2)  # the ladder's price labels serve both (same y range)
     return _small(fig)
 
 
