@@ -194,6 +194,9 @@ def build_parser() -> argparse.ArgumentParser:
     from almm_rllib.evaluation.sim_to_real import add_sim_to_real_parser
 
     add_sim_to_real_parser(sub)
+    from almm_rllib.evaluation.market_fit import add_calibrate_market_parser
+
+    add_calibrate_market_parser(sub)
     return ap
 
 

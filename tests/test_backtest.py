@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import pathlib
 
@@ -27,6 +28,12 @@ def test_two_baselines_on_the_amzn_day_end_to_end(tmp_path, capsys):
         assert (run / f).is_file(), f
     cfg = json.loads((run / "config.json").read_text())
     assert "no market impact" in cfg["market_note"]
+    # the report states the replay's assumptions: no reaction, the queue model, what they mean for the P&L
+    page = (run / "report.html").read_text()
+    assert "<h2>Market assumptions</h2>" in page
+    assert "the replay does not react to the agent" in page and "no market impact on later messages" in page
+    assert "exact FIFO" in page and "power probabilistic queue model with n = 3" in page
+    assert "P&amp;L: marked to the real mid" in page and "too small to move anyone" in page
     ep = pd.read_parquet(run / "episodes.parquet")
     assert sorted(ep["strategy"].unique()) == ["avellaneda_stoikov", "static_spread"]
     assert sorted(ep["seed"].unique()) == [0, 1]
@@ -88,5 +95,100 @@ def test_sim_to_real_table_means_and_rank_agreement():
     assert np.isnan(agree.loc["n_fills", "spearman"])  # constant: no ranking to compare
     text = format_sim_to_real(table, agree)
     assert "| b | 2 | 30 | 3 | 3 |" in text and "| total_pnl | 0.800 |" in text
+    assert "Replay assumptions" not in text
+    from almm_rllib.env.replay import ReplayMarketConfig, replay_assumptions
+
+    note = replay_assumptions(ReplayMarketConfig(queue_power=2.0))
+    text = format_sim_to_real(table, agree, note=note)
+    assert text.rstrip().endswith(note) and "does not react to the agent" in note and "n = 2 " in note
     with pytest.raises(ValueError, match="missing"):
         sim_to_real_table(sim, real, metrics=("sharpe",))
+
+
+# ------------------------------------------------------------------------------------------------------------
+# A trained checkpoint on the replayed day.
+
+
+@pytest.fixture(scope="module")
+def tiny_checkpoint():
+    """A tiny PPO checkpoint trained (one iteration) on ``almm_mm`` with the default market: the
+    ``amzn_2012_06_21`` preset, whose action box the replay of the AMZN day shares."""
+    import gc
+    import shutil
+    import tempfile
+
+    import ray
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    from almm_rllib.env.rllib_env import register_rllib_envs
+
+    owned = not ray.is_initialized()
+    ray_tmp = tempfile.mkdtemp(prefix="ray", dir="/tmp")
+    out = pathlib.Path(tempfile.mkdtemp(prefix="almm-bt-ckpt-"))
+    if owned:
+        ray.init(num_cpus=2, include_dashboard=False, _temp_dir=ray_tmp, log_to_driver=False)
+    register_rllib_envs()
+    try:
+        algo = (
+            PPOConfig()
+            .environment("almm_mm", env_config={"episode_seconds": 20.0, "market": {"warmup_seconds": 5.0}})
+            .env_runners(num_env_runners=0)
+            .training(train_batch_size_per_learner=100, minibatch_size=50, num_epochs=1)
+            .rl_module(model_config={"fcnet_hiddens": [8], "vf_share_layers": True})
+            .debugging(log_level="ERROR")
+            .build_algo()
+        )
+        try:
+            algo.train()
+            path = pathlib.Path(algo.save_to_path(str(out / "tiny")))
+        finally:
+            algo.stop()
+        yield path
+    finally:
+        if owned:
+            ray.shutdown()
+        gc.collect()
+        shutil.rmtree(ray_tmp, ignore_errors=True)
+        shutil.rmtree(out, ignore_errors=True)
+
+
+@pytest.mark.ray
+def test_checkpoint_backtested_on_the_amzn_day_with_a_baseline(tiny_checkpoint, tmp_path, capsys):
+    args = ["backtest", "static_spread", "--checkpoint", str(tiny_checkpoint), "--data", DATA]
+    args += ["--ticker", "AMZN", "--window", "36000", "36600", "--episode-seconds", "30", "--seeds", "0-1"]
+    args += ["--workers", "1", "--out", str(tmp_path), "--no-progress"]
+    assert main([*args, "--run-name", "ck", "--no-report"]) == 0
+    run = tmp_path / "ck"
+    ep = pd.read_parquet(run / "episodes.parquet")
+    assert sorted(ep["strategy"].unique()) == ["ppo:tiny", "static_spread"]
+    cfg = json.loads((run / "config.json").read_text())
+    ck = next(p for p in cfg["policies"] if p["kind"] == "checkpoint")
+    assert ck["action_mapping"] == "normalize" and "does not react to the agent" in cfg["market_note"]
+    steps = pd.read_parquet(run / "steps.parquet")
+    ppo = steps[steps["strategy"] == "ppo:tiny"]
+    assert len(ppo) == 2 * 30 and ppo["mid"].between(200, 240).all()
+    # the checkpoint quotes inside the action box: offsets from the real mid within the AMZN preset's box
+    quoted = ppo.dropna(subset=["bid_price"])
+    assert len(quoted) > 0
+    off = (quoted["mid"] - quoted["bid_price"]) / 0.01
+    assert off.between(-12.8 - 1, 51.2 + 1).all()
+    # same checkpoint, same seeds: the same episodes bit for bit
+    assert main([*args, "--run-name", "again", "--no-report"]) == 0
+    again = pd.read_parquet(tmp_path / "again" / "steps.parquet")
+    again = again[again["strategy"] == "ppo:tiny"]
+    np.testing.assert_array_equal(again["pnl"].to_numpy(), ppo["pnl"].to_numpy())
+    # a checkpoint only: every baseline runs beside it, as in almm evaluate
+    from almm_rllib.evaluation.backtest import policies_from_args
+
+    ns = argparse.Namespace(checkpoint=[str(tiny_checkpoint)], policies=[])
+    got = policies_from_args(ns)
+    from almm_rllib.baselines import STRATEGIES
+
+    assert got[0] == str(tiny_checkpoint) and got[1:] == list(STRATEGIES)
+    capsys.readouterr()
+    # a replay whose action box is not the training's is refused before anything is written
+    bad = [*args, "--run-name", "bad", "--set", "market.typical_spread_ticks=2"]
+    assert main(bad) == 2
+    err = capsys.readouterr().err
+    assert str(tiny_checkpoint.resolve()) in err and "action box" in err and "typical_spread_ticks" in err
+    assert not (tmp_path / "bad").exists()

@@ -160,6 +160,92 @@ def test_aggressive_order_takes_real_liquidity_at_real_prices_without_impact():
     assert bk.level_qty_nb(st, SELL, 101) == 30 and bk.level_qty_nb(st, SELL, 102) == 50
 
 
+def test_taken_liquidity_is_not_taken_twice_until_real_messages_deplete_it():
+    """Shadow consumption: real shares an agent took are gone in its world until the real messages use them."""
+    o = ops(
+        (0.0, rp.RP_ADD, SELL, 101, 100, 1),
+        (0.0, rp.RP_ADD, SELL, 101, 200, 2),
+        (0.0, rp.RP_ADD, BUY, 99, 50, 3),
+        (3.0, rp.RP_EXEC, SELL, 101, 60, 1),  # the front: 60 of the 120 the agent took
+        (4.0, rp.RP_ADD, SELL, 101, 40, 4),  # joins behind
+        (5.0, rp.RP_CANCEL, SELL, 101, 200, 2),  # level 280 -> 80 (order 1's 40 + order 4's 40)
+        (6.0, rp.RP_EXEC, SELL, 101, 40, 1),  # the front: the last 40 the agent took
+        (7.0, rp.RP_EXEC, SELL, 101, 30, 4),  # real shares the agents did not take trade
+    )
+    st, ag = market()
+    submit(ag, 1.0, 0.0, 900, BUY, 101, 120)  # takes 120 of the 300 at 101
+    rp.replay_advance_nb(st, ag, o, 1.0)
+    assert fills(ag)["qty"].tolist() == [120] and rp.shadow_qty_nb(ag, SELL, 101) == 120
+    assert bk.level_qty_nb(st, SELL, 101) == 300  # no impact on the real book
+    # a second aggressive order finds only the 180 the agents did not take
+    submit(ag, 1.5, 0.0, 901, BUY, 101, 500)
+    rp.replay_advance_nb(st, ag, o, 1.5)
+    assert fills(ag)["qty"].tolist() == [120, 180] and rp.shadow_qty_nb(ag, SELL, 101) == 300
+    # and nothing more: its 320 left rest as a bid at 101
+    submit(ag, 1.7, 0.0, 902, BUY, 101, 10)
+    rp.replay_advance_nb(st, ag, o, 1.7)
+    assert fills(ag)["qty"].tolist() == [120, 180]
+    ag.hdr[rp.RH_N_FILLS] = 0
+    for oid in (901, 902):
+        assert rp.agent_submit_nb(ag, 1.8, rp.AG_CANCEL, AGENT, oid, BUY, 0, 0)
+    rp.replay_advance_nb(st, ag, o, 1.8)
+    # an agent ask joining 101 has only the real shares nobody took ahead of it: none
+    submit(ag, 2.0, 0.0, 903, SELL, 101, 10)
+    rp.replay_advance_nb(st, ag, o, 2.0)
+    k = rp.find_agent_order_nb(ag, 903)
+    assert ag.a_ahead[k] == 0
+    assert rp.agent_queue_nb(st, ag, k) == (0.0, 0)
+    # the real execution of 60 front shares uses the shadow up, and fills no agent (those shares were taken)
+    rp.replay_advance_nb(st, ag, o, 3.0)
+    assert rp.shadow_qty_nb(ag, SELL, 101) == 240 and len(fills(ag)) == 0
+    rp.replay_advance_nb(st, ag, o, 4.0)  # order 4 rests behind: the agents' shadow is unchanged
+    assert rp.shadow_qty_nb(ag, SELL, 101) == 240 and bk.level_qty_nb(st, SELL, 101) == 280
+    # cancelling order 2 (40 lots of order 1 before it, all 200 of it inside the 240 taken) uses 200 up
+    rp.replay_advance_nb(st, ag, o, 5.0)
+    assert bk.level_qty_nb(st, SELL, 101) == 80 and rp.shadow_qty_nb(ag, SELL, 101) == 40
+    rp.replay_advance_nb(st, ag, o, 6.0)  # the last 40 taken trade: the shadow is gone
+    assert rp.shadow_qty_nb(ag, SELL, 101) == 0 and int(ag.hdr[rp.RH_N_SHADOW]) == 0
+    assert ag.a_ahead[k] == 0 and len(fills(ag)) == 0
+    # 30 real shares nobody took (order 4, behind the agent's ask) trade: the ask was first, it is filled
+    rp.replay_advance_nb(st, ag, o, 7.0)
+    f = fills(ag)
+    assert f["qty"].tolist() == [10] and f[0]["maker"] == 1 and f[0]["side"] == SELL
+
+
+def test_shadow_of_a_level_ends_when_the_real_messages_deplete_it():
+    o = ops(
+        (0.0, rp.RP_ADD, SELL, 101, 100, 1),
+        (0.0, rp.RP_ADD, BUY, 99, 50, 2),
+        (2.0, rp.RP_EXEC, SELL, 101, 100, 1),  # the 100 the agent took trade in the real book too
+        (3.0, rp.RP_ADD, SELL, 101, 70, 3),  # fresh real liquidity
+    )
+    st, ag = market()
+    submit(ag, 1.0, 0.0, 900, BUY, 101, 100)
+    rp.replay_advance_nb(st, ag, o, 1.0)
+    assert rp.shadow_qty_nb(ag, SELL, 101) == 100 and int(ag.hdr[rp.RH_N_SHADOW]) == 1
+    rp.replay_advance_nb(st, ag, o, 3.0)
+    assert rp.shadow_qty_nb(ag, SELL, 101) == 0 and int(ag.hdr[rp.RH_N_SHADOW]) == 0
+    submit(ag, 3.5, 0.0, 901, BUY, 101, 100)
+    rp.replay_advance_nb(st, ag, o, 3.5)
+    assert fills(ag)["qty"].tolist() == [100, 70]  # the new 70 can be taken
+
+
+def test_real_order_that_filled_the_agent_is_not_taken_again():
+    # the agent bids 101 inside the spread; a real ask of 15 arrives there and fills 10 of it before resting
+    o = ops(
+        (0.0, rp.RP_ADD, SELL, 103, 500, 1),
+        (0.0, rp.RP_ADD, BUY, 100, 100, 2),
+        (2.0, rp.RP_ADD, SELL, 101, 15, 7),
+    )
+    st, ag = market()
+    submit(ag, 1.0, 0.0, 900, BUY, 101, 10)
+    rp.replay_advance_nb(st, ag, o, 2.0)
+    assert rp.shadow_qty_nb(ag, SELL, 101) == 10
+    submit(ag, 2.5, 0.0, 901, BUY, 101, 50)
+    rp.replay_advance_nb(st, ag, o, 2.5)
+    assert fills(ag)["qty"].tolist() == [10, 5]  # only the 5 the agent did not get already
+
+
 def test_real_order_through_the_agents_price_fills_it():
     # the agent bids 101 inside the real spread; a real ask arrives at 101: it would have hit the agent
     st, ag = market()

@@ -29,6 +29,7 @@ from .market_state_nb import (
     F_HAWKES,
     F_INFO_SUM,
     F_LAST_MID,
+    F_LAST_SIGN,
     F_TEMP,
     I_HWM,
     K_BG_CANCEL,
@@ -52,6 +53,7 @@ from .market_state_nb import (
     P_META_TAIL,
     P_MSIZE_MU,
     P_MSIZE_SIGMA,
+    P_P_FOLLOW,
     P_P_INFORMED,
     P_P_META,
     P_SIZE_MODEL,
@@ -295,11 +297,28 @@ def _metaorder_side_nb(ms, d):
 
 @numba.njit(**NJIT_INLINE)
 def market_side_nb(ms, d, t):
-    """Side of a background market order from its draws ``d``. A share ``p_informed`` trades on the informed
-    signal (the latent increments not yet in the efficient price, ``F_INFO_SUM``): it buys when the price is
-    about to rise; a share ``p_metaorder`` are children of metaorders; the rest lean toward the efficient
-    price (``lean_side_nb``)."""
+    """Side of a background market order from its draws ``d``, remembered in ``F_LAST_SIGN`` when
+    ``p_follow`` > 0 (otherwise the state is left as it was, so a market without followers is unchanged)."""
+    side = _choose_side_nb(ms, d, t)
+    if ms.p[P_P_FOLLOW] > 0.0:
+        ms.f[F_LAST_SIGN] = 1.0 if side == BUY else -1.0
+    return side
+
+
+@numba.njit(**NJIT_INLINE)
+def _choose_side_nb(ms, d, t):
+    """A share ``p_follow`` repeats the side of the last background market order (herding and order
+    splitting over seconds: the short memory of signs, ``sign_acf`` at lags 1-5); a share ``p_informed`` trades
+    on the informed signal (the latent increments not yet in the efficient price, ``F_INFO_SUM``): it buys when
+    the price is about to rise; a share ``p_metaorder`` are children of metaorders; the rest lean toward the
+    efficient price (``lean_side_nb``). One uniform ``U_ANCHOR`` decides, in that order."""
     u = d[U_ANCHOR]
+    p_fol = ms.p[P_P_FOLLOW]
+    if u < p_fol and ms.f[F_LAST_SIGN] != 0.0:
+        return BUY if ms.f[F_LAST_SIGN] > 0.0 else SELL
+    u -= p_fol
+    if u < 0.0:  # a follower with nothing to follow yet leans like the rest
+        return lean_side_nb(ms, (u + p_fol) / p_fol, t)
     p_inf = ms.p[P_P_INFORMED]
     if u < p_inf:
         s = ms.f[F_INFO_SUM]
@@ -309,4 +328,4 @@ def market_side_nb(ms, d, t):
     p_meta = ms.p[P_P_META]
     if u < p_inf + p_meta:
         return _metaorder_side_nb(ms, d)
-    return lean_side_nb(ms, (u - p_inf - p_meta) / (1.0 - p_inf - p_meta), t)
+    return lean_side_nb(ms, (u - p_inf - p_meta) / (1.0 - p_fol - p_inf - p_meta), t)

@@ -132,13 +132,23 @@ def _params(cfg: MarketConfig) -> np.ndarray:
     p[mk.P_P_INFORMED] = fl.p_informed
     p[mk.P_P_META] = fl.p_metaorder
     p[mk.P_META_TAIL] = fl.metaorder_tail
+    p[mk.P_P_FOLLOW] = fl.p_follow
     return p
 
 
 def _regime_table(cfg: MarketConfig) -> np.ndarray:
     rc = cfg.regimes
     return np.ascontiguousarray(
-        np.stack([rc.volatility, rc.limit_rate_mult, rc.market_rate_mult, rc.cancel_rate_mult], axis=1),
+        np.stack(
+            [
+                rc.volatility,
+                rc.limit_rate_mult,
+                rc.market_rate_mult,
+                rc.cancel_rate_mult,
+                np.asarray(rc.volatility) * np.asarray(rc.diffusion_scale or (1.0,) * len(rc.names)),
+            ],
+            axis=1,
+        ),
         dtype=np.float64,
     )
 

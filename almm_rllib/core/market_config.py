@@ -3,21 +3,22 @@
 Units: prices in money, volatilities *relative* per sqrt-second (a 1e-4 volatility on a $100 stock moves it
 about 1 cent per sqrt-second), rates per second, sizes in lots, times in seconds.
 
-The class defaults are the ``amzn_2012_06_21`` preset (``PRESETS`` at the end of this module; a YAML picks
-one with ``market: {preset: NAME}``): AMZN's price level and tick, a spread of ~9 ticks (the day: 12.8),
-~0.28 market orders per second arriving in clusters (Hawkes), signs with long memory (metaorders), 70% of them
-informed about the next 60 s of the latent diffusion, each moving the efficient price by a square-root
-propagator. Measured with ``scripts/market_response.py`` (one hour, seed 1): the response R(tau) grows from
-1.6 ticks at 1 s to 7.4 at 60 s (the day: 3.9 to 6.3); the maker's markout of passive fills is -0.3 ticks at
-10 s and -2.4 at 60 s (the day: -1.1, -2.9). The old generic large-tick market is the ``generic_large_tick``
-preset.
+The class defaults are the ``amzn_2012_06_21`` preset (``PRESETS`` at the end of this module, read from
+``presets/NAME.json``; a YAML picks one with ``market: {preset: NAME}``), written by ``almm calibrate-market``
+(``evaluation/market_fit.py``; what was fitted, the objective, the data, the seed and the command line are in
+the file's ``fit``): AMZN's price level and tick, the day's market-order rate and sizes, Hawkes-clustered
+arrivals, metaorder signs, informed flow on the latent diffusion's next 60 s, a square-root propagator impact,
+and per-regime ``diffusion_scale`` so that the configured volatility is the mid's total. A test holds the class
+defaults and the preset file together. The old generic large-tick market is the ``generic_large_tick`` preset.
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 import math
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -33,7 +34,7 @@ class RegimeConfig(Config):
 
     names: tuple[str, ...] = ("low", "medium", "high")
     """Regime names; the curriculum pins one by name."""
-    volatility: tuple[float, ...] = (0.65e-4, 0.85e-4, 1.2e-4)
+    volatility: tuple[float, ...] = (7.168e-05, 9.373e-05, 0.0001323)
     """Relative volatility of the latent fair price per sqrt-second, per regime (>= 0)."""
     transition_rates: tuple[tuple[float, ...], ...] = (
         (0.0, 1 / 240, 1 / 960),
@@ -53,6 +54,12 @@ class RegimeConfig(Config):
     """Multiplier of the background market-order rate per regime."""
     cancel_rate_mult: tuple[float, ...] = (0.6, 1.0, 2.0)
     """Multiplier of the background cancellation hazard per regime."""
+    diffusion_scale: tuple[float, ...] = ()
+    """Per regime, the latent diffusion's volatility as a share of ``volatility``, in (0, 1] (empty: 1 for
+    every regime). Market orders move the price too (``FormationConfig``), so a diffusion at the full
+    configured volatility gives a mid that is more volatile than configured; ``almm calibrate-market`` fits
+    these shares so that the mid's realised volatility in each regime is the configured one (measured at
+    10-s sampling in the pinned regime)."""
 
     def _validate(self) -> None:
         n = len(self.names)
@@ -63,6 +70,14 @@ class RegimeConfig(Config):
             check(len(v) == n, f, f"must have one entry per regime ({n}), got {len(v)}")
             for i, x in enumerate(v):
                 check(math.isfinite(x) and x >= 0, f"{f}[{i}]", f"must be finite and >= 0, got {x}")
+        if self.diffusion_scale:
+            check(
+                len(self.diffusion_scale) == n,
+                "diffusion_scale",
+                f"must be empty or have one entry per regime ({n}), got {len(self.diffusion_scale)}",
+            )
+            for i, x in enumerate(self.diffusion_scale):
+                check(0 < x <= 1, f"diffusion_scale[{i}]", f"must be in (0, 1], got {x}")
         q = self.transition_rates
         check(len(q) == n, "transition_rates", f"must be a {n}x{n} matrix, got {len(q)} rows")
         for i, row in enumerate(q):
@@ -128,7 +143,7 @@ class FlowConfig(Config):
 
     limit_rate: float = 1.0
     """Base rate of background limit orders per side, per second (times the regime multiplier)."""
-    market_rate: float = 0.14
+    market_rate: float = 0.13507
     """Base rate of background market orders per side, per second (times the regime multiplier)."""
     cancel_rate: float = 0.15
     """Base cancellation hazard of a resting background order at the fair price, per second. Calibrated with
@@ -138,11 +153,11 @@ class FlowConfig(Config):
     """The hazard grows with distance d (ticks) from the fair price: cancel_rate * (1 + coef * d)."""
     limit_distance: Literal["geometric", "uniform"] = "geometric"
     """Distribution of a new limit order's distance (ticks) behind its reference price."""
-    limit_distance_p: float = 0.3
+    limit_distance_p: float = 0.52
     """Geometric: success probability (mean distance 1/p - 1 ticks; clustered at the touch). Uniform: unused."""
     limit_distance_max: int = 30
     """Largest distance in ticks (geometric draws are clipped; uniform draws are 0..max)."""
-    limit_distance_min: int = 5
+    limit_distance_min: int = 3
     """Ticks added to every drawn distance: background limit orders rest at least this far behind their
     reference price (a wide-spread market's quotes sit several ticks away from the efficient price)."""
     p_anchor_fair: float = 0.85
@@ -157,9 +172,9 @@ class FlowConfig(Config):
     """Lognormal mu of limit-order sizes (lots); geometric: unused."""
     size_sigma: float = 0.5
     """Lognormal sigma of limit-order sizes; geometric: the mean size in lots."""
-    market_size_mu: float = -0.2
+    market_size_mu: float = -0.7076
     """Lognormal mu of market-order sizes (lots)."""
-    market_size_sigma: float = 0.6
+    market_size_sigma: float = 1.3689
     """Lognormal sigma of market-order sizes."""
     informed_slope: float = 0.0
     """Market orders that are neither informed nor metaorder children lean toward the efficient price: they buy
@@ -169,7 +184,11 @@ class FlowConfig(Config):
     """Share of background market orders that are informed: they trade in the direction of the efficient price's
     coming move (the latent increments not yet in it, see ``FormationConfig.info_lead``), so a passive fill
     against them is adversely selected. Needs ``formation.info_lead`` > 0."""
-    p_metaorder: float = 0.2
+    p_follow: float = 0.0
+    """Share of background market orders that repeat the side of the last background market order (herding,
+    an order split over seconds): the short memory of order signs, which decays geometrically with the lag
+    (``sign_acf`` at lags 1-5), beside the metaorders' long memory."""
+    p_metaorder: float = 0.1
     """Share of background market orders that are child orders of metaorders (Lillo, Mike & Farmer 2005): the
     source of the long memory of order signs."""
     metaorder_count: int = 2
@@ -194,14 +213,14 @@ class FlowConfig(Config):
         ):
             x = getattr(self, f)
             check(math.isfinite(x) and x >= 0, f, f"must be finite and >= 0, got {x}")
-        for f in ("p_informed", "p_metaorder"):
+        for f in ("p_follow", "p_informed", "p_metaorder"):
             x = getattr(self, f)
             check(0 <= x <= 1, f, f"must be a probability in [0, 1], got {x}")
         check(
-            self.p_informed + self.p_metaorder < 1,
+            self.p_follow + self.p_informed + self.p_metaorder < 1,
             "p_metaorder",
-            f"plus p_informed must be < 1 (some flow must lean toward the price), got "
-            f"{self.p_informed} + {self.p_metaorder}",
+            f"plus p_informed and p_follow must be < 1 (some flow must lean toward the price), got "
+            f"{self.p_informed} + {self.p_metaorder} + {self.p_follow}",
         )
         check(self.metaorder_count >= 1, "metaorder_count", f"must be >= 1, got {self.metaorder_count}")
         check(
@@ -358,7 +377,7 @@ class MarketConfig(Config):
     """Shares per lot (>= 1)."""
     initial_price: float = 222.70
     """Fair price at reset, money (> 0, on the tick grid is not required)."""
-    typical_spread_ticks: float = 12.8
+    typical_spread_ticks: float = 12.85
     """The market's typical bid-ask spread in ticks, as measured on the data a preset describes (AMZN
     2012-06-21: 12.8). Not an input of the simulation: the scale that price-dependent settings outside the
     market follow (the env's default action box)."""
@@ -372,8 +391,11 @@ class MarketConfig(Config):
     """Lots per seeded level."""
     warmup_seconds: float = 90.0
     """Background flow run at reset before the episode starts, so the book is in its steady state."""
-    regimes: RegimeConfig = dataclasses.field(default_factory=RegimeConfig)
-    """Volatility regimes."""
+    regimes: RegimeConfig = dataclasses.field(
+        default_factory=lambda: RegimeConfig(diffusion_scale=(0.5263, 0.4361, 0.2236))
+    )
+    """Volatility regimes. The default market's diffusion scales are fitted to its three regimes; a
+    ``RegimeConfig`` built on its own leaves them at 1 (it may have other regimes)."""
     jumps: JumpConfig = dataclasses.field(default_factory=JumpConfig)
     """Jumps of the fair price."""
     flow: FlowConfig = dataclasses.field(default_factory=FlowConfig)
@@ -462,58 +484,34 @@ class MarketConfig(Config):
         return cls.from_dict({"preset": name, **(overrides or {})})
 
 
+#: Where the named presets live: one JSON file per preset, ``NAME.json``, each ``{"name", "description", "fit",
+#: "market"}`` with ``market`` the complete market mapping (``MarketConfig.to_dict()``) and ``fit`` what
+#: ``almm calibrate-market`` fitted (None for a hand-set preset). Written by
+#: :func:`almm_rllib.evaluation.market_fit.write_preset` (temp name, then renamed).
+PRESET_DIR = Path(__file__).resolve().parent / "presets"
+
+
+def read_preset_file(path: str | Path) -> dict:
+    """One preset file as its mapping, checked: a clear ``ConfigError`` naming the file otherwise."""
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise ConfigError("preset", f"cannot read the market preset file {path}: {e}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("market"), dict):
+        raise ConfigError("preset", f"{path} is not a market preset file (no 'market' mapping)")
+    MarketConfig.from_dict(doc["market"], source=str(path))  # refuses a bad market now, naming the file
+    return doc
+
+
+def load_presets(folder: str | Path = PRESET_DIR) -> dict[str, dict]:
+    """The market mapping of every ``NAME.json`` in ``folder``, by NAME."""
+    return {p.stem: read_preset_file(p)["market"] for p in sorted(Path(folder).glob("*.json"))}
+
+
 #: Named markets (``market: {preset: NAME, ...overrides}`` in YAML, ``MarketConfig.preset(NAME)`` in Python),
-#: each the mapping of fields that differ from the class defaults. The class defaults are the AMZN day.
-PRESETS: dict[str, dict] = {
-    # AMZN on NASDAQ, 21 June 2012 (the LOBSTER sample day in shared/data/lobster, read with data.lobster):
-    # mid $220.52-226.03 (mean $222.70), tick $0.01, time-weighted mean spread 12.8 ticks, 0.28 market orders
-    # per second (mean 93 shares), ~1.8 lots at the touch, mid volatility ~9e-5 per sqrt-second. The flow and
-    # impact parameters are a first hand-set parameterisation (see scripts/market_response.py), to be
-    # replaced by the calibration command.
-    "amzn_2012_06_21": {},
-    # The generic large-tick market this project started with: a $100 stock, spread of one to two ticks,
-    # ~10 limit and ~1.5 market orders per second per side, market orders that move no price.
-    "generic_large_tick": {
-        "initial_price": 100.0,
-        "typical_spread_ticks": 1.4,
-        "initial_depth_lots": 6,
-        "warmup_seconds": 30.0,
-        "regimes": {
-            "volatility": [0.8e-4, 1.6e-4, 3.2e-4],
-            "limit_rate_mult": [0.8, 1.0, 1.4],
-            "market_rate_mult": [0.7, 1.0, 1.8],
-            "cancel_rate_mult": [0.6, 1.0, 2.0],
-        },
-        "flow": {
-            "limit_rate": 10.0,
-            "market_rate": 1.5,
-            "cancel_rate": 1.0,
-            "cancel_distance_coef": 0.3,
-            "limit_distance": "geometric",
-            "limit_distance_p": 0.35,
-            "limit_distance_max": 40,
-            "limit_distance_min": 0,
-            "p_anchor_fair": 0.5,
-            "p_inside_spread": 0.2,
-            "size_model": "lognormal",
-            "size_mu": 0.7,
-            "size_sigma": 0.8,
-            "market_size_mu": 0.5,
-            "market_size_sigma": 0.9,
-            "informed_slope": 0.6,
-            "p_informed": 0.0,
-            "p_metaorder": 0.0,
-            "metaorder_count": 8,
-            "metaorder_tail": 1.5,
-            "hawkes_branching": 0.0,
-            "hawkes_decay": 1.0,
-        },
-        "formation": {
-            "impact_ticks": 0.0,
-            "permanent_share": 1.0,
-            "transient_halflife": 10.0,
-            "info_lead": 0.0,
-        },
-    },
-}
+#: each the complete market mapping read from ``PRESET_DIR``. ``amzn_2012_06_21`` is fitted to the LOBSTER
+#: sample day by ``almm calibrate-market`` and equals the class defaults (a test holds them together);
+#: ``generic_large_tick`` is the market this project started with, kept bit for bit.
+PRESETS: dict[str, dict] = load_presets()
 DEFAULT_PRESET = "amzn_2012_06_21"

@@ -29,6 +29,9 @@ F_TRANS_T = 8  #: time F_TRANS was last brought up to date, seconds
 F_INFO_ADV = (
     9  #: permanent impact of informed orders not yet offset by the information they anticipated, ticks
 )
+F_LAST_SIGN = (
+    10  #: side of the last background market order (+1 buy, -1 sell, 0 none yet; kept when p_follow > 0)
+)
 F_SIZE = 16
 
 # int header (MarketState.i)
@@ -97,6 +100,7 @@ P_P_INFORMED = 48  #: share of background market orders trading on the informed 
 P_P_META = 49  #: share of background market orders that are children of metaorders
 P_META_TAIL = 50  #: Pareto tail exponent of metaorder lengths (in child orders)
 P_DIST_MIN = 51  #: ticks added to every drawn limit-order distance
+P_P_FOLLOW = 52  #: share of background market orders that repeat the last one's side
 P_SIZE = 56
 
 # per-regime table columns (MarketState.reg)
@@ -104,6 +108,7 @@ R_VOL = 0
 R_LIMIT_MULT = 1
 R_MARKET_MULT = 2
 R_CANCEL_MULT = 3
+R_DIFF = 4  #: the latent diffusion's volatility: the regime's volatility times its diffusion_scale
 
 # per-agent step outputs (MarketState.out), lots and money
 O_FILLED_BID = 0  #: lots of the agent's resting bids filled (as maker)

@@ -4,7 +4,9 @@ and 2 of :mod:`market_nb`, and the price side of item 6).
 * **Regime**: the continuous-time Markov chain jumps over the window (exponential holding times); the regime at
   the end of the window sets the volatility and the flow rates of the whole window (regime changes take effect
   at step boundaries; regimes last minutes, steps about a second).
-* **Latent diffusion**: geometric Brownian motion with the regime's volatility plus compound-Poisson jumps.
+* **Latent diffusion**: geometric Brownian motion with the regime's volatility times its ``diffusion_scale``
+  (the share of the configured volatility left to the diffusion once the market orders' impact has added
+  its own, so that the configured volatility is the price's total) plus compound-Poisson jumps.
   With ``formation.info_lead`` > 0 each step's Brownian increment is drawn ``info_lead`` seconds before it
   reaches the efficient price (kept in ``MarketState.info``, applied with the regime's volatility in force when
   it arrives, so a pinned regime's volatility is exactly the configured one). The increments drawn but not yet
@@ -54,6 +56,7 @@ from .market_state_nb import (
     P_JUMP_RATE,
     P_JUMP_STD,
     P_SWITCHING,
+    R_DIFF,
     R_VOL,
 )
 from .nbopts import NJIT_HOT, NJIT_INLINE
@@ -126,7 +129,7 @@ def _release_info_nb(ms, db, dt, t1, sig):
 
 @numba.njit(**NJIT_INLINE)
 def advance_fair_nb(ms, dt, r):
-    sig = ms.reg[r, R_VOL]
+    sig = ms.reg[r, R_DIFF]
     z = normal_nb(ms, S_PRICE)
     lead = ms.p[P_INFO_LEAD]
     if lead > 0.0:
@@ -144,7 +147,7 @@ def advance_fair_nb(ms, dt, r):
             fair *= np.exp(ms.p[P_JUMP_STD] * normal_nb(ms, S_PRICE))
             t += expo_nb(ms, S_PRICE, 1.0 / jr)
     ms.f[F_FAIR] = fair
-    ms.f[F_SIGMA] = sig
+    ms.f[F_SIGMA] = ms.reg[r, R_VOL]
     lam = ms.imp[6]  # decay rate (impact_nb.P_DECAY_RATE)
     if ms.f[F_TEMP] != 0.0:
         ms.f[F_TEMP] *= np.exp(-lam * dt) if np.isfinite(lam) else 0.0

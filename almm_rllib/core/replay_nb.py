@@ -46,8 +46,27 @@ An agent's limit order reaching the book at operation index ``seq`` joins the ba
   (conservative). Real orders the file shows arriving always join behind.
 
 The agents' aggressive orders take the resting real liquidity at real prices, level by level, up to their
-limit and the real quantity shown; the real book is not changed (no impact), so the same liquidity is
-available again to the next aggressive order. The rest of an aggressive limit order rests.
+limit and the real quantity shown; the real book is not changed (no impact). The rest of an aggressive limit
+order rests.
+
+Shadow consumption (the same real shares are not taken twice)
+--------------------------------------------------------------
+Real shares an agent has traded against (its aggressive orders taking a level, and a real limit order that
+arrived through an agent's price and filled it before resting) are recorded per level ``(side, price)`` in a
+*shadow* table (``s_side``, ``s_price``, ``s_qty``) and treated as the **front** of that level's queue,
+gone in the agents' world though still in the real book:
+
+* a later aggressive agent order can take only ``level - shadow`` at that price;
+* an agent order joining that level has ``level - shadow`` real lots ahead of it (never more than that);
+* a real execution or cancellation of ``q`` lots of an order with ``before`` real lots ahead of it in the
+  book's FIFO queue removes ``min(q, max(0, shadow - before))`` lots of the shadow (the part of the order
+  the agents had taken: an execution of the front order uses the shadow up first). Those lots neither move
+  agent orders forward nor fill them; only the rest acts on the agents as described above;
+* a re-synchronisation (``RP_RESET``: volume of unknown place) leaves the shadow no larger than the level,
+  ``shadow = min(shadow, level)``. The real messages deplete the shadow, never the agents' own activity.
+
+A level's entry is dropped when its shadow reaches 0. The table holds ``max_shadow`` levels (full: status
+``RS_SHADOW_FULL``).
 
 Latency and look-ahead: an agent's order or cancel submitted at time ``t`` reaches the book at
 ``t + latency``, after every real operation stamped at or before that arrival time. ``replay_advance_nb``
@@ -116,6 +135,7 @@ RH_N_FILLS = 3  #: agent fills recorded since the last clear
 RH_STATUS = 4  #: first error (RS_*), 0 when fine
 RH_BAD_OP = 5  #: the operation index that failed
 RH_SLOTS = 6  #: agent order slots in use are below this (high-water mark; loops stop here)
+RH_N_SHADOW = 7  #: shadow levels in use (entries 0 .. RH_N_SHADOW - 1, compact)
 RH_SIZE = 8
 
 # parameters (ReplayAgents.par, float64)
@@ -128,6 +148,7 @@ RS_BAD_OP = 1  #: a real operation the book cannot apply (the stream does not ma
 RS_AGENT_TABLE_FULL = 2
 RS_PENDING_FULL = 3
 RS_FILL_BUFFER_FULL = 4
+RS_SHADOW_FULL = 5
 
 STATUS_TEXT = {
     RS_OK: "ok",
@@ -135,6 +156,7 @@ STATUS_TEXT = {
     RS_AGENT_TABLE_FULL: "agent order table full",
     RS_PENDING_FULL: "too many agent instructions in flight",
     RS_FILL_BUFFER_FULL: "agent fill buffer full",
+    RS_SHADOW_FULL: "shadow consumption table full (too many levels with real shares the agents took)",
 }
 
 
@@ -158,15 +180,28 @@ class ReplayAgents(NamedTuple):
     p_price: np.ndarray  # int64[P]
     p_qty: np.ndarray  # int64[P]
     fills: np.ndarray  # AGENT_FILL_DTYPE[F]
+    s_side: np.ndarray  # int8[S] shadow consumption: the level's side
+    s_price: np.ndarray  # int64[S] its price
+    s_qty: np.ndarray  # int64[S] real lots of it the agents took (the front of its queue)
 
 
 def new_replay_agents(
-    max_orders: int = 64, max_pending: int = 256, max_fills: int = 4096, queue_power: float = 3.0
+    max_orders: int = 64,
+    max_pending: int = 256,
+    max_fills: int = 4096,
+    queue_power: float = 3.0,
+    max_shadow: int = 256,
 ) -> ReplayAgents:
-    """Empty agent tables. ``queue_power``: n of the probabilistic queue model (> 0)."""
+    """Empty agent tables. ``queue_power``: n of the probabilistic queue model (> 0); ``max_shadow``: levels
+    the shadow consumption table holds."""
     if not (queue_power > 0 and np.isfinite(queue_power)):
         raise ValueError(f"queue_power must be finite and > 0, got {queue_power}")
-    for name, v in (("max_orders", max_orders), ("max_pending", max_pending), ("max_fills", max_fills)):
+    for name, v in (
+        ("max_orders", max_orders),
+        ("max_pending", max_pending),
+        ("max_fills", max_fills),
+        ("max_shadow", max_shadow),
+    ):
         if v < 1:
             raise ValueError(f"{name} must be >= 1, got {v}")
     par = np.zeros(RPP_SIZE, np.float64)
@@ -190,14 +225,98 @@ def new_replay_agents(
         p_price=np.zeros(p, np.int64),
         p_qty=np.zeros(p, np.int64),
         fills=np.zeros(max_fills, AGENT_FILL_DTYPE),
+        s_side=np.zeros(max_shadow, np.int8),
+        s_price=np.zeros(max_shadow, np.int64),
+        s_qty=np.zeros(max_shadow, np.int64),
     )
 
 
 def reset_replay_agents(ag: ReplayAgents) -> None:
-    """Forget every agent order, instruction, fill and the cursor (the book is reset separately)."""
+    """Forget every agent order, instruction, fill, shadow level and the cursor (the book is reset separately)."""
     ag.hdr[:] = 0
     ag.a_id[:] = -1
     ag.a_qty[:] = 0
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# shadow consumption (see the module docstring)
+
+
+@numba.njit(**NJIT_INLINE)
+def _shadow_find_nb(ag, side, price):
+    """Index of the shadow entry of level ``(side, price)``, or -1."""
+    for j in range(ag.hdr[RH_N_SHADOW]):
+        if ag.s_price[j] == price and ag.s_side[j] == side:
+            return j
+    return -1
+
+
+@numba.njit(**NJIT_HOT)
+def shadow_qty_nb(ag, side, price):
+    """Real lots of level ``(side, price)`` the agents have taken and the real messages not yet depleted."""
+    j = _shadow_find_nb(ag, side, price)
+    return ag.s_qty[j] if j >= 0 else np.int64(0)
+
+
+@numba.njit(**NJIT_INLINE)
+def _shadow_add_nb(ag, side, price, q):
+    """The agents took ``q`` real lots of level ``(side, price)``. False (status set) when the table is full."""
+    j = _shadow_find_nb(ag, side, price)
+    if j >= 0:
+        ag.s_qty[j] += q
+        return True
+    n = ag.hdr[RH_N_SHADOW]
+    if n >= ag.s_qty.shape[0]:
+        if ag.hdr[RH_STATUS] == RS_OK:
+            ag.hdr[RH_STATUS] = RS_SHADOW_FULL
+        return False
+    ag.s_side[n] = side
+    ag.s_price[n] = price
+    ag.s_qty[n] = q
+    ag.hdr[RH_N_SHADOW] = n + 1
+    return True
+
+
+@numba.njit(**NJIT_INLINE)
+def _shadow_set_nb(ag, j, q):
+    """Set entry ``j`` to ``q`` lots; an entry reaching 0 is dropped (the last one takes its place)."""
+    if q > 0:
+        ag.s_qty[j] = q
+        return
+    n = ag.hdr[RH_N_SHADOW] - 1
+    ag.s_side[j] = ag.s_side[n]
+    ag.s_price[j] = ag.s_price[n]
+    ag.s_qty[j] = ag.s_qty[n]
+    ag.hdr[RH_N_SHADOW] = n
+
+
+@numba.njit(**NJIT_INLINE)
+def _lots_before_nb(st, slot):
+    """Real lots ahead of the resting order in ``slot`` in its level's FIFO queue."""
+    n = np.int64(0)
+    j = st.o_prev[slot]
+    while j != NO_ORDER:
+        n += st.o_qty[j]
+        j = st.o_prev[j]
+    return n
+
+
+@numba.njit(**NJIT_INLINE)
+def _shadow_cap_nb(st, ag, side, price):
+    """After a real removal at level ``(side, price)``: the shadow is at most the level, and no agent order
+    there has more real lots ahead than the level less the shadow."""
+    j = _shadow_find_nb(ag, side, price)
+    if j < 0:
+        return
+    level = bk.level_qty_nb(st, side, price)
+    c = ag.s_qty[j]
+    if c > level:
+        c = level
+        _shadow_set_nb(ag, j, c)
+    room = float(level - c)
+    for k in range(ag.hdr[RH_SLOTS]):
+        if ag.a_id[k] >= 0 and ag.a_side[k] == side and ag.a_price[k] == price and ag.a_ahead[k] > room:
+            ag.a_ahead[k] = room
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -293,16 +412,26 @@ def _agents_on_add_nb(ag, time, side, price, qty):
             q = min(left, ag.a_qty[k])
             if not _record_fill_nb(ag, time, k, q, ap, 1):
                 return
+            # the real order still rests: the lots it traded with the agent are gone in the agents' world
+            if not _shadow_add_nb(ag, side, price, q):
+                return
             left -= q
 
 
 @numba.njit(**NJIT_INLINE)
-def _agents_on_remove_nb(ag, time, side, price, q, level_before, oseq, synthetic, is_exec):
+def _agents_on_remove_nb(ag, time, side, price, q, level_before, oseq, synthetic, is_exec, absorbed):
     """``q`` real lots left the level ``(side, price)`` (holding ``level_before``) from an order that
-    arrived at operation ``oseq``."""
+    arrived at operation ``oseq``; the first ``absorbed`` of them were shares the agents had already taken
+    (shadow consumption: they act on no agent order at that level)."""
     left = q
     if is_exec:
         left = _fill_through_nb(ag, time, side, price, q, False)
+    if absorbed > 0:
+        q -= absorbed
+        left = left - absorbed if left > absorbed else 0
+        level_before -= absorbed
+        if q <= 0:
+            return
     power = ag.par[RPP_QUEUE_POWER]
     for k in range(ag.hdr[RH_SLOTS]):
         if ag.a_id[k] < 0 or ag.a_side[k] != side or ag.a_price[k] != price:
@@ -379,10 +508,32 @@ def _apply_op_nb(st, ag, op, seq):
         p = st.o_price[slot]
         s = st.o_side[slot]
         level = bk.level_qty_nb(st, s, p)
+        absorbed = np.int64(0)
+        shadow = -1
+        if ag.hdr[RH_N_SHADOW] > 0:
+            shadow = _shadow_find_nb(ag, s, p)
+            if shadow >= 0:
+                # the part of this order inside the front lots the agents took
+                c = ag.s_qty[shadow]
+                room = c - _lots_before_nb(st, slot)
+                if room > 0:
+                    absorbed = q if q < room else room
+                    _shadow_set_nb(ag, shadow, c - absorbed)
         _agents_on_remove_nb(
-            ag, op.time, s, p, q, level, np.int64(st.o_time[slot]), oid >= SYNTHETIC_ID_BASE, kind == RP_EXEC
+            ag,
+            op.time,
+            s,
+            p,
+            q,
+            level,
+            np.int64(st.o_time[slot]),
+            oid >= SYNTHETIC_ID_BASE,
+            kind == RP_EXEC,
+            absorbed,
         )
         bk._reduce_nb(st, oid, q)
+        if shadow >= 0:
+            _shadow_cap_nb(st, ag, s, p)
         return True
     if kind == RP_HIDDEN:
         left = _fill_through_nb(ag, op.time, side, price, op.qty, False)
@@ -405,6 +556,8 @@ def _apply_op_nb(st, ag, op, seq):
                 return False
             bk._rest_nb(st, op.order_id, side, price, op.qty, SYNTHETIC_OWNER, float(seq))
         _agents_on_reset_nb(ag, side, price, before, op.qty)
+        if ag.hdr[RH_N_SHADOW] > 0:
+            _shadow_cap_nb(st, ag, side, price)
         return True
     return False
 
@@ -439,9 +592,23 @@ def agent_submit_nb(ag, arrival, kind, owner, order_id, side, price, qty):
     return True
 
 
+@numba.njit(**NJIT_INLINE)
+def _take_level_nb(ag, time, k, side, p, lq):
+    """Agent order ``k`` takes what is left to the agents of the real level ``(side, p)`` of ``lq`` lots (the
+    level less its shadow), recording the lots taken as shadow. False when a buffer is full."""
+    avail = lq - shadow_qty_nb(ag, side, p)
+    if avail <= 0:
+        return True
+    q = min(avail, ag.a_qty[k])
+    if not _record_fill_nb(ag, time, k, q, p, 0):
+        return False
+    return _shadow_add_nb(ag, side, p, q)
+
+
 @numba.njit(**NJIT_HOT)
 def _take_liquidity_nb(st, ag, time, k):
-    """Agent order ``k`` takes the real opposite liquidity up to its price (the book is not changed)."""
+    """Agent order ``k`` takes the real opposite liquidity up to its price, less what the agents already took
+    (shadow consumption); the book is not changed."""
     side = ag.a_side[k]
     limit = ag.a_price[k]
     mask = st.hdr[bk.H_WINDOW] - 1
@@ -452,9 +619,8 @@ def _take_liquidity_nb(st, ag, time, k):
         hi = st.hdr[bk.H_LO] + st.hdr[bk.H_WINDOW]
         while ag.a_id[k] >= 0 and p <= limit and p < hi:
             lq = st.ask_qty[p & mask]
-            if lq > 0:
-                if not _record_fill_nb(ag, time, k, min(lq, ag.a_qty[k]), p, 0):
-                    return
+            if lq > 0 and not _take_level_nb(ag, time, k, SELL, p, lq):
+                return
             p += 1
     else:
         p = st.hdr[bk.H_BEST_BID]
@@ -463,9 +629,8 @@ def _take_liquidity_nb(st, ag, time, k):
         lo = st.hdr[bk.H_LO]
         while ag.a_id[k] >= 0 and p >= limit and p >= lo:
             lq = st.bid_qty[p & mask]
-            if lq > 0:
-                if not _record_fill_nb(ag, time, k, min(lq, ag.a_qty[k]), p, 0):
-                    return
+            if lq > 0 and not _take_level_nb(ag, time, k, BUY, p, lq):
+                return
             p -= 1
 
 
@@ -509,7 +674,9 @@ def _arrive_nb(st, ag, j):
     if bk._crosses_nb(st, side, price):
         _take_liquidity_nb(st, ag, t, k)
     if ag.a_id[k] >= 0:
-        ag.a_ahead[k] = float(bk.level_qty_nb(st, side, price))
+        # behind the real lots of its level, less those the agents already took (the front)
+        ahead = bk.level_qty_nb(st, side, price) - shadow_qty_nb(ag, side, price)
+        ag.a_ahead[k] = float(ahead) if ahead > 0 else 0.0
 
 
 @numba.njit(**NJIT_HOT)
@@ -566,8 +733,9 @@ def replay_seek_nb(st, ag, ops, n_ops):
 
 @numba.njit(**NJIT_HOT)
 def agent_queue_nb(st, ag, k):
-    """(lots ahead, lots at the level) of live agent order ``k``."""
-    return ag.a_ahead[k], bk.level_qty_nb(st, ag.a_side[k], ag.a_price[k])
+    """(lots ahead, real lots at the level less those the agents took) of live agent order ``k``."""
+    s, p = ag.a_side[k], ag.a_price[k]
+    return ag.a_ahead[k], bk.level_qty_nb(st, s, p) - shadow_qty_nb(ag, s, p)
 
 
 @numba.njit(**NJIT_HOT)

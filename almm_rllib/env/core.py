@@ -109,6 +109,45 @@ def episode_seed(env, seed: int | None) -> int:
     return int(env.np_random.integers(0, 2**63 - 1))
 
 
+def kernel_params(
+    cfg: EnvConfig,
+    act_low: np.ndarray,
+    act_high: np.ndarray,
+    *,
+    lot: float,
+    tick: float,
+    inventory_limit: float,
+    liquidate: bool,
+    vol_ref: float = 0.0,
+    stylized: bool = False,
+    low_water: float = 0.0,
+) -> np.ndarray:
+    """The compiled step's parameter vector (``mm_nb.MP_*``) for ``cfg``: the one home of its layout for every
+    market the env runs (the simulator here, the replay in ``env.replay``). ``lot``/``inventory_limit``: the
+    kernel's quantity unit and the limit in it (the simulator: lots; the replay: shares, ``lot`` 1); ``vol_ref``
+    may be set later (``MP_VOL_REF``)."""
+    mp = np.zeros(mm.MP_SIZE, np.float64)
+    mp[mm.MP_DT] = cfg.dt
+    mp[mm.MP_INV_LIMIT] = inventory_limit
+    mp[mm.MP_IMB_LEVELS] = cfg.imbalance_levels
+    mp[mm.MP_STYLIZED] = 1.0 if stylized else 0.0
+    mp[mm.MP_LOW_WATER] = low_water
+    mp[mm.MP_LAMBDA_INV] = cfg.lambda_inventory
+    mp[mm.MP_LAMBDA_VOL] = cfg.lambda_volatility
+    mp[mm.MP_LAMBDA_IMP] = cfg.lambda_impact
+    mp[mm.MP_REWARD_SCALE] = cfg.reward_scale
+    mp[mm.MP_PNL_UNIT] = cfg.pnl_unit
+    mp[mm.MP_VOL_REF] = vol_ref
+    mp[mm.MP_LOT] = lot
+    mp[mm.MP_TICK] = tick
+    mp[mm.MP_ACT_LOW : mm.MP_ACT_LOW + ACT_DIM] = act_low
+    mp[mm.MP_ACT_HIGH : mm.MP_ACT_HIGH + ACT_DIM] = act_high
+    mp[mm.MP_AS_H] = cfg.adverse_horizon_s
+    mp[mm.MP_N_STEPS] = cfg.n_steps
+    mp[mm.MP_LIQUIDATE] = 1.0 if liquidate else 0.0
+    return mp
+
+
 class MarketMakingCore:
     """Engine with array inputs/outputs; the env classes wrap it in Gymnasium / RLlib conventions."""
 
@@ -143,25 +182,17 @@ class MarketMakingCore:
         self.feat = np.zeros((max(n, 1), mm.FT_SIZE), np.float64)
         self.obs = np.zeros((n, OBS_DIM), np.float32)
         self._act = np.zeros((n, ACT_DIM), np.float64)
-        mp = np.zeros(mm.MP_SIZE, np.float64)
-        mp[mm.MP_DT] = cfg.dt
-        mp[mm.MP_INV_LIMIT] = cfg.inventory_limit_lots
-        mp[mm.MP_IMB_LEVELS] = cfg.imbalance_levels
-        mp[mm.MP_STYLIZED] = 1.0 if self._stylized else 0.0
-        mp[mm.MP_LOW_WATER] = self.sim.random_low_water
-        mp[mm.MP_LAMBDA_INV] = cfg.lambda_inventory
-        mp[mm.MP_LAMBDA_VOL] = cfg.lambda_volatility
-        mp[mm.MP_LAMBDA_IMP] = cfg.lambda_impact
-        mp[mm.MP_REWARD_SCALE] = cfg.reward_scale
-        mp[mm.MP_PNL_UNIT] = cfg.pnl_unit
-        mp[mm.MP_LOT] = mc.lot_size
-        mp[mm.MP_TICK] = mc.tick_size
-        mp[mm.MP_ACT_LOW : mm.MP_ACT_LOW + ACT_DIM] = self.act_low
-        mp[mm.MP_ACT_HIGH : mm.MP_ACT_HIGH + ACT_DIM] = self.act_high
-        mp[mm.MP_AS_H] = cfg.adverse_horizon_s
-        mp[mm.MP_N_STEPS] = cfg.n_steps
-        mp[mm.MP_LIQUIDATE] = 1.0 if cfg.terminal_inventory == "liquidate" else 0.0
-        self.mp = mp
+        self.mp = kernel_params(
+            cfg,
+            self.act_low,
+            self.act_high,
+            lot=mc.lot_size,
+            tick=mc.tick_size,
+            inventory_limit=cfg.inventory_limit_lots,
+            stylized=self._stylized,
+            low_water=self.sim.random_low_water,
+            liquidate=cfg.terminal_inventory == "liquidate",
+        )
         self._set_vol_ref(mc)
         self.es = np.zeros(mm.ES_RING + cfg.vol_window + n, np.float64)
         self.acc = np.zeros((n, mm.ACC_SIZE + 3 * mm.as_ring_size(cfg.adverse_horizon_s, cfg.dt)), np.float64)

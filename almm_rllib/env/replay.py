@@ -42,10 +42,10 @@ from almm_rllib.core.market_state_nb import I_N_FILLS
 from almm_rllib.core.schema import BUY, SELL
 
 from .config import EnvConfig
-from .core import MarketMakingCore
+from .core import MarketMakingCore, kernel_params
 from .replay_config import ReplayMarketConfig
 
-__all__ = ["ReplayMarketConfig", "ReplayMarketMakingCore", "make_core", "replay_window"]
+__all__ = ["ReplayMarketConfig", "ReplayMarketMakingCore", "make_core", "replay_assumptions", "replay_window"]
 
 _DEPTH = 256  #: levels walked for the liquidation cost
 _SNAP_EVERY = 8192  #: operations between book snapshots (resets start from the nearest one)
@@ -104,6 +104,30 @@ def replay_window(cfg: EnvConfig, msg_time: np.ndarray, source: str) -> tuple[fl
             "market.window", f"[{lo}, {hi}] is shorter than one episode ({cfg.episode_seconds} s)"
         )
     return lo, hi
+
+
+def replay_assumptions(mc: ReplayMarketConfig) -> str:
+    """What a result on the replay market assumes, in words, for reports (``almm backtest``, ``almm
+    sim-to-real``): the replay's lack of reaction, the queue model and what both mean for the P&L."""
+    return (
+        "Replay market (a recorded trading day). No reaction: the replay does not react to the agent; the "
+        "recorded messages are applied as they happened whatever it did: no market impact on later messages, "
+        "no trader reacting to its quotes or trades, its fills remove nothing from the real book. "
+        "Queue model: where the file names the orders ahead of the agent (LOBSTER order ids), its place is "
+        "exact FIFO (executions and cancellations ahead move it forward, those behind do not); where the file "
+        "cannot tell (volume that reached the visible levels from deeper ones or was re-synchronised from the "
+        "orderbook file, hidden executions), hftbacktest's power probabilistic queue model with "
+        f"n = {mc.queue_power:g} splits a decrease of the level between the volume ahead of the agent and "
+        "behind it, volume revealed without its arrival is put ahead of it, and hidden executions fill it "
+        "only beyond the displayed quantity ahead. Real shares the agent took (with an aggressive order, or "
+        "from a real order arriving through its price) are not available to it again, nor counted ahead of "
+        "it, until the real messages deplete them (shadow consumption). "
+        "P&L: marked to the real mid; it is the P&L of a trader too small to move anyone: no adverse "
+        "reaction to its quotes and no price impact of its trades beyond the shown depth it takes, so it "
+        "flatters strategies that trade size or trade often; its passive fills where the file cannot tell "
+        "the queue place are model estimates; aggressive orders pay the shown real prices; no fees; "
+        f"orders and cancels reach the book {mc.latency:g} s after the decision."
+    )
 
 
 class _ReplayView:
@@ -202,26 +226,19 @@ class ReplayMarketMakingCore(MarketMakingCore):
         self.obs = np.zeros((1, OBS_DIM), np.float32)
         self._act = np.zeros((1, 4), np.float64)
         self.vol_ref = mc.vol_ref
-        mp = np.zeros(mm.MP_SIZE, np.float64)
-        mp[mm.MP_DT] = cfg.dt
-        # every quantity inside the replay step is in shares (see core.replay_mm_nb)
-        mp[mm.MP_INV_LIMIT] = cfg.inventory_limit_lots * mc.lot_size
-        mp[mm.MP_IMB_LEVELS] = cfg.imbalance_levels
-        mp[mm.MP_LAMBDA_INV] = cfg.lambda_inventory
-        mp[mm.MP_LAMBDA_VOL] = cfg.lambda_volatility
-        mp[mm.MP_LAMBDA_IMP] = cfg.lambda_impact
-        mp[mm.MP_REWARD_SCALE] = cfg.reward_scale
-        mp[mm.MP_PNL_UNIT] = cfg.pnl_unit
-        mp[mm.MP_VOL_REF] = self.vol_ref
-        mp[mm.MP_LOT] = 1.0
-        mp[mm.MP_TICK] = mc.tick_size
-        mp[mm.MP_ACT_LOW : mm.MP_ACT_LOW + 4] = self.act_low
-        mp[mm.MP_ACT_HIGH : mm.MP_ACT_HIGH + 4] = self.act_high
-        self.mp = mp
+        # every quantity inside the replay step is in shares (see core.replay_mm_nb); the env liquidates
+        # against the real book (liquidation_cost), not in the kernel
+        self.mp = kernel_params(
+            cfg,
+            self.act_low,
+            self.act_high,
+            lot=1.0,
+            tick=mc.tick_size,
+            inventory_limit=cfg.inventory_limit_lots * mc.lot_size,
+            vol_ref=self.vol_ref,
+            liquidate=False,
+        )
         self.es = np.zeros(mm.ES_RING + cfg.vol_window + 1, np.float64)
-        mp[mm.MP_AS_H] = cfg.adverse_horizon_s
-        mp[mm.MP_N_STEPS] = cfg.n_steps
-        mp[mm.MP_LIQUIDATE] = 0.0  # the env liquidates against the real book (liquidation_cost)
         self.acc = np.zeros((1, mm.ACC_SIZE + 3 * mm.as_ring_size(cfg.adverse_horizon_s, cfg.dt)), np.float64)
         self.sim = _ReplayView(self)
 

@@ -7,6 +7,7 @@ import math
 from typing import Literal
 
 from almm_rllib.core.config import Config, check
+from almm_rllib.core.market_config import MarketConfig
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,6 +35,11 @@ class ReplayMarketConfig(Config):
     """Dollars per tick (NASDAQ: 0.01)."""
     lot_size: int = 100
     """Shares per lot of the agent's quotes."""
+    typical_spread_ticks: float = MarketConfig.typical_spread_ticks
+    """The day's typical bid-ask spread in ticks; like the simulated market's, it sets the env's default action
+    box (``EnvConfig.min_offset_ticks``/``max_offset_ticks``). Default: the AMZN 2012-06-21 figure, the same as
+    the default simulated market (the ``amzn_2012_06_21`` preset), so that a policy trained on the default
+    simulator has the replay env's action space. Set it to the replayed day's figure for another day."""
     vol_ref: float = 1e-4
     """Reference relative volatility per sqrt-second dividing observation 3 (fixed, not taken from the day)."""
 
@@ -56,4 +62,9 @@ class ReplayMarketConfig(Config):
         )
         check(math.isfinite(self.tick_size) and self.tick_size > 0, "tick_size", "must be > 0")
         check(self.lot_size >= 1, "lot_size", f"must be >= 1, got {self.lot_size}")
+        check(
+            math.isfinite(self.typical_spread_ticks) and self.typical_spread_ticks > 0,
+            "typical_spread_ticks",
+            f"must be > 0, got {self.typical_spread_ticks}",
+        )
         check(math.isfinite(self.vol_ref) and self.vol_ref > 0, "vol_ref", "must be > 0")

@@ -12,27 +12,37 @@ from __future__ import annotations
 
 import argparse
 
-from almm_rllib.evaluation.commands import _add_common, _finish, _seeds_from_args, env_config_from_args
-
-#: Said in every backtest's config.json and printed with its report.
-NO_IMPACT_NOTE = (
-    "replay market: the recorded messages are applied as they happened whatever the agent did (no market "
-    "impact, no reaction to its quotes); the agent's passive fills come from its modelled queue place, its "
-    "aggressive orders take the shown real liquidity at real prices without removing it; no fees."
+from almm_rllib.evaluation.commands import (
+    _add_common,
+    _finish,
+    _seeds_from_args,
+    env_config_from_args,
+    resolve_checkpoint_arg,
 )
+
+
+def policies_from_args(args: argparse.Namespace) -> list[str]:
+    """``--checkpoint`` folders (resolved like ``almm evaluate``'s: ``latest``, a trial or experiment folder)
+    and the named policies; with checkpoints only, or nothing, every baseline runs too."""
+    from almm_rllib.baselines import STRATEGIES
+
+    policies = [*(resolve_checkpoint_arg(c) for c in args.checkpoint), *args.policies]
+    if not args.policies:
+        policies += list(STRATEGIES)
+    return policies
 
 
 def _cmd_backtest(args: argparse.Namespace) -> int:
     """Backtest policies on a replayed LOBSTER day; write Parquet logs and a report."""
-    from almm_rllib.baselines import STRATEGIES
-    from almm_rllib.evaluation.runner import evaluate
+    from almm_rllib.evaluation.runner import evaluate, market_note
 
     market = replay_sets(args)
     if args.episode_seconds is not None:
         market.append(f"episode_seconds={args.episode_seconds}")
     cfg = env_config_from_args(args.env_config, [*market, *args.set], args.phase)
     seeds = _seeds_from_args(args)
-    policies = [*args.checkpoint, *args.policies] or list(STRATEGIES)
+    policies = policies_from_args(args)
+    note = market_note(cfg)
     run_dir = evaluate(
         policies,
         cfg,
@@ -42,10 +52,9 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
         workers=args.workers,
         progress=not args.no_progress,
         overwrite=args.overwrite,
-        extra_config={"market_note": NO_IMPACT_NOTE},
     )
     code = _finish(run_dir, args)
-    print(f"note: {NO_IMPACT_NOTE}")
+    print(f"note: {note}")
     return code
 
 
@@ -70,7 +79,12 @@ def add_backtest_parser(sub) -> argparse.ArgumentParser:
 
 def add_replay_arguments(p: argparse.ArgumentParser) -> None:
     """Policies, the replayed day and the seeds (shared by ``almm backtest`` and ``almm sim-to-real``)."""
-    p.add_argument("policies", nargs="*", metavar="POLICY", help="policies (default: every baseline)")
+    p.add_argument(
+        "policies",
+        nargs="*",
+        metavar="POLICY",
+        help="policies (default: every baseline, with any checkpoint)",
+    )
     p.add_argument("--data", required=True, help="folder of the LOBSTER message/orderbook files")
     p.add_argument("--ticker", required=True, help="ticker of the day to replay")
     p.add_argument(
@@ -84,4 +98,10 @@ def add_replay_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--latency", type=float, help="seconds from decision to book (default 0.005)")
     p.add_argument("--seeds", help="N (0..N-1), a-b (inclusive) or a comma list (default: 50 seeds)")
     p.add_argument("--episodes", type=int, help="number of seeds 0..N-1 (same as --seeds N)")
-    p.add_argument("--checkpoint", action="append", default=[], metavar="DIR", help="an RLlib checkpoint")
+    p.add_argument(
+        "--checkpoint",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="an RLlib checkpoint (a folder, a Tune trial or experiment folder, or 'latest'); repeatable",
+    )

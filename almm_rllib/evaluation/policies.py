@@ -38,7 +38,6 @@ import dataclasses
 import os
 import pickle
 import re
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -358,6 +357,10 @@ def _action_mode(ckpt: Path) -> tuple[bool, bool, str]:
     return False, False, "none (no NormalizeAndClipActions in the pipeline)"
 
 
+def _box_text(low: np.ndarray, high: np.ndarray) -> str:
+    return f"{[round(float(x), 4) for x in low]}..{[round(float(x), 4) for x in high]}"
+
+
 class CheckpointPolicy(Policy):
     """An RLModule from an RLlib checkpoint, acting deterministically (see the module docstring)."""
 
@@ -421,8 +424,9 @@ class CheckpointPolicy(Policy):
         self.obs_shape = tuple(module.observation_space.shape)
 
     def check_env(self, env) -> None:
-        """Refuse an env whose spaces do not fit the module; warn when its action bounds differ (RLlib would
-        unsquash with the env's bounds, and so do we)."""
+        """Refuse an env whose spaces are not the module's: another observation or action shape, or other action
+        bounds (the module's actions are normalized to its training box: mapped to another box they would be
+        other quotes, e.g. a checkpoint trained on one market preset run on a market of another price scale)."""
         if tuple(env.observation_space.shape) != self.obs_shape:
             raise CheckpointError(
                 self.path,
@@ -434,14 +438,16 @@ class CheckpointPolicy(Policy):
             raise CheckpointError(
                 self.path, f"the module acts in shape {self.action_low.shape}, the env expects {a.shape}"
             )
-        if not (np.array_equal(a.low, self.action_low) and np.array_equal(a.high, self.action_high)):
-            warnings.warn(
-                f"{self.path}: trained with action bounds {self.action_low.tolist()}..{self.action_high.tolist()}; "
-                f"the env's are {a.low.tolist()}..{a.high.tolist()} (actions are mapped to the env's bounds)",
-                stacklevel=2,
+        low = np.asarray(a.low, dtype=np.float32)
+        high = np.asarray(a.high, dtype=np.float32)
+        if not (np.array_equal(low, self.action_low) and np.array_equal(high, self.action_high)):
+            raise CheckpointError(
+                self.path,
+                f"the module was trained with the action box {_box_text(self.action_low, self.action_high)}, "
+                f"the env's is {_box_text(low, high)}: its actions would be other quotes there. Evaluate on the "
+                "training's box (env config min_offset_ticks, max_offset_ticks, max_size_lots; the offsets "
+                "default to the market's typical_spread_ticks)",
             )
-        self.action_low = np.asarray(a.low, dtype=np.float32)
-        self.action_high = np.asarray(a.high, dtype=np.float32)
 
     def normalized_action(self, obs: np.ndarray) -> np.ndarray:
         """The module's deterministic action in its own (normalized) space for a batch ``[B, obs_dim]`` or one

@@ -156,6 +156,16 @@ def as_env_config(env_config: EnvConfig | dict | None, phase: str | None = None)
     return resolve_env_config(cfg)  # a replayed day: its files read, checked and prepared once
 
 
+def market_note(cfg: EnvConfig) -> str | None:
+    """What results on ``cfg``'s market assume, in words, or None: for a replayed day, its lack of reaction to
+    the agent, its queue model and what they mean for the P&L (``env.replay.replay_assumptions``). Every run
+    writes it into ``config.json`` as ``market_note``; the HTML report shows it at the top."""
+    from almm_rllib.env.replay import replay_assumptions
+    from almm_rllib.env.replay_config import ReplayMarketConfig
+
+    return replay_assumptions(cfg.market) if isinstance(cfg.market, ReplayMarketConfig) else None
+
+
 def _env_for(cfg: EnvConfig):
     from almm_rllib.env.gym_env import MarketMakingGymEnv
 
@@ -503,6 +513,7 @@ def evaluate(
         "phase": cfg.phase,
         "workers": max_workers,
         "conventions": _conventions(cfg),
+        **({"market_note": note} if (note := market_note(cfg)) else {}),
         **(extra_config or {}),
     }
     versions = _framework_versions(specs)
@@ -520,13 +531,17 @@ def evaluate(
 
 
 def _describe_policies(specs: Sequence[PolicySpec], cfg: EnvConfig) -> list[dict[str, Any]]:
-    """``config.json``'s description of each policy. Checkpoints are loaded here (once), so that their errors
-    surface before any work; a baseline is described with what it runs with: the market's calibrated defaults
+    """``config.json``'s description of each policy. Checkpoints are loaded here (once) and their spaces checked
+    against the env's, so that their errors surface before any work; a baseline is described with what it runs with: the market's calibrated defaults
     overridden by the spec's parameters."""
     described = []
+    env = None
     for spec in specs:
         if spec.kind == "checkpoint":
             pol = _policy_for(spec, spec.label)
+            if env is None:
+                env = _env_for(cfg)
+            pol.check_env(env)  # spaces that do not fit are refused before any work
             described.append({**spec.describe(), **pol.describe()})
         else:
             described.append({**spec.describe(), "effective_params": baseline_params(spec, cfg)})

@@ -61,8 +61,9 @@ def sim_to_real_table(
     return table, pd.DataFrame(rows).set_index("metric")
 
 
-def format_sim_to_real(table: pd.DataFrame, agreement: pd.DataFrame) -> str:
-    """Markdown: the side-by-side means, then the rank agreement per metric."""
+def format_sim_to_real(table: pd.DataFrame, agreement: pd.DataFrame, *, note: str | None = None) -> str:
+    """Markdown: the side-by-side means, then the rank agreement per metric, then ``note`` (the replay's
+    assumptions) when given."""
     metrics = list(dict.fromkeys(table.columns.get_level_values(0)))
     head = "| strategy | " + " | ".join(f"{m} sim | {m} replay" for m in metrics) + " |"
     lines = [head, "|" + "---|" * (1 + 2 * len(metrics))]
@@ -71,15 +72,16 @@ def format_sim_to_real(table: pd.DataFrame, agreement: pd.DataFrame) -> str:
     lines += ["", "| metric | Spearman rho (sim vs replay ranks) | p | strategies |", "|---|---|---|---|"]
     for m, r in agreement.iterrows():
         lines.append(f"| {m} | {r['spearman']:.3f} | {r['p_value']:.3g} | {int(r['n'])} |")
+    if note:
+        lines += ["", f"Replay assumptions: {note}"]
     return "\n".join(lines) + "\n"
 
 
 def _cmd_sim_to_real(args: argparse.Namespace) -> int:
     """Every strategy on the calibrated simulator and on a replayed LOBSTER day: a side-by-side table."""
-    from almm_rllib.baselines import STRATEGIES
-    from almm_rllib.evaluation.backtest import NO_IMPACT_NOTE, replay_sets
+    from almm_rllib.evaluation.backtest import policies_from_args, replay_sets
     from almm_rllib.evaluation.commands import _seeds_from_args, env_config_from_args
-    from almm_rllib.evaluation.runner import evaluate
+    from almm_rllib.evaluation.runner import evaluate, market_note
     from almm_rllib.results.io import write_text
 
     sets = list(args.set)
@@ -88,7 +90,8 @@ def _cmd_sim_to_real(args: argparse.Namespace) -> int:
     sim_cfg = env_config_from_args(args.env_config, sets, None)
     real_cfg = env_config_from_args(args.env_config, [*replay_sets(args), *sets], None)
     seeds = _seeds_from_args(args)
-    policies = [*args.checkpoint, *args.policies] or list(STRATEGIES)
+    policies = policies_from_args(args)
+    note = market_note(real_cfg)
     runs = {}
     for name, cfg in (("sim", sim_cfg), ("replay", real_cfg)):
         runs[name] = evaluate(
@@ -100,11 +103,10 @@ def _cmd_sim_to_real(args: argparse.Namespace) -> int:
             workers=args.workers,
             progress=not args.no_progress,
             overwrite=args.overwrite,
-            extra_config={"market_note": NO_IMPACT_NOTE} if name == "replay" else None,
         )
     eps = {k: pd.read_parquet(Path(v) / "episodes.parquet") for k, v in runs.items()}
     table, agreement = sim_to_real_table(eps["sim"], eps["replay"])
-    text = format_sim_to_real(table, agreement)
+    text = format_sim_to_real(table, agreement, note=note)
     out = Path(runs["replay"])
     flat = table.copy()
     flat.columns = [f"{m}_{k}" for m, k in table.columns]
@@ -112,7 +114,6 @@ def _cmd_sim_to_real(args: argparse.Namespace) -> int:
     write_text(text, out / "sim_to_real.md")
     print(text)
     print(f"sim run: {runs['sim']}\nreplay run: {runs['replay']}\ntable: {out / 'sim_to_real.md'}")
-    print(f"note: {NO_IMPACT_NOTE}")
     return 0
 
 

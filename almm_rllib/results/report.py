@@ -552,6 +552,15 @@ def _paired_section(t: ReportTables) -> list[str]:
     return parts
 
 
+def _market_note_section(run: RunData) -> list[str]:
+    """The market's stated assumptions (``config.json``'s ``market_note``, e.g. a replayed day's: no reaction
+    to the agent, the queue model, what they mean for the P&L), shown before any figure."""
+    note = (run.config or {}).get("market_note")
+    if not note:
+        return []
+    return ["<h2>Market assumptions</h2>", f'<p class="note">{html.escape(str(note))}</p>']
+
+
 def _config_section(run: RunData) -> list[str]:
     """The resolved config and version files, folded."""
     return [
@@ -582,7 +591,7 @@ def render_html(
         steps = steps.to_pandas()
     if not isinstance(episodes, pd.DataFrame):
         episodes = episodes.to_pandas()
-    parts = _page_head(run, episodes)
+    parts = _page_head(run, episodes) + _market_note_section(run)
     if len(episodes) == 0:
         parts.append('<p class="note">The episodes table is empty: nothing to report.</p>')
         parts.append("</body></html>")
@@ -624,7 +633,8 @@ def write_html_report(
 ) -> Path:
     """Write a self-contained HTML report of a run folder (``<run_dir>/report.html`` by default).
 
-    The page holds the expected-performance table, P&L paths, drawdown curves, the inventory distribution,
+    The page holds the market's stated assumptions (``config.json``'s ``market_note``, if any), the
+    expected-performance table, P&L paths, drawdown curves, the inventory distribution,
     spread captured vs adverse selection, a per-regime breakdown, every other metric, the paired comparison
     with the reference, and the resolved config. Plots are inline PNGs; the page loads nothing from elsewhere.
     The file is written under a temporary name and renamed when complete.

@@ -24,6 +24,8 @@ The modules, one idea each (each imports only those above it in this list):
 * :mod:`.lobster_stats`: :func:`lobster_stats`, a LOBSTER day's own event statistics (calibration targets);
 * :mod:`.simulate`: the background market alone (:func:`simulate`, :func:`default_seconds`);
 * :mod:`.real_data`: finding a LOBSTER pair and resampling it onto the clock (:func:`lobster_record`);
+* :mod:`.comparison`: issue 15's item 2, every statistic of :mod:`almm_rllib.results.microstructure` on the
+  simulator beside the real day with its band and verdict (``market_stats.json`` key ``microstructure``);
 * :mod:`.summary`, :mod:`.checks`: the summary table and the plausibility checks;
 * :mod:`.figures`, :mod:`.page`: the plots and the HTML page (helpers shared with the evaluation report in
   :mod:`almm_rllib.results.figures` and :mod:`almm_rllib.results.html`);

@@ -68,7 +68,9 @@ def add_market_report_parser(subparsers) -> argparse.ArgumentParser:
         description=(
             "Run the simulated background market alone (switching regimes, then each regime pinned), measure "
             "its stylised facts (spread, depth, return autocorrelation, volatility per regime, clustering, "
-            "tails, order-flow imbalance, regime occupancy, VaR) beside real NASDAQ data, and write "
+            "tails, order-flow imbalance, regime occupancy, VaR) beside real NASDAQ data, compare every "
+            "microstructure statistic of issue 15 (response, markouts by depth, walk, sign memory, signature, "
+            "spread, touch depth, clustering) with the real day in tolerance bands, and write "
             "report.html and market_stats.json."
         ),
     )

@@ -26,6 +26,7 @@ from almm_rllib.results.market_report.estimators import (
     summary,
     wquantile,
 )
+from almm_rllib.results.microstructure import group_executions
 
 if TYPE_CHECKING:
     from almm_rllib.data.lobster import LobsterData
@@ -56,7 +57,8 @@ def lobster_stats(data: LobsterData, *, horizons: tuple[float, ...] = (1.0, 10.0
       (time-weighted) and ``mean_event``.
     * ``rates_per_s``: per message type name (``MESSAGE_TYPE_NAMES``), ``buy``/``sell`` (direction = side of
       the resting order) and ``total``; plus ``all``.
-    * ``market_orders``: type-4 executions grouped by (time, direction) = one aggressive order each:
+    * ``market_orders``: type-4 executions grouped into aggressive orders (a run with one time stamp and
+      direction, ``results.microstructure.group_executions``):
       ``size_shares`` summary, ``fills_per_order`` and ``levels_per_order`` means, ``frac_multi_level``,
       ``buy``/``sell`` counts (aggressor = opposite of the resting side), ``rate_per_s``. Hidden executions
       (type 5) are summarised separately in ``hidden_executions`` (``frac_off_tick``: printed between ticks,
@@ -154,27 +156,39 @@ def _message_rates(typ: np.ndarray, d: np.ndarray, duration: float) -> dict:
 
 
 def _order_stats(msgs, duration: float) -> dict:
-    """``market_orders`` (visible executions grouped by time and resting side), ``hidden_executions`` and
+    """``market_orders`` (visible executions grouped into orders by ``results.microstructure.group_executions``:
+    a run of executions with the same time stamp and side), ``hidden_executions`` and
     ``limit_orders`` (sizes of new orders)."""
+    import pandas as pd
+
     from almm_rllib.data.lobster import MSG_EXECUTE, MSG_HIDDEN, MSG_NEW
 
     typ = msgs["type"].to_numpy()
     size = msgs["size"].to_numpy()
     price = msgs["price"].to_numpy()
     out: dict = {}
-    ex = msgs[typ == MSG_EXECUTE]
-    if len(ex):
-        g = ex.groupby(["time", "direction"], sort=False)
-        agg = g.agg(size=("size", "sum"), fills=("size", "size"), levels=("price", "nunique")).reset_index()
+    ex = typ == MSG_EXECUTE
+    if ex.any():
+        # one grouping of executions into market orders for the whole project: results.microstructure's
+        mo = group_executions(
+            msgs["time"].to_numpy(np.float64)[ex],
+            -msgs["direction"].to_numpy(np.int64)[ex],
+            price[ex].astype(np.float64),
+            size[ex].astype(np.float64),
+            tick_size=1.0,  # LOBSTER prices are in ticks here
+            source="LOBSTER executions",
+        )
+        n = len(mo)
+        levels = pd.Series(mo.fill_price).groupby(mo.fill_order).nunique().to_numpy()
         out["market_orders"] = {
-            "n": len(agg),
-            "size_shares": summary(agg["size"].to_numpy()),
-            "fills_per_order": float(agg["fills"].mean()),
-            "levels_per_order": float(agg["levels"].mean()),
-            "frac_multi_level": float((agg["levels"] > 1).mean()),
-            "buy": int((agg["direction"] == -1).sum()),
-            "sell": int((agg["direction"] == 1).sum()),
-            "rate_per_s": float(len(agg) / duration) if duration > 0 else math.nan,
+            "n": n,
+            "size_shares": summary(mo.size),
+            "fills_per_order": float(mo.fill_order.size / n),
+            "levels_per_order": float(levels.mean()),
+            "frac_multi_level": float((levels > 1).mean()),
+            "buy": int((mo.sign == 1).sum()),
+            "sell": int((mo.sign == -1).sum()),
+            "rate_per_s": float(n / duration) if duration > 0 else math.nan,
         }
     else:
         out["market_orders"] = {"n": 0, "size_shares": summary([]), "rate_per_s": 0.0}

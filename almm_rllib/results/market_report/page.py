@@ -7,6 +7,7 @@ import html
 import json
 
 from almm_rllib.results.html import img, table
+from almm_rllib.results.market_report.comparison import failing, headline, real_name
 from almm_rllib.results.market_report.summary import fmt, summary_rows
 
 _CSS = """
@@ -47,6 +48,7 @@ def render_html(stats: dict, figs: dict[str, str]) -> str:
     for section in (
         _head,
         _summary_section,
+        microstructure_section,
         _per_regime_section,
         _book_sections,
         _return_sections,
@@ -82,6 +84,12 @@ def _head(stats: dict, figs: dict[str, str]) -> list[str]:
         "step records by one function for the simulation and the real data alike.</p>",
         _checks_for(checks, *[c["id"] for c in checks]),
     ]
+    if stats.get("microstructure") is not None:
+        p.append(
+            '<p>Microstructure against the real day (issue 15, item 2): <a href="#microstructure"><b>'
+            + html.escape(headline(stats["microstructure"]))
+            + "</b></a>.</p>"
+        )
     return p
 
 
@@ -106,6 +114,56 @@ def _summary_section(stats: dict, figs: dict[str, str]) -> list[str]:
     else:
         p.append('<p class="note">No LOBSTER data was compared (none found, or switched off).</p>')
     p.append(table(head, body))
+    return p
+
+
+_VERDICT_BADGE = {"pass": True, "fail": False, "n/a": None}
+
+
+def microstructure_section(stats: dict, figs: dict[str, str] | None = None) -> list[str]:
+    """Issue 15, item 2: every microstructure statistic beside the real day's, with its band and verdict, the
+    headline count and the reason of each failing statistic (the rows of ``results.microstructure.compare``)."""
+    sec = stats.get("microstructure")
+    if sec is None:
+        return []
+    p = [
+        '<h2 id="microstructure">Microstructure vs the real day</h2>',
+        f"<p><b>{html.escape(headline(sec))}</b>.</p>",
+        "<p>One code path (<code>almm_rllib.results.microstructure</code>) measures the real LOBSTER day and "
+        "a run of the simulated market read fill by fill: the response of the mid to a market order, the "
+        "maker's markout of passive executions by depth, how far market orders walk, the memory of order "
+        "signs, the signature plot and 1-s return autocorrelation, the spread, the depth at the touch and the "
+        "clustering of arrivals. Figures are scale-free (half-spreads, ticks, ratios, correlations); each "
+        "band is the rule in the last column, widened to two standard errors where the real day is a small "
+        "sample.</p>",
+    ]
+    if sec.get("real") is None:
+        return p
+    fails = failing(sec)
+    if fails:
+        items = "".join(
+            f"<li><b>{html.escape(r['name'])}</b>: simulated {fmt(r['sim'])}, band "
+            f"[{fmt(r['band'][0])}, {fmt(r['band'][1])}] around {fmt(r['real'])}. "
+            f"Band rule: {html.escape(r['why'])}.</li>"
+            for r in fails
+        )
+        p.append(f"<p>Failing statistics and why:</p><ul>{items}</ul>")
+    head = ["statistic", real_name(sec), "simulated", "band", "verdict", "why"]
+    lines = ["<table>", "<tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr>"]
+    for r in sec["rows"]:
+        cells = [
+            html.escape(r["name"]),
+            fmt(r["real"]),
+            fmt(r["sim"]),
+            f"[{fmt(r['band'][0])}, {fmt(r['band'][1])}]",
+            _badge(_VERDICT_BADGE[r["verdict"]]),
+            html.escape(r["why"]),
+        ]
+        lines.append(
+            '<tr><td class="l">' + "</td><td>".join(cells[:5]) + f'</td><td class="l">{cells[5]}</td></tr>'
+        )
+    lines.append("</table>")
+    p.append("\n".join(lines))
     return p
 
 

@@ -2,7 +2,9 @@
 
 :func:`lobster_record` turns a LOBSTER day into the simulator's record layout, so that
 :func:`~.record_stats.market_stats` measures it with the code that measures the simulator;
-:func:`lobster_section` adds the day's own event statistics (:func:`~.lobster_stats.lobster_stats`).
+:func:`lobster_section` adds the day's own event statistics (:func:`~.lobster_stats.lobster_stats`) and its
+microstructure statistics (:func:`almm_rllib.results.microstructure.microstructure_stats` of
+:func:`~almm_rllib.results.microstructure.lobster_day`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from almm_rllib.core.market_facts import ROUND_LOT_SHARES
+from almm_rllib.results import microstructure as ms
 from almm_rllib.results.market_report.estimators import as_float, ffill
 from almm_rllib.results.market_report.lobster_stats import lobster_stats
 from almm_rllib.results.market_report.record_stats import market_stats, rec_columns
@@ -108,6 +111,7 @@ def lobster_section(path, *, dt: float, lags: int, coarse: int) -> tuple[dict, n
     st = market_stats(rec, dt=dt, tick_size=TICK_SIZE, lags=lags, coarse=coarse)
     ls = lobster_stats(data)
     mo = ls["market_orders"]
+    micro = ms.microstructure_stats(ms.lobster_day(data))
     sec = {
         "ticker": data.ticker,
         "date": data.date,
@@ -120,6 +124,7 @@ def lobster_section(path, *, dt: float, lags: int, coarse: int) -> tuple[dict, n
         "market_orders_per_s": as_float(mo.get("rate_per_s")),
         "limit_order_mean_lots": as_float(ls["limit_orders"]["size_shares"]["mean"]) / LOBSTER_LOT_SHARES,
         "lobster_stats": ls,
+        "microstructure": micro,
         "notes": (
             f"{data.ticker} traded near ${st['mean_price']:.0f} with a $0.01 tick, so its spread in ticks is far "
             "wider than a $100 stock's; compare shapes and dimensionless figures (bps, correlations, "

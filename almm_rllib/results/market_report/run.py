@@ -12,6 +12,7 @@ import numpy as np
 
 from almm_rllib.results.market_report import figures, page
 from almm_rllib.results.market_report.checks import plausibility_checks
+from almm_rllib.results.market_report.comparison import comparison_section, simulated_microstructure
 from almm_rllib.results.market_report.real_data import default_lobster_dir, lobster_section
 from almm_rllib.results.market_report.record_stats import fair_stats, market_stats, pinned_summary, valid_rows
 from almm_rllib.results.market_report.simulate import default_seconds, pinned_config, simulate
@@ -25,7 +26,7 @@ STATS_FILE = "market_stats.json"
 #: ``compare_lobster`` default: the shared LOBSTER folder beside the repository if it exists.
 AUTO = "auto"
 #: Top-level keys of ``market_stats.json``.
-STATS_KEYS = ("meta", "simulated", "per_regime", "lobster", "checks", "summary")
+STATS_KEYS = ("meta", "simulated", "per_regime", "lobster", "checks", "summary", "microstructure")
 
 
 def jsonable(x: Any) -> Any:
@@ -61,6 +62,11 @@ def market_report(
     vol_tolerance: float = 0.25,
 ) -> Path:
     """Run the background market alone, measure it, and write ``report.html`` and ``market_stats.json``.
+
+    The ``microstructure`` section is issue 15's item 2: a second run of the background market (the same seed,
+    burn-in and length, read fill by fill through ``results.microstructure.simulator_day``) measured and
+    compared with the LOBSTER day by :mod:`almm_rllib.results.microstructure`, one verdict per statistic
+    (:mod:`.comparison`).
 
     Args:
         config: the market (``model="lob"``); default ``MarketConfig()``.
@@ -99,6 +105,10 @@ def market_report(
     if src is not None:
         lob_sec, lob_rec = lobster_section(src, dt=dt, lags=lags, coarse=coarse)
 
+    micro_sim = simulated_microstructure(
+        config, seconds=seconds, dt=dt, seed=seed, burn_in_seconds=burn_in_seconds
+    )
+    micro = comparison_section(lob_sec.pop("microstructure") if lob_sec else None, micro_sim)
     meta = _meta(config, seed, seconds, pinned_seconds, burn_in_seconds, dt, coarse, lags, switching)
     stats = {
         "meta": meta,
@@ -107,6 +117,7 @@ def market_report(
         "per_regime_stats": per_stats,
         "lobster": lob_sec,
         "checks": plausibility_checks(sim, per_regime, vol_tolerance=vol_tolerance, switching=switching),
+        "microstructure": micro,
     }
     stats["summary"] = summary_rows(stats)
     figs = figures.draw_all(rec, stats, pinned_recs, lob_rec, dt)

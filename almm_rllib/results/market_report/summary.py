@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from almm_rllib.results.market_report.comparison import format_comparison
 from almm_rllib.results.market_report.record_stats import vr_at
 
 if TYPE_CHECKING:
@@ -179,7 +180,7 @@ def _flow_and_risk_rows(dt: float, sim: dict, both) -> list[dict]:
 
 
 def format_summary(stats: dict) -> str:
-    """The summary table and the checks as plain text."""
+    """The summary table, the checks and the microstructure comparison (issue 15, item 2) as plain text."""
     rows = summary_rows(stats)
     has_lob = stats.get("lobster") is not None
     head = ["figure", "unit", "simulated"] + (["AMZN"] if has_lob else [])
@@ -200,4 +201,6 @@ def format_summary(stats: dict) -> str:
             else f" ({c['criterion']})"
         )
         out.append(f"[{mark}] {c['title']}: {c['value']}{judged}")
+    if stats.get("microstructure") is not None:
+        out += ["", format_comparison(stats["microstructure"])]
     return "\n".join(out)

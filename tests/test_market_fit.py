@@ -1,0 +1,176 @@
+"""``almm calibrate-market`` (evaluation/market_fit.py) and the presets as data files (core/presets/*.json)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from almm_rllib.cli import main as cli_main
+from almm_rllib.core.config import ConfigError
+from almm_rllib.core.market_config import (
+    DEFAULT_PRESET,
+    PRESET_DIR,
+    PRESETS,
+    MarketConfig,
+    load_presets,
+    read_preset_file,
+)
+from almm_rllib.evaluation import market_fit as mf
+
+LOBSTER = Path(__file__).resolve().parents[2] / "shared" / "data" / "lobster"
+WINDOW = 900.0
+
+
+def test_presets_are_the_package_files_and_the_default_is_the_class_defaults():
+    files = sorted(p.stem for p in PRESET_DIR.glob("*.json"))
+    assert files == sorted(PRESETS) and {"amzn_2012_06_21", "generic_large_tick"} <= set(files)
+    # the shipped default preset and the class defaults are one market
+    assert MarketConfig() == MarketConfig.preset(DEFAULT_PRESET)
+    fit = read_preset_file(PRESET_DIR / f"{DEFAULT_PRESET}.json")["fit"]
+    for key in ("command", "data", "seed", "direct", "moments", "diffusion_scale"):
+        assert key in fit, key
+    assert fit["moments"]["objective_value"] <= fit["moments"]["start_objective"]
+
+
+def test_generic_large_tick_is_the_old_market():
+    g = MarketConfig.preset("generic_large_tick")
+    assert g.initial_price == 100.0 and g.flow.limit_rate == 10.0 and g.formation.impact_ticks == 0.0
+    assert g.regimes.diffusion_scale == () and g.flow.p_informed == 0.0 and g.flow.hawkes_branching == 0.0
+
+
+def test_a_wrong_preset_name_lists_the_known_ones():
+    with pytest.raises(ConfigError) as err:
+        MarketConfig.preset("nasdaq_2020")
+    assert all(n in str(err.value) for n in PRESETS)
+
+
+def test_a_bad_preset_file_is_a_clear_error(tmp_path):
+    (tmp_path / "broken.json").write_text("{not json")
+    with pytest.raises(ConfigError, match="broken.json"):
+        load_presets(tmp_path)
+    (tmp_path / "broken.json").write_text(json.dumps({"market": {"flow": {"p_informed": 2}}}))
+    with pytest.raises(ConfigError, match=r"broken.json: flow.p_informed must be a probability"):
+        load_presets(tmp_path)
+
+
+@pytest.mark.parametrize("scale", [(1.0, 1.2, 1.0), (0.5, 0.0, 1.0), (1.0,)])
+def test_diffusion_scale_is_validated(scale):
+    with pytest.raises(ConfigError, match="diffusion_scale"):
+        MarketConfig.from_dict({"regimes": {"diffusion_scale": list(scale)}})
+
+
+def _independent_direct(folder: Path, window: float) -> dict:
+    """The direct estimates recomputed from the CSV files with pandas alone (no project reader)."""
+    import pandas as pd
+
+    msg = sorted(folder.glob("AMZN_*_message_*.csv"))[0]
+    m = pd.read_csv(msg, header=0, names=["time", "type", "id", "size", "price", "dir"])
+    ob = pd.read_csv(str(msg).replace("_message_", "_orderbook_"), header=0, names=[0, 1, 2, 3])
+    keep = (m["time"] <= m["time"].iloc[0] + window).to_numpy()
+    m, ob = m[keep], ob[keep]
+    mid = (ob[0] + ob[2]).to_numpy() / 2 / 1e4
+    ex = m[m["type"] == 4]
+    orders = ex.groupby(["time", "dir"], sort=False)["size"].sum()
+    seconds = m["time"].iloc[-1] - m["time"].iloc[0]
+    cfg = MarketConfig()
+    pi = cfg.regimes.stationary()
+    return {
+        "initial_price": round(float(np.mean(mid)), 2),
+        "market_rate": len(orders) / seconds / 2 / float(pi @ np.asarray(cfg.regimes.market_rate_mult)),
+        "mu": float(np.log(orders.to_numpy() / 100).mean()),
+        "sigma": float(np.log(orders.to_numpy() / 100).std(ddof=1)),
+        "limit_per_s": float((m["type"] == 1).sum() / seconds / 2),
+    }
+
+
+def test_calibrate_market_on_a_small_window_writes_a_preset_that_loads(tmp_path, capsys):
+    out = tmp_path / "presets"
+    rc = cli_main(
+        [
+            "calibrate-market",
+            "--lobster",
+            str(LOBSTER),
+            "--ticker",
+            "AMZN",
+            "--name",
+            "amzn_test",
+            "--window",
+            str(WINDOW),
+            "--seconds",
+            "300",
+            "--budget",
+            "2",
+            "--vol-seconds",
+            "300",
+            "--base",
+            DEFAULT_PRESET,
+            "--out",
+            str(out),
+        ]
+    )
+    assert rc == 0, capsys.readouterr().err
+    path = out / "amzn_test.json"
+    assert sorted(p.name for p in out.iterdir()) == ["amzn_test.json"]  # no temp file left behind
+    doc = read_preset_file(path)
+    cfg = MarketConfig.from_dict(doc["market"])
+    want = _independent_direct(LOBSTER, WINDOW)
+    assert cfg.initial_price == want["initial_price"]
+    assert cfg.tick_size == 0.01
+    assert math.isclose(cfg.flow.market_rate, want["market_rate"], rel_tol=1e-3)
+    assert math.isclose(cfg.flow.market_size_mu, want["mu"], abs_tol=1e-3)
+    assert math.isclose(cfg.flow.market_size_sigma, want["sigma"], abs_tol=1e-3)
+    direct = doc["fit"]["direct"]["measured"]
+    assert math.isclose(direct["limit_orders_per_s_per_side"], want["limit_per_s"], rel_tol=1e-9)
+    fit = doc["fit"]
+    assert fit["seed"] == 7 and fit["window_s"] == WINDOW
+    assert (
+        fit["command"].startswith("almm calibrate-market --lobster ")
+        and "--window 900 --seconds" not in fit["command"]
+    )
+    assert "--ticker AMZN --name amzn_test --seed 7 --seconds 300 --budget 2 --rounds 2" in fit["command"]
+    assert fit["moments"]["evaluations"] <= 2 and math.isfinite(fit["moments"]["objective_value"])
+    assert len(cfg.regimes.diffusion_scale) == cfg.n_regimes
+    assert all(0 < s <= 1 for s in cfg.regimes.diffusion_scale)
+    assert fit["data"]["message_file"].endswith("AMZN_2012-06-21_34200000_57600000_message_1.csv")
+
+
+def _refused(capsys, tmp_path, *args) -> str:
+    out = tmp_path / "out"
+    rc = cli_main(
+        ["calibrate-market", "--name", "x", "--out", str(out), "--budget", "1", "--rounds", "1", *args]
+    )
+    assert rc == 2
+    assert not out.exists() or not any(out.iterdir())  # nothing written
+    return capsys.readouterr().err
+
+
+def test_missing_folder_unknown_ticker_and_corrupt_file_are_clear_errors(tmp_path, capsys):
+    err = _refused(capsys, tmp_path, "--lobster", str(tmp_path / "nope"), "--ticker", "AMZN")
+    assert "almm calibrate-market: --lobster" in err and "not a folder" in err
+    day = tmp_path / "day"
+    day.mkdir()
+    err = _refused(capsys, tmp_path, "--lobster", str(day), "--ticker", "AMZN")
+    assert "--ticker AMZN: no LOBSTER message file" in err
+    for src in sorted(LOBSTER.glob("AMZN_*")):  # the first 200 rows of the pair, one of them garbled
+        (day / src.name).write_text("\n".join(src.read_text().splitlines()[:200]) + "\n")
+    err = _refused(capsys, tmp_path, "--lobster", str(day), "--ticker", "MSFT")
+    assert "--ticker MSFT" in err and "AMZN" in err  # lists the tickers there
+    msg = sorted(day.glob("AMZN_*_message_*.csv"))[0]
+    lines = msg.read_text().splitlines()
+    lines[10] = lines[10].split(",", 1)[0] + ",1,oops,100,2230000,1"
+    msg.write_text("\n".join(lines) + "\n")
+    err = _refused(capsys, tmp_path, "--lobster", str(day), "--ticker", "AMZN")
+    assert "almm calibrate-market: --lobster:" in err and msg.name in err and "line 11" in err
+    err = _refused(capsys, tmp_path, "--lobster", str(day), "--ticker", "AMZN", "--base", "nope")
+    assert "--base 'nope' is not a known market preset" in err and "generic_large_tick" in err
+
+
+def test_write_preset_replaces_atomically(tmp_path):
+    p = mf.write_preset(tmp_path, "a", {"market": {}})
+    p2 = mf.write_preset(tmp_path, "a", {"market": {"initial_price": 300.0}})
+    assert p == p2 and json.loads(p.read_text())["market"]["initial_price"] == 300.0
+    assert [x.name for x in tmp_path.iterdir()] == ["a.json"]

@@ -1,0 +1,149 @@
+"""The market report's microstructure section (issue 15, item 2): every statistic of
+``results.microstructure.compare`` beside the real day, with its band and verdict, in the JSON, the HTML page
+and the printed summary; a failing statistic carries its reason."""
+
+from __future__ import annotations
+
+import copy
+import html
+import json
+import pathlib
+import re
+
+import numpy as np
+import pytest
+
+from almm_rllib.core.market_config import MarketConfig
+from almm_rllib.data.lobster import read_lobster
+from almm_rllib.results import market_report as mr
+from almm_rllib.results import microstructure as ms
+from almm_rllib.results.market_report import comparison, page
+
+DATA = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data" / "lobster"
+
+
+def _need_data() -> None:
+    if not DATA.is_dir():
+        pytest.fail(
+            f"LOBSTER sample data not found at {DATA} (shared/data/lobster beside the clone)", pytrace=False
+        )
+
+
+def _expected_names() -> list[str]:
+    """Every statistic of item 2 by the names ``compare`` gives them (one list per family)."""
+    names = [f"R({t:g} s) / half-spread" for t in ms.TAUS] + ["R(60 s) / R(1 s)"]
+    for h in ms.MARKOUT_HORIZONS:
+        names.append(f"maker markout {h:g} s, all depths / half-spread")
+        names += [f"maker markout {h:g} s, depth {b} ticks / half-spread" for b in ms.DEPTH_BUCKETS]
+    names += ["market orders walking >= 1 tick"] + [
+        f"market orders walking {b} ticks" for b in ("1", "2", "3+")
+    ]
+    names += [f"sign ACF lag {k}" for k in ms.SIGN_LAGS]
+    names += [f"signature RV({s:g} s) / RV(60 s)" for s in ms.SIGNATURE_S[:-1]]
+    names += ["volatility per sqrt-s (60-s sampling)"]
+    names += [f"1-s mid change ACF lag {j}" for j in range(1, 6)]
+    names += ["spread mean (ticks)", "spread p50 (ticks)", "spread p95 (ticks)"]
+    names += ["touch depth / mean market-order size", "market-order inter-arrival CV"]
+    names += [f"Fano factor of counts in {w:g} s" for w in ms.FANO_WINDOWS]
+    return names
+
+
+@pytest.fixture(scope="module")
+def amzn() -> dict:
+    _need_data()
+    mpath, opath = mr.find_lobster_pair(DATA)
+    return ms.microstructure_stats(ms.lobster_day(read_lobster(mpath, opath)))
+
+
+def test_report_shows_every_statistic_beside_amzn_with_its_verdict(tmp_path):
+    _need_data()
+    path = mr.market_report(
+        MarketConfig(),
+        seconds=1500.0,
+        pinned_seconds=300.0,
+        burn_in_seconds=60.0,
+        seed=3,
+        out_dir=tmp_path,
+        compare_lobster=DATA,
+    )
+    st = json.loads((path.parent / mr.STATS_FILE).read_text(encoding="utf-8"))
+    sec = st["microstructure"]
+    assert "microstructure" not in st["lobster"]  # stored once, in the section
+    assert sec["real"]["info"]["ticker"] == "AMZN" and sec["simulated"]["info"]["source"] == "simulator"
+    assert sec["simulated"]["seconds"] == pytest.approx(1500.0)
+    rows = sec["rows"]
+    assert [r["name"] for r in rows] == _expected_names()
+    assert all(r["verdict"] in ("pass", "fail", "n/a") and r["why"] for r in rows)
+    for r in rows:  # the verdict is the band's
+        if r["verdict"] != "n/a":
+            assert r["verdict"] == ("pass" if r["band"][0] <= r["sim"] <= r["band"][1] else "fail"), r
+    n_pass = sum(r["verdict"] == "pass" for r in rows)
+    assert sec["n_pass"] == n_pass and sec["n_total"] == len(rows) == 52
+    assert sec["headline"].startswith(f"{n_pass} of {len(rows)} statistics within band against AMZN")
+    # the real figures are the LOBSTER day's own, through the same code path
+    mpath, opath = mr.find_lobster_pair(DATA)
+    own = ms.microstructure_stats(ms.lobster_day(read_lobster(mpath, opath)))
+    by_name = {r["name"]: r for r in rows}
+    assert by_name["spread mean (ticks)"]["real"] == pytest.approx(own["spread"]["mean_ticks"])
+    assert by_name["sign ACF lag 1"]["real"] == pytest.approx(own["sign_acf"]["1"])
+
+    html_page = path.read_text(encoding="utf-8")
+    assert 'id="microstructure"' in html_page and sec["headline"] in html_page
+    body = html_page.split('id="microstructure"', 1)[1]
+    for r in rows:
+        assert html.escape(r["name"]) in body, r["name"]
+    table_rows = re.findall(r"<tr><td class=\"l\">(.*?)</td>.*?<span class=\"(pass|fail|na)\">", body)
+    assert [name for name, _ in table_rows] == [html.escape(r["name"]) for r in rows]
+    assert [v for _, v in table_rows] == [{"n/a": "na"}.get(r["verdict"], r["verdict"]) for r in rows]
+
+    text = mr.format_summary(st)
+    assert sec["headline"] in text
+    for r in rows:
+        line = next(x for x in text.splitlines() if x.startswith(r["name"] + " "))
+        assert f" {r['verdict']} " in line, line
+    for r in comparison.failing(sec):
+        assert f"  - {r['name']}: simulated" in text and r["why"] in text
+
+
+def test_a_forced_failing_statistic_shows_its_reason(amzn):
+    sim = copy.deepcopy(amzn)
+    sim["info"] = {"source": "simulator"}
+    same = comparison.comparison_section(amzn, sim)
+    assert same["n_fail"] == 0 and same["n_pass"] + same["n_na"] == same["n_total"] == 52  # itself: in band
+    sim["spread"]["mean_ticks"] *= 3.0  # far outside +-25%
+    sec = comparison.comparison_section(amzn, json.loads(json.dumps(mr.jsonable(sim))))
+    fails = comparison.failing(sec)
+    assert [r["name"] for r in fails] == ["spread mean (ticks)"] and sec["n_fail"] == 1
+    assert fails[0]["why"] == "+-25%"
+    assert sec["headline"] == (
+        f"{sec['n_total'] - 1 - sec['n_na']} of 52 statistics within band against AMZN 2012-06-21 (1 fail"
+        + (f", {sec['n_na']} n/a: too little data)" if sec["n_na"] else ")")
+    )
+    real = amzn["spread"]["mean_ticks"]
+    text = comparison.format_comparison(sec)
+    assert f"  - spread mean (ticks): simulated {3 * real:.3g} is above the band" in text
+    assert "(+-25%)" in text.splitlines()[-1]
+    html_page = "\n".join(page.microstructure_section({"microstructure": sec}))
+    item = re.search(r"<li><b>spread mean \(ticks\)</b>: (.*?)</li>", html_page)
+    assert item is not None and "+-25%" in item.group(1)
+    assert html_page.count('<span class="fail">') == 1
+
+
+def test_without_a_real_day_the_section_says_so(amzn):
+    sec = comparison.comparison_section(None, amzn)
+    assert sec["rows"] == [] and sec["n_total"] == 0
+    assert "no real day" in sec["headline"]
+    assert comparison.format_comparison(sec).endswith(sec["headline"])
+    assert "no real day" in "\n".join(page.microstructure_section({"microstructure": sec}))
+
+
+def test_spread_quantiles_are_whole_ticks_at_a_high_price_level():
+    # 9 ticks at $222 in money is 0.0899999... ticks x 0.01: a quantile of 8.9999999 would fail a band that
+    # starts at 9
+    n = 50
+    ticks = 22_213 + np.arange(n) % 3  # money = ticks x tick size, as both adapters build it
+    bid, ask = ticks * 0.01, (ticks + 9) * 0.01
+    assert not np.all((ask - bid) / 0.01 == 9.0)  # the rounding noise is there
+    q = ms.QuoteSeries(np.arange(n, dtype=float), bid, ask, np.ones(n), np.ones(n), tick_size=0.01)
+    sp = ms.spread_stats(ms.MarketDay("t", q, ms.group_executions([], [], [], [], tick_size=0.01)))
+    assert sp["p50"] == 9.0 and sp["p5"] == 9.0 and sp["mean_ticks"] == pytest.approx(9.0, abs=1e-9)
