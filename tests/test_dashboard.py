@@ -175,7 +175,7 @@ def test_replay_market_config(monkeypatch, tmp_path):
         and m.latency == pytest.approx(0.02)
     )
     assert cfg.episode_seconds == 120 and cfg.phase is None
-    # the action box is the simulated AMZN day's
+    # the action box is the simulated AMZN day's (the replay carries the day's typical spread)
     sim = M.EnvConfig(market=M.MarketConfig.preset(AMZN))
     assert (cfg.min_offset_ticks, cfg.max_offset_ticks) == (sim.min_offset_ticks, sim.max_offset_ticks)
     monkeypatch.setenv("ALMM_LOBSTER_DIR", str(tmp_path))

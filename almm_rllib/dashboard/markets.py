@@ -26,7 +26,7 @@ Parameters and their ranges (anything else is refused with a message naming the 
   regime's volatility per sqrt-second to ``daily / sqrt(day_seconds)`` (``day_seconds``:
   ``core.market_facts.SESSION_SECONDS``, the 6.5-hour session) and scales the low and high regimes by the same
   factor, so their ratios stay the preset's. The default is the preset's own (:func:`reference_daily_vol`:
-  AMZN's medium regime, 8.5e-5 per sqrt-second, is 0.0130 a day; ``generic_large_tick``'s 1.6e-4 is 0.0245),
+  about 0.014 a day for AMZN's medium regime, 0.0245 for ``generic_large_tick``'s 1.6e-4 per sqrt-second),
   which reproduces the preset exactly. A pinned phase then picks the low, medium or high regime,
   ``regime_switching`` moves between all three. The stylized market's ``sigma`` (money per sqrt-second) is
   scaled by ``daily / reference_daily_vol`` of the default market;
@@ -186,14 +186,8 @@ def env_config(
             f"the replayed day has no curriculum phases (its volatility is the day's): choose {NO_PHASE!r}"
         )
     mc = market_config(name, initial_price, daily_vol, latency_ms)
-    box = {}
-    if name == REPLAY:
-        # the action box of the simulated day (the env derives it from the market's typical spread, which the
-        # replay config does not carry): the same quotes reach the same depths on both
-        sim = EnvConfig(market=MarketConfig.preset(DEFAULT_PRESET))
-        box = {"min_offset_ticks": sim.min_offset_ticks, "max_offset_ticks": sim.max_offset_ticks}
     try:
-        return EnvConfig(market=mc, episode_seconds=dur, dt=1.0, phase=phase, info_level="full", **box)
+        return EnvConfig(market=mc, episode_seconds=dur, dt=1.0, phase=phase, info_level="full")
     except ConfigError as e:
         raise DashboardError(f"environment: {e}") from e
 
