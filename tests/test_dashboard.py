@@ -24,13 +24,24 @@ from almm_rllib.dashboard.live import LiveSession
 from almm_rllib.evaluation import LiveEpisode, evaluate, load_policy
 from almm_rllib.results import read_run, report_tables
 from almm_rllib.results import schema as S
+from almm_rllib.results.market_report.real_data import default_lobster_dir
 
 APP = str(Path(__file__).resolve().parents[1] / "almm_rllib" / "dashboard" / "app.py")
+#: The LOBSTER sample day (the replay market's data).
+LOBSTER = default_lobster_dir()
 STRATS = ["avellaneda_stoikov", "static_spread", "random"]
 
 
-def small_cfg(seconds: float = 30.0):
-    return M.env_config("order book", None, seconds, 100.0, M.REFERENCE_DAILY_VOL, 5.0)
+AMZN = M.DEFAULT_PRESET
+
+
+#: The market of the fixture's run folder: the busy large-tick one (in 30 s on the AMZN day a wide quote may
+#: never fill, and a flat P&L has no correlation to show).
+BUSY = "generic_large_tick"
+
+
+def small_cfg(seconds: float = 30.0, market: str = BUSY):
+    return M.env_config(market, None, seconds, *M.defaults(market), 5.0)
 
 
 @pytest.fixture(scope="module")
@@ -101,26 +112,45 @@ def test_paths_refuse_outside_and_find_runs_and_checkpoints(results_dir, tmp_pat
 
 
 def test_market_parameters_map_onto_the_env_config():
-    cfg = M.env_config("order book", "high_volatility", 120, 150.0, 0.05, 20.0)
+    cfg = M.env_config(AMZN, "high_volatility", 120, 150.0, 0.05, 20.0)
     vols = cfg.market.regimes.volatility
+    preset = M.MarketConfig.preset(AMZN)
     assert vols[1] == pytest.approx(0.05 / math.sqrt(SESSION_SECONDS))
-    assert vols[0] / vols[1] == pytest.approx(0.5) and vols[2] / vols[1] == pytest.approx(2.0)
+    ref = preset.regimes.volatility  # the preset's regime ratios are kept
+    assert vols[0] / vols[1] == pytest.approx(ref[0] / ref[1]) and vols[2] / vols[1] == pytest.approx(
+        ref[2] / ref[1]
+    )
     assert cfg.phase == "high_volatility" and cfg.n_steps == 120
     assert cfg.market.initial_price == 150.0 and cfg.market.latency.mean == pytest.approx(0.02)
-    # the reference volatility reproduces the default market exactly
-    assert small_cfg().market.regimes.volatility == pytest.approx(M.MarketConfig().regimes.volatility)
-    st = M.env_config("stylized (Avellaneda-Stoikov)", None, 60, 100.0, 2 * M.REFERENCE_DAILY_VOL, 0.0)
+    assert cfg.market.flow == preset.flow and cfg.market.tick_size == preset.tick_size
+    # each preset's defaults (its price level, its medium regime's daily volatility) reproduce it exactly
+    for name in ("amzn_2012_06_21", "generic_large_tick"):
+        price, vol = M.defaults(name)
+        mc = M.MarketConfig.preset(name)
+        assert price == mc.initial_price and vol == pytest.approx(
+            sorted(mc.regimes.volatility)[1] * math.sqrt(23_400)
+        )
+        got = small_cfg(60, name).market
+        assert got.regimes.volatility == pytest.approx(mc.regimes.volatility) and got.initial_price == price
+    assert M.defaults(AMZN)[0] == pytest.approx(222.7) and M.price_range(AMZN) == (50.0, 222.7)
+    assert M.price_range("generic_large_tick") == M.PRICE_RANGE
+    st = M.env_config(M.STYLIZED, None, 60, 100.0, 2 * M.REFERENCE_DAILY_VOL, 0.0)
     assert st.market.model == "stylized" and st.market.stylized.sigma == pytest.approx(4.0)
     for kw, msg in (
         ({"duration_s": 5}, "episode duration must be between 10 s and 500 s"),
-        ({"initial_price": 20}, "initial price must be between 50 \\$ and 200 \\$"),
+        ({"initial_price": 20}, "initial price must be between 50 \\$ and 222.7 \\$"),
+        (
+            {"initial_price": 210, "name": "generic_large_tick"},
+            "initial price must be between 50 \\$ and 200 \\$",
+        ),
         ({"daily_vol": 0.5}, "volatility must be between 0.01 and 0.1"),
         ({"latency_ms": -1}, "latency must be between"),
-        ({"preset": "moon"}, "unknown market preset"),
+        ({"name": "moon"}, "unknown market 'moon'"),
         ({"phase": "calm"}, "unknown phase"),
+        ({"name": M.REPLAY, "phase": "low_volatility"}, "the replayed day has no curriculum phases"),
     ):
         args = {
-            "preset": "order book",
+            "name": AMZN,
             "phase": None,
             "duration_s": 60,
             "initial_price": 100.0,
@@ -132,6 +162,24 @@ def test_market_parameters_map_onto_the_env_config():
             M.env_config(**args)
     with pytest.raises(P.DashboardError, match="seed"):
         M.check_seed(-1)
+
+
+def test_replay_market_config(monkeypatch, tmp_path):
+    monkeypatch.setenv("ALMM_LOBSTER_DIR", str(LOBSTER))
+    cfg = M.env_config(M.REPLAY, M.NO_PHASE, 120, 0.0, 0.0, 20.0)  # price and volatility do not apply
+    m = cfg.market
+    assert (
+        m.model == "replay"
+        and m.data == str(LOBSTER)
+        and m.ticker == "AMZN"
+        and m.latency == pytest.approx(0.02)
+    )
+    assert cfg.episode_seconds == 120 and cfg.phase is None
+    # the action box is the simulated AMZN day's (the replay carries the day's typical spread)
+    sim = M.EnvConfig(market=M.MarketConfig.preset(AMZN))
+    assert (cfg.min_offset_ticks, cfg.max_offset_ticks) == (sim.min_offset_ticks, sim.max_offset_ticks)
+    monkeypatch.setenv("ALMM_LOBSTER_DIR", str(tmp_path))
+    assert M.env_config(M.REPLAY, None, 120, 0.0, 0.0, 5.0).market.data == str(tmp_path)
 
 
 def test_live_session_follows_the_wall_clock_at_its_speed():
@@ -218,12 +266,12 @@ def test_strategy_and_portfolio_views(results_dir):
         R.strategy_view(run, "random", 9)
     with pytest.raises(P.DashboardError, match="rolling window"):
         R.strategy_view(run, "random", 0, window=1)
-    p = R.portfolio_view(
-        run, ["avellaneda_stoikov", "random"], "custom", {"avellaneda_stoikov": 1, "random": 3}
-    )
+    # (two strategies that trade: a flat P&L, like the Avellaneda-Stoikov quotes that stay out of this market's
+    # touch in 30 s, has no correlation)
+    p = R.portfolio_view(run, ["random", "static_spread"], "custom", {"random": 1, "static_spread": 3})
     assert p.weights.tolist() == [0.25, 0.75]
     assert p.correlation.shape == (2, 2) and p.correlation.iloc[0, 0] == pytest.approx(1.0)
-    assert list(p.table["strategy"]) == ["avellaneda_stoikov", "random", "portfolio"]
+    assert list(p.table["strategy"]) == ["random", "static_spread", "portfolio"]
     with pytest.raises(P.DashboardError, match="at least two"):
         R.portfolio_view(run, ["random"])
 
@@ -232,7 +280,7 @@ def test_strategy_and_portfolio_views(results_dir):
 # The page, mode by mode.
 
 
-def test_live_mode(results_dir, monkeypatch):
+def test_live_mode(results_dir, monkeypatch, tmp_path):
     at = app(results_dir, monkeypatch)
     assert at.radio(key="mode").value == "Live Simulation" and not errors(at)
     assert at.selectbox(key="live_agent").options[-1] == "tune/exp/PPO_0/checkpoint_000001"
@@ -248,15 +296,24 @@ def test_live_mode(results_dir, monkeypatch):
     assert int(t1.split(" /")[0]) > int(t0.split(" /")[0]) and t1.endswith("/ 60")
     figs = plotly_figures(at)
     titles = [f["layout"]["title"]["text"] for f in figs]
-    assert titles == [
+    assert titles == ["Live market", "Live account"]
+    panels = [a["text"] for f in figs for a in f["layout"]["annotations"]]
+    assert panels == [
         "Order book (L2), agent's orders marked",
         "Mid price, agent's quotes and fills",
         "P&L and inventory",
         "Reward and its components (cumulative)",
     ]
-    price = figs[1]
-    x = values(price["data"][0]["x"])  # one mid per simulated second, up to the time shown
+    market, account = figs
+    names = [t["name"] for t in market["data"]]
+    assert names[:5] == ["bids", "asks", "agent's bid", "agent's ask", "mid"]
+    x = values(market["data"][4]["x"])  # one mid per simulated second, up to the time shown
     assert len(x) == int(t1.split(" /")[0]) and x[-1] == float(t1.split(" /")[0])
+    assert len(values(market["data"][0]["y"])) > 0 and np.all(values(market["data"][0]["x"]) < 0)  # bids left
+    assert np.all(values(market["data"][1]["x"]) > 0)  # asks right
+    sess = at.session_state["live"]
+    pnl = values(account["data"][0]["y"])  # the account panels follow the same episode
+    assert len(pnl) == len(x) and pnl[-1] == pytest.approx(sess.episode.series(S.PNL)[len(x) - 1])
     assert {
         "P&L ($)",
         "Sharpe so far",
@@ -277,6 +334,7 @@ def test_live_mode(results_dir, monkeypatch):
     assert not at.exception
     assert errors(at) == ["episode duration must be between 10 s and 500 s, got 5.0"]
     at.number_input(key="live_duration").set_value(60.0).run()
+    assert at.number_input(key="live_price").value == pytest.approx(222.7)  # the preset's price level
     at.number_input(key="live_vol").set_value(0.5).run()
     assert errors(at) == ["volatility must be between 0.01 and 0.1, got 0.5"]
     at.number_input(key="live_vol").set_value(0.03).run()
@@ -288,6 +346,28 @@ def test_live_mode(results_dir, monkeypatch):
     assert "checkpoint_000001" in msg and "cannot be loaded as an RLModule" in msg
     at.selectbox(key="live_agent").select("gueant_lehalle_fernandez_tapia").run()
     assert not errors(at) and metrics(at)["Agent"] == "gueant_lehalle_fernandez_tapia"
+    # another preset: its price level becomes the initial price
+    at.selectbox(key="live_market").select("generic_large_tick").run()
+    assert not errors(at) and at.number_input(key="live_price").value == 100.0
+    # the replayed AMZN day: the episode runs in the day's prices; price, volatility and phase do not apply
+    monkeypatch.setenv("ALMM_LOBSTER_DIR", str(LOBSTER))
+    at.selectbox(key="live_market").select(M.REPLAY).run()
+    assert not errors(at), errors(at)
+    assert at.number_input(key="live_price").disabled and at.selectbox(key="live_phase").disabled
+    at.button(key="live_start").click().run()
+    time.sleep(0.3)
+    at.run()
+    assert not errors(at) and int(metrics(at)["Simulated time (s)"].split(" /")[0]) > 0
+    mid = values(plotly_figures(at)[0]["data"][4]["y"])
+    assert len(mid) > 0 and np.all((mid > 215) & (mid < 230))  # AMZN traded $220.52-226.03 that day
+    # a LOBSTER folder without the day: a message in the page, which keeps working
+    monkeypatch.setenv("ALMM_LOBSTER_DIR", str(tmp_path))
+    at.run()
+    assert not at.exception
+    (msg,) = errors(at)
+    assert str(tmp_path) in msg and "message" in msg
+    at.selectbox(key="live_market").select(AMZN).run()
+    assert not errors(at) and metrics(at)["Status"] == "ready"
 
 
 def test_comparison_mode(results_dir, monkeypatch):
@@ -323,6 +403,31 @@ def test_comparison_mode(results_dir, monkeypatch):
     at.number_input(key="cmp_episodes").set_value(0)
     at.button(key="cmp_run").click().run()
     assert errors(at) == ["number of episodes must be between 1 and 500, got 0"]
+
+
+def test_comparison_on_the_replayed_day(results_dir, monkeypatch, tmp_path):
+    monkeypatch.setenv("ALMM_LOBSTER_DIR", str(tmp_path))  # first a LOBSTER folder without the day
+    at = app(results_dir, monkeypatch, "Strategy Comparison")
+    at.selectbox(key="cmp_market").select(M.REPLAY).run()
+    assert at.selectbox(key="cmp_phase").disabled and not errors(at)
+    at.multiselect(key="cmp_strategies").set_value(["static_spread", "random"])
+    at.number_input(key="cmp_episodes").set_value(2)
+    at.number_input(key="cmp_duration").set_value(60.0)  # longer than the rolling Sharpe's 30 steps
+    at.text_input(key="cmp_name").input("run-replay")
+    at.button(key="cmp_run").click().run()
+    assert not at.exception
+    (msg,) = errors(at)  # a message, nothing written
+    assert str(tmp_path) in msg and not (results_dir / "run-replay").exists()
+    monkeypatch.setenv("ALMM_LOBSTER_DIR", str(LOBSTER))
+    at.button(key="cmp_run").click().run()
+    assert not at.exception and not errors(at), errors(at)
+    run = R.load_run(results_dir, "run-replay")
+    assert run.env.market.model == "replay" and len(run.episodes) == 4
+    assert list(at.dataframe[0].value.index) == ["static_spread", "random"]
+    # its deep analysis (the replayed day has no volatility regimes of the simulator)
+    at.radio(key="mode").set_value("Deep Analysis").run()
+    at.selectbox(key="run_folder").select("run-replay").run()
+    assert not at.exception and not errors(at), errors(at)
 
 
 def test_deep_analysis_mode(results_dir, monkeypatch):

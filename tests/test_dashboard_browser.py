@@ -94,7 +94,7 @@ def test_four_modes_in_chromium(browser, tmp_path):
         assert probe.metric_value(page, "Status") == "paused"
         page.locator('[data-testid="stPlotlyChart"] .main-svg').first.wait_for()
         charts = page.locator('[data-testid="stPlotlyChart"]')
-        assert charts.count() == 4
+        assert charts.count() == 2  # the market (every update) and the account (once a second)
         for title in (
             "Order book (L2)",
             "Mid price, agent's quotes and fills",
@@ -117,6 +117,8 @@ def test_four_modes_in_chromium(browser, tmp_path):
         page.get_by_text("Expected performance").wait_for(timeout=300_000)
         _wait_idle(page)
         assert page.get_by_text("2 strategies, 3 seeds").count() == 1
+        # the table component loads lazily after the text (slow on a busy machine)
+        page.locator('[data-testid="stDataFrame"]').nth(1).wait_for(timeout=60_000)
         assert page.locator('[data-testid="stDataFrame"]').count() == 2  # expected performance, paired
         assert page.get_by_text("Paired comparison against avellaneda_stoikov").count() == 1
         assert _plots(page) == 2

@@ -25,8 +25,10 @@ from almm_rllib.results import ResultsError
 from almm_rllib.results import schema as S
 
 MODES = ("Live Simulation", "Strategy Comparison", "Deep Analysis", "Portfolio View")
-#: Seconds between two updates of the live view while an episode runs.
+#: Seconds between two updates of the live view (clock, metrics, book and prices) while an episode runs.
 LIVE_TICK_S = 0.1
+#: Seconds between two updates of the account panels (P&L, inventory, reward) while an episode runs.
+ACCOUNT_TICK_S = 1.0
 #: Widgets whose choices depend on the open run folder (reset when another run is opened).
 RUN_WIDGET_PREFIXES = ("cmp_reference", "deep_strategy", "deep_seed", "pf_members", "pf_w_")
 EXPECTED = (P.DashboardError, CheckpointError, ConfigError, ResultsError, ValueError)
@@ -44,10 +46,36 @@ def _policy_for(root, agent: str, cfg):
     return _checkpoint_policy(str(P.inside(root, agent)))
 
 
-def _market_controls(prefix: str, where) -> tuple[str, str]:
-    preset = where.selectbox("Market preset", list(M.PRESETS), key=f"{prefix}_preset")
-    phase = where.selectbox("Curriculum phase", M.PHASE_CHOICES, key=f"{prefix}_phase")
-    return preset, phase
+def _market_controls(prefix: str, where) -> tuple[str, str | None]:
+    """The market (a preset, the stylized market or the replayed day) and the curriculum phase (none for the
+    replayed day); the market's description below them."""
+    market = where.selectbox(
+        "Market", list(M.MARKETS), key=f"{prefix}_market", help="a market preset, or the replayed LOBSTER day"
+    )
+    replay = market == M.REPLAY
+    phase = where.selectbox(
+        "Curriculum phase",
+        M.PHASE_CHOICES,
+        key=f"{prefix}_phase",
+        disabled=replay,
+        help="the replayed day has no phases" if replay else "pins a volatility regime, or lets them switch",
+    )
+    where.caption(M.MARKETS[market])
+    return market, None if replay else phase
+
+
+def _follow_market_defaults(market: str) -> None:
+    """When the live market changes, its price level and volatility become the price and volatility inputs'
+    values (before the inputs are drawn)."""
+    if st.session_state.get("live_market_seen") == market:
+        return
+    st.session_state["live_market_seen"] = market
+    d = M.defaults(market)
+    if d is not None:
+        st.session_state["live_price"], st.session_state["live_vol"] = float(d[0]), float(d[1])
+    else:
+        st.session_state.setdefault("live_price", M.PRICE_RANGE[1])
+        st.session_state.setdefault("live_vol", M.REFERENCE_DAILY_VOL)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -61,7 +89,8 @@ def live_page(root) -> None:
     agent = sb.selectbox(
         "Agent", agents, key="live_agent", help="a baseline, or a checkpoint under the results directory"
     )
-    preset, phase = _market_controls("live", sb)
+    market, phase = _market_controls("live", sb)
+    replay = market == M.REPLAY
     duration = sb.number_input(
         "Episode duration (s)",
         value=300.0,
@@ -69,26 +98,46 @@ def live_page(root) -> None:
         key="live_duration",
         help="10-500 simulated seconds, one step per second",
     )
-    price = sb.number_input("Initial price ($)", value=100.0, step=5.0, key="live_price", help="$50-200")
+    _follow_market_defaults(market)
+    lo, hi = M.price_range(market)
+    price = sb.number_input(
+        "Initial price ($)",
+        step=5.0,
+        key="live_price",
+        disabled=replay,
+        help="the replayed day's own prices"
+        if replay
+        else f"${lo:g}-{hi:g}; defaults to the preset's price level",
+    )
     vol = sb.number_input(
         "Volatility (daily, relative)",
-        value=round(M.REFERENCE_DAILY_VOL, 4),
         step=0.005,
         format="%.4f",
         key="live_vol",
-        help="0.01-0.10; sets the medium regime to daily/sqrt(23,400 s), low and high in proportion",
+        disabled=replay,
+        help="the replayed day's own volatility"
+        if replay
+        else "0.01-0.10; sets the preset's medium regime to daily/sqrt(23,400 s), low and high in proportion "
+        "(the default is the preset's own)",
     )
     latency = sb.number_input("Latency (ms)", value=5.0, step=1.0, key="live_latency", help="0-1,000 ms")
-    seed = sb.number_input("Seed", value=0, step=1, key="live_seed")
+    seed = sb.number_input(
+        "Seed",
+        value=0,
+        step=1,
+        key="live_seed",
+        help="the replayed day: draws the episode's start in the day" if replay else "the episode's seed",
+    )
     speed = sb.select_slider("Speed (simulated s per s)", options=SPEEDS, value=10.0, key="live_speed")
 
-    cfg = M.env_config(preset, phase, duration, price, vol, latency)
+    cfg = M.env_config(market, phase, duration, price, vol, latency)
     seed = M.check_seed(seed)
     signature = (agent, cfg, seed)
     sess: LiveSession | None = st.session_state.get("live")
     if sess is None or st.session_state.get("live_signature") != signature:
         st.session_state.pop("live", None)
-        sess = LiveSession(_policy_for(root, agent, cfg), cfg, seed)
+        with st.spinner("preparing the episode (the replayed day is read once, then cached) ..."):
+            sess = LiveSession(_policy_for(root, agent, cfg), cfg, seed)
         st.session_state["live"] = sess
         st.session_state["live_signature"] = signature
     sess.set_speed(float(speed))
@@ -113,33 +162,45 @@ def live_page(root) -> None:
         head[0].metric("Simulated time (s)", f"{s.time:.0f} / {s.config.episode_seconds:.0f}")
         head[1].metric("Status", s.status)
         head[2].metric("Agent", ep.label)
-        metrics = s.metrics_row(time.monotonic())
-        for col, (label, value) in zip(st.columns(len(metrics)), metrics):
-            col.metric(label, value)
         rate = s.update_rate()
         st.caption(
             f"speed {s.speed:g}x · {s.updates} updates"
             + (f" · {rate:.1f} updates/s" if rate == rate else "")
             + " · charts are static while the episode runs (hover them when paused)"
         )
-        snap = s.snapshot()
-        chart_cfg = {"staticPlot": s.running}  # no interactivity to rebuild on each update while running
-        left, right = st.columns([1, 2])
-        left.plotly_chart(
-            F.depth_ladder(snap["depth"], snap["bid"], snap["ask"], snap["tick"]),
-            key="live_depth",
-            config=chart_cfg,
+        st.plotly_chart(
+            _live_chart().update_market(s.view(), s.running),
+            key="live_market_chart",
+            config=_chart_cfg(s),
+            theme=None,
         )
-        right.plotly_chart(
-            F.price_chart(snap["steps"], snap["fills"]), key="live_price_chart", config=chart_cfg
-        )
-        left2, right2 = st.columns(2)
-        left2.plotly_chart(F.pnl_inventory_chart(snap["steps"]), key="live_pnl", config=chart_cfg)
-        right2.plotly_chart(F.reward_chart(snap["components"]), key="live_reward", config=chart_cfg)
         if was_running and not s.running:
-            st.rerun(scope="app")  # the episode ended: stop the timer
+            st.rerun(scope="app")  # the episode ended: stop the timers
+
+    @st.fragment(run_every=ACCOUNT_TICK_S if sess.running else None)
+    def account_view() -> None:
+        s: LiveSession = st.session_state["live"]
+        metrics = s.metrics_row(time.monotonic())
+        for col, (label, value) in zip(st.columns(len(metrics)), metrics):
+            col.metric(label, value)
+        st.plotly_chart(
+            _live_chart().update_account(s.view()), key="live_account_chart", config=_chart_cfg(s), theme=None
+        )
 
     live_view()
+    account_view()
+
+
+def _live_chart() -> F.LiveChart:
+    """The live figures of this browser session (built once, their data replaced by each update)."""
+    chart = st.session_state.get("live_figures")
+    if chart is None:
+        chart = st.session_state["live_figures"] = F.LiveChart()
+    return chart
+
+
+def _chart_cfg(s: LiveSession) -> dict:
+    return {"staticPlot": s.running}  # no interactivity to rebuild on each update while running
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -184,9 +245,10 @@ def comparison_page(root) -> None:
         n = c3.number_input("Episodes", value=10, step=1, key="cmp_episodes", help=f"1-{R.MAX_EPISODES}")
         duration = c4.number_input("Episode duration (s)", value=300.0, step=10.0, key="cmp_duration")
         name = c5.text_input("Run name (optional)", key="cmp_name")
-        preset, phase = _market_controls("cmp", st)
+        market, phase = _market_controls("cmp", st)
         if st.button("Run comparison", key="cmp_run", type="primary"):
-            cfg = M.env_config(preset, phase, duration, 100.0, M.REFERENCE_DAILY_VOL, 5.0)
+            price, vol = M.defaults(market) or (0.0, 0.0)  # the preset as defined (the replay ignores both)
+            cfg = M.env_config(market, phase, duration, price, vol, 5.0)
             bar = st.progress(0.0, text="starting ...")
             run_dir = R.run_comparison(
                 root,
@@ -279,7 +341,8 @@ def deep_page(root) -> None:
     st.dataframe(v.risk, hide_index=True, key="deep_risk")
     c5, c6 = st.columns(2)
     c5.plotly_chart(F.edge_chart(eps), key="deep_edge")
-    regime_names = dict(enumerate(run.env.market.regimes.names)) if run.env else {}
+    regimes = getattr(run.env.market, "regimes", None) if run.env else None  # the replayed day has none
+    regime_names = dict(enumerate(regimes.names)) if regimes else {}
     c6.plotly_chart(F.regime_chart(v.regimes, regime_names), key="deep_regimes")
     st.markdown(
         f"**Trades**: every fill with its markouts at 1, 10 and 60 s ($/share, + = in the agent's favour); "

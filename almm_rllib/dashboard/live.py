@@ -14,9 +14,11 @@ import dataclasses
 import math
 from typing import Any
 
+import numpy as np
+
 from almm_rllib.dashboard.paths import DashboardError
 from almm_rllib.env import EnvConfig
-from almm_rllib.evaluation.live import LiveEpisode
+from almm_rllib.evaluation.live import REWARD_COMPONENTS, LiveEpisode
 from almm_rllib.evaluation.policies import Policy
 from almm_rllib.results import schema as S
 
@@ -24,8 +26,9 @@ from almm_rllib.results import schema as S
 SPEEDS: tuple[float, ...] = (1.0, 2.0, 5.0, 10.0, 20.0, 50.0)
 #: Most wall seconds one tick catches up on.
 MAX_TICK_WALL_S = 1.0
-#: While running, the metrics row (every episode metric of the steps so far) is recomputed at most this often.
-METRICS_EVERY_S = 0.5
+#: While running, the metrics row (every episode metric of the steps so far: ~50-100 ms, the costliest part
+#: of an update) is recomputed at most this often; the chart follows every update.
+METRICS_EVERY_S = 1.0
 #: Ticks over which :meth:`LiveSession.update_rate` is measured.
 RATE_WINDOW = 20
 #: The metrics row: (label, episode-metric column or live field, format).
@@ -133,7 +136,7 @@ class LiveSession:
         """The metrics row as ``(label, formatted value)`` (``-`` before the first step or when undefined).
 
         While running (``now`` given), a row at most :data:`METRICS_EVERY_S` old is reused: the charts follow
-        every update, the row of episode metrics twice a second. Paused or finished, it is always current."""
+        every update, the row of episode metrics once a second. Paused or finished, it is always current."""
         k = self.episode.k
         cached = self._metrics
         if cached is not None and (
@@ -151,16 +154,27 @@ class LiveSession:
         self._metrics = (k, now if now is not None else float("-inf"), out)
         return out
 
-    def snapshot(self, levels: int = 10) -> dict[str, Any]:
-        """Everything the page draws: the step log, fills, reward components, depth and the quotes now."""
+    def view(self, levels: int = 10) -> dict[str, Any]:
+        """Everything the live chart draws, as plain arrays (no frames: the page redraws it several times a
+        second): per step ``time``, ``mid``, the agent's ``bid``/``ask`` quotes, ``pnl``, ``inventory`` and the
+        cumulative reward components (``cum_<component>``); the fills (``fill_time``, ``fill_side``,
+        ``fill_price``); the L2 book now (``depth``: side, price, shares, own_shares) and the quotes now."""
         ep = self.episode
-        return {
-            "steps": ep.steps(),
-            "fills": ep.fills(),
-            "components": ep.reward_components(),
-            "depth": ep.depth(levels),
-            "bid": ep.info.get("bid_price"),
-            "ask": ep.info.get("ask_price"),
-            "mid": ep.info.get("mid"),
-            "tick": ep.core.market_config.tick_size,
+        out: dict[str, Any] = {
+            "time": ep.series(S.TIME),
+            "mid": ep.series(S.MID),
+            "bid": ep.series(S.BID_PRICE),
+            "ask": ep.series(S.ASK_PRICE),
+            "pnl": ep.series(S.PNL),
+            "inventory": ep.series(S.INVENTORY),
         }
+        for c in REWARD_COMPONENTS:
+            out[f"cum_{c}"] = np.cumsum(ep.series(c))
+        f = ep.fill_array()
+        out["fill_time"], out["fill_side"], out["fill_price"] = f[:, 0], f[:, 1], f[:, 2]
+        out["depth"] = ep.depth(levels)
+        out["depth_note"] = "no L2 depth view for this market"
+        out["bid_now"] = ep.info.get("bid_price")
+        out["ask_now"] = ep.info.get("ask_price")
+        out["tick"] = ep.core.market_config.tick_size
+        return out

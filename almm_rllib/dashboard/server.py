@@ -20,7 +20,9 @@ DEFAULT_HOST = "localhost"
 
 def streamlit_command(port: int, host: str = DEFAULT_HOST) -> list[str]:
     """The ``streamlit run`` command line that serves the app on ``host:port`` (headless, no usage stats, no
-    file watcher)."""
+    file watcher, and no full garbage collection after each run: Streamlit's ``gc.collect(2)`` after every
+    script or fragment run walks the whole heap (numba, pandas, plotly, torch) and took two thirds of the live
+    mode's server time; Python's own generational collector still runs)."""
     return [
         sys.executable, "-m", "streamlit", "run", str(APP),
         "--server.address", host,
@@ -28,6 +30,7 @@ def streamlit_command(port: int, host: str = DEFAULT_HOST) -> list[str]:
         "--server.headless", "true",
         "--browser.gatherUsageStats", "false",
         "--server.fileWatcherType", "none",
+        "--runner.postScriptGC", "false",
         "--client.toolbarMode", "minimal",
     ]  # fmt: skip
 

@@ -125,6 +125,26 @@ class LiveEpisode:
         """The fill log so far (pinned ``fills`` columns)."""
         return _fill_frame(self._trace.fill_rows, self.key)
 
+    def series(self, name: str) -> np.ndarray:
+        """One per-step column so far, without building a frame (a read-only view, valid until the next
+        :meth:`step`): a float column of the step log (``time``, ``mid``, ``bid_price``, ``pnl``, ...) or a
+        reward component (:data:`REWARD_COMPONENTS`). What a page redrawn several times a second reads."""
+        src = self._components.get(name)
+        if src is None:
+            src = self._trace.floats.get(name)
+        if src is None:
+            known = (*self._trace.floats, *REWARD_COMPONENTS)
+            raise KeyError(f"no per-step series {name!r}; known: {', '.join(known)}")
+        v = src[: self.k].view()
+        v.flags.writeable = False
+        return v
+
+    def fill_array(self) -> np.ndarray:
+        """The fills so far as one float array, a row per fill: ``time``, ``side`` (+1 bought / -1 sold),
+        ``price``, ``qty`` (shares), ``is_maker``, ``order_id`` (the columns of :meth:`fills`, unframed)."""
+        rows = self._trace.fill_rows
+        return np.concatenate([f for _, f, _ in rows]) if rows else np.zeros((0, 6), np.float64)
+
     def reward_components(self) -> pd.DataFrame:
         """Per step so far: ``time``, the P&L change, the three penalties and the reward (``info`` values)."""
         k = self.k
