@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -116,6 +117,17 @@ def test_calibration_refuses_evaluation_seeds():
         calibrate(LOB, seeds=[0, 1])
 
 
+def test_grid_scale_follows_the_action_box():
+    from almm_rllib.evaluation import calibration as cal
+
+    assert cal.grid_scale({"market": {"preset": "generic_large_tick"}}) == 1.0  # its box is 20 ticks
+    amzn = EnvConfig()
+    assert amzn.max_offset_ticks > 20 and cal.grid_scale(amzn) == pytest.approx(amzn.max_offset_ticks / 20)
+    fit = mock.Mock(k_money=19.6, A=0.15)
+    deepest = max(p["half_spread_ticks"] for p in cal.candidates(fit, amzn)["static_spread"])
+    assert deepest == pytest.approx(amzn.max_offset_ticks, rel=0.01)
+
+
 def test_calibrate_end_to_end_on_a_small_grid(monkeypatch):
     """The whole pipeline on a tiny budget: parameters in the strategies' units from the fit, the best
     admissible candidate of each grid, and a defaults module that ruff-style Python can load back."""
@@ -136,7 +148,12 @@ def test_calibrate_end_to_end_on_a_small_grid(monkeypatch):
     assert glft["k"] == pytest.approx(fit["k_per_money"]) and glft["A"] == pytest.approx(fit["A_per_s"])
     lot = cfg.market.lot_size
     assert glft["gamma"] in (pytest.approx(1e-5 * lot), pytest.approx(0.5 * lot))  # per order of one lot
-    assert rec["params"]["static_spread"]["half_spread_ticks"] in (2.0, 20.0)
+    u = cal.grid_scale(cfg)  # the rule-based grids span the env's action box
+    assert u == pytest.approx(cfg.max_offset_ticks / 20.0)
+    assert rec["params"]["static_spread"]["half_spread_ticks"] in (
+        pytest.approx(2.0 * u, rel=1e-3),
+        pytest.approx(20.0 * u, rel=1e-3),
+    )
     rows = rec["grid"]["static_spread"]["rows"]
     assert len(rows) == 2 and rec["seeds"] == f"{cal.DEFAULT_SEED}-{cal.DEFAULT_SEED + 1}"
     ns: dict = {}

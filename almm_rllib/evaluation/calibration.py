@@ -489,20 +489,33 @@ def candidates(fit: FillIntensity, env_config: Any = None) -> dict[str, list[dic
     lot = float(_market_of(env_config).lot_size)
     k = _sig(fit.k_money)
     a = _sig(fit.A)
+    u = grid_scale(env_config)  # exact: the deepest value is the box edge
     return {
         "avellaneda_stoikov": [{"gamma": g, "k": k} for g in GAMMA_GRID],
         "symmetric": [{"gamma": g, "k": k} for g in GAMMA_GRID],
         "gueant_lehalle_fernandez_tapia": [{"gamma": _sig(g * lot), "k": k, "A": a} for g in GAMMA_GRID],
         "static_spread": [
-            {"half_spread_ticks": h, "size": s} for s in STATIC_SIZES for h in STATIC_HALF_SPREADS
+            {"half_spread_ticks": _sig(h * u), "size": s} for s in STATIC_SIZES for h in STATIC_HALF_SPREADS
         ],
         "volatility_adaptive": [
-            {"base_ticks": b, "vol_mult": m, "skew_ticks": sk}
+            {"base_ticks": _sig(b * u), "vol_mult": m, "skew_ticks": _sig(sk * u)}
             for b in VA_BASE_TICKS
             for m in VA_VOL_MULTS
             for sk in VA_SKEW_TICKS
         ],
     }
+
+
+def grid_scale(env_config: Any = None) -> float:
+    """Factor applied to the rule-based strategies' grids in ticks (:data:`STATIC_HALF_SPREADS`,
+    :data:`VA_BASE_TICKS`, :data:`VA_SKEW_TICKS`, written for a 20-tick action box): the env's
+    ``max_offset_ticks / 20``, so that the grids span the action box of any market (1 on ``generic_large_tick``,
+    whose box is 20 ticks; 2.56 on ``amzn_2012_06_21``, whose box follows its 12.8-tick spread)."""
+    from almm_rllib.core.market_config import MarketConfig
+    from almm_rllib.env.config import EnvConfig
+
+    cfg = EnvConfig(market=env_config) if isinstance(env_config, MarketConfig) else _env_config(env_config)
+    return max(1.0, float(cfg.max_offset_ticks) / 20.0)
 
 
 def best(scores: Sequence[Score]) -> Score:
