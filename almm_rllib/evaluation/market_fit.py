@@ -22,7 +22,7 @@ Three stages, each recorded in the preset file it writes (``core/presets/NAME.js
    diffusion, so each regime's ``diffusion_scale`` is set (two secant steps per regime, pinned regime, same
    seed) so that the mid's realised volatility at 10-s sampling is the configured one.
 
-Run time on the project's 2-core machine (shared): see ``docs/wip/issue15-market-model/calibration.md``.
+Run time on the project's 2-core machine (shared): see ``docs/market-calibration.md``.
 Layer: evaluation (imports core, data, results).
 """
 
@@ -498,7 +498,7 @@ def _command_line(args) -> str:
 
 def _cmd_calibrate_market(args) -> int:
     """Fit a market preset to a LOBSTER day and write it as core/presets/NAME.json (see
-    docs/wip/issue15-market-model/calibration.md)."""
+    docs/market-calibration.md)."""
     from almm_rllib.data.lobster import LobsterFormatError
 
     try:
