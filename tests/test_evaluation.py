@@ -44,15 +44,15 @@ AS = "avellaneda_stoikov:gamma=0.001,k=50"
 
 def test_same_seed_same_exogenous_flow_across_strategies():
     cfg = {"episode_seconds": 60.0, "market": {"warmup_seconds": 5.0}}
-    passive = run_episode("static_spread:half_spread_ticks=10", cfg, 11, run_id="crn")
+    passive = run_episode("static_spread:half_spread_ticks=40", cfg, 11, run_id="crn")
     active = run_episode("random:min_offset_ticks=-2,max_offset_ticks=0,min_size=1,max_size=3", cfg, 11)
-    assert len(active.fills) > 10 * max(len(passive.fills), 1)  # very different behaviour...
+    assert len(active.fills) > 5 * max(len(passive.fills), 1)  # very different behaviour...
     for key in ("limit_buy", "limit_sell", "market"):  # ...same background arrivals
         assert passive.background[key] == active.background[key] > 0
     np.testing.assert_array_equal(passive.steps[S.REGIME], active.steps[S.REGIME])
     np.testing.assert_array_equal(passive.steps[S.TIME], active.steps[S.TIME])
     # and the same seed again gives the same episode, bit for bit
-    again = run_episode("static_spread:half_spread_ticks=10", cfg, 11, run_id="crn")
+    again = run_episode("static_spread:half_spread_ticks=40", cfg, 11, run_id="crn")
     pd.testing.assert_frame_equal(passive.steps, again.steps)
     pd.testing.assert_frame_equal(passive.fills, again.fills)
 

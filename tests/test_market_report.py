@@ -258,6 +258,14 @@ def test_checks_pass_and_fail_on_the_figures():
     assert res["vol_step"] is True and res["vol_coarse"] is True and res["fair_vol"] is True
     res = {c["id"]: c["passed"] for c in mr.plausibility_checks(bounce, {"a": good, "b": lag})}
     assert res["vol_step"] is False and res["vol_coarse"] is False and res["fair_vol"] is True
+    moved = {**good, "fair_ratio": 0.7, "fair_is_gbm": False}  # order flow moves the fair price
+    res = {c["id"]: c["passed"] for c in mr.plausibility_checks(bounce, {"a": good, "b": moved})}
+    assert res["fair_vol"] is None and res["vol_step"] is True
+    res = {
+        c["id"]: c["passed"]
+        for c in mr.plausibility_checks(bounce, {"a": good, "b": {**good, "fair_ratio": 0.7}})
+    }
+    assert res["fair_vol"] is False
 
 
 def test_bad_inputs_are_refused():
@@ -409,7 +417,10 @@ def test_report_writes_both_files_with_every_key(tmp_path):
             "acf1_step",
         ):
             assert key in pr, (name, key)
-        assert pr["fair_ratio"] == pytest.approx(1.0, abs=0.1)  # the fair price is the configured GBM
+        if pr["fair_is_gbm"]:
+            assert pr["fair_ratio"] == pytest.approx(1.0, abs=0.1)  # the fair price is the configured GBM
+        else:  # order flow moves the fair price: the check stands aside, the mid's volatility checks remain
+            assert next(c for c in st["checks"] if c["id"] == "fair_vol")["passed"] is None
     ids = {c["id"] for c in st["checks"]}
     assert ids == {
         "spread",

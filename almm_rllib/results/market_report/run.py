@@ -206,6 +206,10 @@ def _pinned_runs(
         )
         st = market_stats(prec, dt=dt, tick_size=config.tick_size, lags=lags, coarse=coarse)
         summ = pinned_summary(st, fair_stats(valid_rows(prec), dt, coarse), rc.volatility[i])
+        # the fair price is the configured GBM only when order flow does not move it (issue 15: impact of every
+        # market order, and diffusion_scale making the configured volatility the mid's total)
+        scales = rc.diffusion_scale or (1.0,) * len(rc.names)
+        summ["fair_is_gbm"] = bool(config.formation.impact_ticks == 0 and scales[i] == 1.0)
         summ["coarse_horizon_s"] = coarse * dt
         per_regime[name] = summ
         per_stats[name] = st
