@@ -178,7 +178,7 @@ def test_checkpoint_backtested_on_the_amzn_day_with_a_baseline(tiny_checkpoint, 
     again = again[again["strategy"] == "ppo:tiny"]
     np.testing.assert_array_equal(again["pnl"].to_numpy(), ppo["pnl"].to_numpy())
     # a checkpoint only: every baseline runs beside it, as in almm evaluate
-    from almm_rllib.evaluation.backtest import policies_from_args
+    from almm_rllib.evaluation.commands import policies_from_args
 
     ns = argparse.Namespace(checkpoint=[str(tiny_checkpoint)], policies=[])
     got = policies_from_args(ns)

@@ -17,19 +17,8 @@ from almm_rllib.evaluation.commands import (
     _finish,
     _seeds_from_args,
     env_config_from_args,
-    resolve_checkpoint_arg,
+    policies_from_args,
 )
-
-
-def policies_from_args(args: argparse.Namespace) -> list[str]:
-    """``--checkpoint`` folders (resolved like ``almm evaluate``'s: ``latest``, a trial or experiment folder)
-    and the named policies; with checkpoints only, or nothing, every baseline runs too."""
-    from almm_rllib.baselines import STRATEGIES
-
-    policies = [*(resolve_checkpoint_arg(c) for c in args.checkpoint), *args.policies]
-    if not args.policies:
-        policies += list(STRATEGIES)
-    return policies
 
 
 def _cmd_backtest(args: argparse.Namespace) -> int:

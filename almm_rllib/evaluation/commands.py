@@ -170,16 +170,11 @@ def _finish(run_dir: Path, args: argparse.Namespace) -> int:
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     """Evaluate baselines and RL checkpoints on the same seeds; write Parquet logs and a report."""
-    from almm_rllib.baselines import STRATEGIES
     from almm_rllib.evaluation.runner import evaluate, resolve_policies
 
     cfg = env_config_from_args(args.env_config, args.set, args.phase)
     seeds = _seeds_from_args(args)
-    checkpoints = [resolve_checkpoint_arg(c) for c in args.checkpoint]
-    policies = [*checkpoints, *args.policies]
-    if not args.policies:
-        policies += list(STRATEGIES)  # checkpoints alone are compared with every baseline
-    specs = resolve_policies(policies, args.policy_name or None, module_id=args.module_id)
+    specs = resolve_policies(policies_from_args(args), args.policy_name or None, module_id=args.module_id)
     labels = [s.label for s in specs]
     _reference(args, labels)  # an unknown --reference is refused before the run, not after it
     print(f"almm evaluate: {len(specs)} policies on {len(seeds)} seeds: {', '.join(labels)}", flush=True)
@@ -194,6 +189,18 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
     )
     return _finish(run_dir, args)
+
+
+def policies_from_args(args: argparse.Namespace) -> list[str]:
+    """``--checkpoint`` folders (``latest``, a checkpoint, a trial or experiment folder) and the named
+    policies; with checkpoints only, or nothing, every baseline runs too (``almm evaluate``, ``backtest``,
+    ``sim-to-real``)."""
+    from almm_rllib.baselines import STRATEGIES
+
+    policies = [*(resolve_checkpoint_arg(c) for c in args.checkpoint), *args.policies]
+    if not args.policies:
+        policies += list(STRATEGIES)
+    return policies
 
 
 def parse_gammas(text: str) -> list[float]:

@@ -79,8 +79,8 @@ def format_sim_to_real(table: pd.DataFrame, agreement: pd.DataFrame, *, note: st
 
 def _cmd_sim_to_real(args: argparse.Namespace) -> int:
     """Every strategy on the calibrated simulator and on a replayed LOBSTER day: a side-by-side table."""
-    from almm_rllib.evaluation.backtest import policies_from_args, replay_sets
-    from almm_rllib.evaluation.commands import _seeds_from_args, env_config_from_args
+    from almm_rllib.evaluation.backtest import replay_sets
+    from almm_rllib.evaluation.commands import _seeds_from_args, env_config_from_args, policies_from_args
     from almm_rllib.evaluation.runner import evaluate, market_note
     from almm_rllib.results.io import write_text
 
