@@ -53,9 +53,11 @@ from .market_state_nb import (
     P_META_TAIL,
     P_MSIZE_MU,
     P_MSIZE_SIGMA,
+    P_P_CLEAR,
     P_P_FOLLOW,
     P_P_INFORMED,
     P_P_META,
+    P_P_WALK,
     P_SIZE_MODEL,
     P_SIZE_MU,
     P_SIZE_SIGMA,
@@ -70,6 +72,7 @@ from .market_state_nb import (
     U_META_PICK,
     U_META_SIGN,
     U_SIZE,
+    U_WALK,
 )
 from .nbopts import NJIT_INLINE
 from .price_nb import transient_at_nb
@@ -158,7 +161,8 @@ def gen_arrivals_nb(ms, n, t0, dt, r):
 @numba.njit(**NJIT_INLINE)
 def _push_market_nb(ms, n, t):
     """A background market order arriving at ``t``: its side uniform and size now, the metaorder uniforms too
-    when metaorders are on (a config choice, so the number of draws never depends on the state)."""
+    when metaorders are on and the walk uniform when ``p_walk`` < 1 (config choices, so the number of draws
+    never depends on the state)."""
     p = ms.p
     u0 = uni_nb(ms, S_FLOW)
     s = np.exp(p[P_MSIZE_MU] + p[P_MSIZE_SIGMA] * normal_nb(ms, S_FLOW))
@@ -167,8 +171,32 @@ def _push_market_nb(ms, n, t):
         sign = uni_nb(ms, S_FLOW)
         length = uni_nb(ms, S_FLOW)
         # columns: U_ANCHOR, U_META_PICK, U_META_SIGN, U_SIZE, U_META_LEN
-        return push_bg_nb(ms, n, K_BG_MARKET, t, 0, u0, pick, sign, s, length)
-    return push_bg_nb(ms, n, K_BG_MARKET, t, 0, u0, 0.0, 0.0, s, 0.0)
+        n = push_bg_nb(ms, n, K_BG_MARKET, t, 0, u0, pick, sign, s, length)
+    else:
+        n = push_bg_nb(ms, n, K_BG_MARKET, t, 0, u0, 0.0, 0.0, s, 0.0)
+    ms.bg_draws[n - 1, U_WALK] = uni_nb(ms, S_FLOW) if p[P_P_WALK] < 1.0 else 0.0
+    return n
+
+
+@numba.njit(**NJIT_INLINE)
+def market_size_nb(ms, d, side):
+    """Lots a background market order of ``side`` takes (``FlowConfig.p_walk``, ``p_clear``): a share
+    ``p_walk`` its drawn size (it may walk the book), a share ``p_clear`` exactly the volume at the opposite
+    best price, the rest its drawn size capped by that volume."""
+    qty = size_lots_nb(0.0, d[U_SIZE])
+    u = d[U_WALK]
+    if u < ms.p[P_P_WALK]:
+        return qty
+    st = ms.book
+    best = st.hdr[bk.H_BEST_ASK] if side == BUY else st.hdr[bk.H_BEST_BID]
+    if best == NO_PRICE:
+        return qty
+    at_best = bk.level_qty_nb(st, SELL if side == BUY else BUY, best)
+    if at_best < 1:
+        return qty
+    if u < ms.p[P_P_WALK] + ms.p[P_P_CLEAR]:
+        return at_best
+    return min(qty, at_best)
 
 
 @numba.njit(**NJIT_INLINE)

@@ -127,12 +127,15 @@ def _params(cfg: MarketConfig) -> np.ndarray:
     p[mk.P_IMP_PERM] = fm.permanent_share
     p[mk.P_IMP_DECAY] = math.log(2.0) / fm.transient_halflife
     p[mk.P_INFO_LEAD] = fm.info_lead
+    p[mk.P_WALK_GAP] = -1.0 if fm.walk_gap_ticks is None else fm.walk_gap_ticks
     p[mk.P_HAWKES_N] = fl.hawkes_branching
     p[mk.P_HAWKES_BETA] = fl.hawkes_decay
     p[mk.P_P_INFORMED] = fl.p_informed
     p[mk.P_P_META] = fl.p_metaorder
     p[mk.P_META_TAIL] = fl.metaorder_tail
     p[mk.P_P_FOLLOW] = fl.p_follow
+    p[mk.P_P_WALK] = fl.p_walk
+    p[mk.P_P_CLEAR] = fl.p_clear
     return p
 
 
@@ -204,7 +207,7 @@ class MarketSimulator:
             out=np.zeros((max(self.n_agents, 1), mk.O_SIZE), np.float64),
             ev=np.zeros(nev, EVENT_DTYPE),
             kind=np.zeros(nev, np.int8),
-            bg_draws=np.zeros((nev, 5), np.float64),
+            bg_draws=np.zeros((nev, mk.N_DRAWS), np.float64),
             order=np.zeros(nev, np.int64),
             fills=np.zeros(cfg.max_fills_per_step, FILL_DTYPE),
             rbuf=np.zeros((mk.N_STREAMS, self._rbuf_size), np.float64),

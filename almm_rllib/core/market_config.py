@@ -188,6 +188,16 @@ class FlowConfig(Config):
     """Share of background market orders that repeat the side of the last background market order (herding,
     an order split over seconds): the short memory of order signs, which decays geometrically with the lag
     (``sign_acf`` at lags 1-5), beside the metaorders' long memory."""
+    p_walk: float = 1.0
+    """Share of background market orders that may walk the book beyond the opposite best price; the others take
+    at most the volume resting at that price (their drawn size capped by it). Real market orders are sized to
+    the liquidity at the touch: large price changes come from gaps in the book, rarely from orders larger than
+    the best queue (Farmer, Gillemot, Lillo, Mike & Sen 2004). 1 = every order takes its drawn size."""
+    p_clear: float = 0.0
+    """Share of background market orders that take exactly the whole volume at the opposite best price
+    (whatever their drawn size): orders sized to clear the best queue, which make the mid move at once (the
+    large immediate response of the real day's mid). ``p_walk + p_clear`` <= 1; the rest take
+    ``min(drawn size, volume at the best)``."""
     p_metaorder: float = 0.2
     """Share of background market orders that are child orders of metaorders (Lillo, Mike & Farmer 2005): the
     source of the long memory of order signs."""
@@ -213,7 +223,7 @@ class FlowConfig(Config):
         ):
             x = getattr(self, f)
             check(math.isfinite(x) and x >= 0, f, f"must be finite and >= 0, got {x}")
-        for f in ("p_follow", "p_informed", "p_metaorder"):
+        for f in ("p_follow", "p_informed", "p_metaorder", "p_walk", "p_clear"):
             x = getattr(self, f)
             check(0 <= x <= 1, f, f"must be a probability in [0, 1], got {x}")
         check(
@@ -221,6 +231,11 @@ class FlowConfig(Config):
             "p_metaorder",
             f"plus p_informed and p_follow must be < 1 (some flow must lean toward the price), got "
             f"{self.p_informed} + {self.p_metaorder} + {self.p_follow}",
+        )
+        check(
+            self.p_walk + self.p_clear <= 1,
+            "p_clear",
+            f"plus p_walk must be <= 1, got {self.p_clear} + {self.p_walk}",
         )
         check(self.metaorder_count >= 1, "metaorder_count", f"must be >= 1, got {self.metaorder_count}")
         check(
@@ -280,6 +295,13 @@ class FormationConfig(Config):
     """Seconds by which the informed traders (``flow.p_informed``) know the latent diffusion's increments before
     they reach the efficient price (0 = no informed signal; the diffusion applies at once). The warm-up should
     last at least this long so that the signal starts in its steady state."""
+    walk_gap_ticks: float | None = None
+    """A sweep is information: after a market order (background or an agent's) whose deepest execution was at
+    price ``P``, the efficient price (permanent + transient + the agents' temporary impact) is moved, permanently,
+    to no more than ``walk_gap_ticks`` behind ``P`` (below it after a buy, above after a sell) when the
+    square-root impact left it further back. The book then refills around the new level instead of reverting,
+    so a quote resting deep in the book is filled only when the price is going through it (no free lunch for
+    depth). None = off (the impact is the square-root law alone)."""
 
     def _validate(self) -> None:
         for f in ("impact_ticks", "info_lead"):
@@ -298,6 +320,9 @@ class FormationConfig(Config):
             "permanent_share",
             f"must be in [0, 1], got {self.permanent_share}",
         )
+        if self.walk_gap_ticks is not None:
+            g = self.walk_gap_ticks
+            check(math.isfinite(g) and g >= 0, "walk_gap_ticks", f"must be None or finite and >= 0, got {g}")
 
 
 @dataclasses.dataclass(frozen=True)

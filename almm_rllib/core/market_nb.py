@@ -32,7 +32,14 @@ import numpy as np
 
 from . import book_nb as bk
 from .accounts_nb import account_fill_nb, apply_impact_nb
-from .flow_nb import bg_limit_price_nb, gen_arrivals_nb, gen_cancels_nb, market_side_nb, size_lots_nb
+from .flow_nb import (
+    bg_limit_price_nb,
+    gen_arrivals_nb,
+    gen_cancels_nb,
+    market_side_nb,
+    market_size_nb,
+    size_lots_nb,
+)
 from .market_state_nb import *  # noqa: F403  (re-export: the state layout is part of the kernel's interface)
 from .market_state_nb import (
     F_FAIR,
@@ -90,7 +97,7 @@ from .orders_nb import (
     set_quote_direct_nb,
     set_quote_nb,
 )
-from .price_nb import advance_fair_nb, advance_regime_nb, market_order_impact_nb
+from .price_nb import advance_fair_nb, advance_regime_nb, market_order_impact_nb, walk_floor_nb
 from .rng_nb import N_STREAMS, S_AGENT, S_FLOW, S_PRICE
 from .schema import (
     BACKGROUND_OWNER,
@@ -209,21 +216,36 @@ def _bg_limit_event_nb(ms, x, nfill):
 
 
 @numba.njit(**NJIT_INLINE)
+def _deepest_nb(fills, lo, hi, side):
+    """The deepest price (ticks) that an aggressive order of ``side`` traded at among ``fills[lo:hi]`` (its own
+    executions), ``NO_PRICE`` when it traded nothing."""
+    best = NO_PRICE
+    for j in range(lo, hi):
+        px = fills[j].price
+        if best == NO_PRICE or (px > best if side == BUY else px < best):
+            best = px
+    return best
+
+
+@numba.njit(**NJIT_INLINE)
 def _bg_market_event_nb(ms, x, nfill):
-    """Event ``x``, a background market order: its side is chosen on arrival; it moves the efficient price by
-    its drawn size (whatever the book could fill, so the price path does not depend on the agents' quotes).
+    """Event ``x``, a background market order: its side and size are chosen on arrival; it moves the efficient
+    price by the square-root impact of its size (whatever the book could fill) and, when it walked the book, to
+    near its deepest execution (``walk_floor_nb``: this part depends on the book, the agents' quotes included).
     Returns (status, end of fills)."""
     ms.i[I_CNT_MARKET] += 1
     d = ms.bg_draws[x]
     t = ms.ev[x].time
     side = market_side_nb(ms, d, t)
-    qty = size_lots_nb(0.0, d[U_SIZE])
+    qty = market_size_nb(ms, d, side)
     oid = ms.i[I_NEXT_BG_ID]
     ms.i[I_NEXT_BG_ID] += 1
     status, filled, rested, nfill2 = _apply_nb(
         ms.book, ms.fills, nfill, EV_MARKET, side, NO_PRICE, qty, BACKGROUND_OWNER, oid, t
     )
-    perm = market_order_impact_nb(ms, t, 1.0 if side == BUY else -1.0, qty)
+    sign = 1.0 if side == BUY else -1.0
+    perm = market_order_impact_nb(ms, t, sign, qty)
+    perm += walk_floor_nb(ms, t, sign, _deepest_nb(ms.fills, nfill, nfill2, side))
     if d[U_ANCHOR] < ms.p[P_P_INFORMED]:
         ms.f[F_INFO_ADV] += perm  # an informed order: its permanent impact anticipates the coming move
     return status, nfill2
@@ -243,7 +265,9 @@ def _message_event_nb(ms, x, k, nfill):
         if status != STATUS_OK and status != STATUS_FILL_BUFFER_FULL:
             ms.i[I_REJECTED] += 1
         elif filled > 0:  # a marketable agent order moves the efficient price like any market order
-            market_order_impact_nb(ms, e.time, 1.0 if e.side == BUY else -1.0, filled)
+            sign = 1.0 if e.side == BUY else -1.0
+            market_order_impact_nb(ms, e.time, sign, filled)
+            walk_floor_nb(ms, e.time, sign, _deepest_nb(ms.fills, nfill, nfill2, e.side))
     return status, nfill2
 
 

@@ -101,6 +101,9 @@ P_P_META = 49  #: share of background market orders that are children of metaord
 P_META_TAIL = 50  #: Pareto tail exponent of metaorder lengths (in child orders)
 P_DIST_MIN = 51  #: ticks added to every drawn limit-order distance
 P_P_FOLLOW = 52  #: share of background market orders that repeat the last one's side
+P_WALK_GAP = 53  #: formation.walk_gap_ticks (-1: off)
+P_P_WALK = 54  #: share of background market orders that may walk beyond the opposite best (1: all)
+P_P_CLEAR = 55  #: share of background market orders that take exactly the opposite best's volume
 P_SIZE = 56
 
 # per-regime table columns (MarketState.reg)
@@ -135,6 +138,8 @@ U_BUDGET = 4  #: limit: Exp(1) cancellation hazard budget
 U_META_PICK = 1  #: market: uniform picking the metaorder a child order belongs to
 U_META_SIGN = 2  #: market: uniform giving the sign of a metaorder that starts at this order
 U_META_LEN = 4  #: market: uniform giving the length of a metaorder that starts at this order
+U_WALK = 5  #: market: uniform deciding whether the order may walk beyond the opposite best (flow.p_walk < 1)
+N_DRAWS = 6  #: columns of MarketState.bg_draws
 
 # event kinds in the step's scratch list (MarketState.kind)
 K_AGENT = 0  #: a released agent message (fully specified in ev)
@@ -184,7 +189,7 @@ class MarketState(NamedTuple):
     out: np.ndarray  # float64[n_agents, O_SIZE] last step
     ev: np.ndarray  # EVENT_DTYPE[max_events] scratch: the step's events
     kind: np.ndarray  # int8[max_events]
-    bg_draws: np.ndarray  # float64[max_events, 5] a background event's pre-drawn numbers: U_* columns
+    bg_draws: np.ndarray  # float64[max_events, N_DRAWS] a background event's pre-drawn numbers: U_* columns
     order: np.ndarray  # int64[max_events] processing order
     fills: np.ndarray  # FILL_DTYPE[max_fills] the last step's fills
     rbuf: np.ndarray  # float64[N_STREAMS, buffer] uniforms from the numpy Generators

@@ -23,6 +23,13 @@ and 2 of :mod:`market_nb`, and the price side of item 6).
   impact measurements show; the permanent part makes a sweep information that does not revert; the transient
   part is the standard way to keep the price diffusive under long-memory order signs (Bouchaud et al. 2004);
   an exponential kernel keeps the state O(1).
+* **A sweep is information** (``formation.walk_gap_ticks``, ``walk_floor_nb``): after a market order whose
+  deepest execution was at ``P``, the efficient price is moved permanently to no more than ``walk_gap`` ticks
+  behind ``P`` when the square-root impact left it further back. Without it a sweep through thin depth
+  reverts (the book refills around an efficient price that moved a few ticks), and a quote resting far from the
+  touch is filled only when it is about to be marked back in its favour: a free lunch for depth that real
+  books do not pay (the maker's markout behind the first price is as adverse as at the touch on the AMZN day).
+  This part depends on the book, so on the agents' quotes too: liquidity an agent provides shortens a sweep.
 
 The latent diffusion and the jumps draw only from the price stream; the impact adds no draws.
 """
@@ -56,11 +63,13 @@ from .market_state_nb import (
     P_JUMP_RATE,
     P_JUMP_STD,
     P_SWITCHING,
+    P_WALK_GAP,
     R_DIFF,
     R_VOL,
 )
 from .nbopts import NJIT_HOT, NJIT_INLINE
 from .rng_nb import S_PRICE, expo_nb, normal_nb, uni_nb
+from .schema import NO_PRICE
 
 
 @numba.njit(**NJIT_INLINE)
@@ -195,6 +204,23 @@ def market_order_impact_nb(ms, t, sign, lots):
     ms.f[F_FAIR] += sign * perm * size
     ms.f[F_TRANS] = transient_at_nb(ms, t) + sign * (1.0 - perm) * size
     return sign * perm * size
+
+
+@numba.njit(**NJIT_INLINE)
+def walk_floor_nb(ms, t, sign, deepest):
+    """After a market order of ``sign`` whose deepest execution was at ``deepest`` (ticks; ignored when the
+    order filled nothing): move the efficient price (``F_FAIR`` + ``F_TEMP`` + the transient part at ``t``)
+    permanently to within ``walk_gap`` ticks of ``deepest`` when it lies further back. Returns the move
+    (signed ticks, 0 when off or already close enough)."""
+    gap = ms.p[P_WALK_GAP]
+    if gap < 0.0 or deepest == NO_PRICE:
+        return 0.0
+    eff = ms.f[F_FAIR] + ms.f[F_TEMP] + transient_at_nb(ms, t)
+    behind = sign * (deepest - eff) - gap
+    if behind <= 0.0:
+        return 0.0
+    ms.f[F_FAIR] += sign * behind
+    return sign * behind
 
 
 @numba.njit(**NJIT_HOT)

@@ -58,6 +58,11 @@ FIT_PARAMS: tuple[tuple[str, float, float, bool], ...] = (
     ("flow.p_metaorder", 0.0, 0.5, False),
     ("flow.hawkes_branching", 0.0, 0.9, False),
     ("flow.hawkes_decay", 0.1, 5.0, False),
+    ("flow.p_walk", 0.0, 1.0, False),
+    ("flow.p_clear", 0.0, 0.9, False),
+    ("formation.walk_gap_ticks", 0.0, 8.0, False),
+    ("flow.p_inside_spread", 0.0, 0.5, False),
+    ("flow.p_anchor_fair", 0.0, 1.0, False),
 )
 #: First step of each parameter, as a share of its range.
 STEP0 = 0.2
