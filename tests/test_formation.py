@@ -91,9 +91,17 @@ def test_propagator_matches_the_sum_over_orders(seed):
 
 
 def _exogenous(**over) -> MarketConfig:
-    """The default market with the lean of uninformed market orders off, so that every background sign and
-    size, hence the efficient price, is independent of the book (and of the agents)."""
-    return MarketConfig.preset(DEFAULT_PRESET, {"flow": {"informed_slope": 0.0}, **over})
+    """The default market with the lean of uninformed market orders off, market orders taking their drawn size
+    and the sweep rule off, so that every background sign and size, hence the efficient price, is independent
+    of the book (and of the agents)."""
+    return MarketConfig.preset(
+        DEFAULT_PRESET,
+        {
+            "flow": {"informed_slope": 0.0, "p_walk": 1.0, "p_clear": 0.0},
+            "formation": {"walk_gap_ticks": None},
+            **over,
+        },
+    )
 
 
 def test_agent_market_order_moves_the_efficient_price_by_the_propagator():
@@ -129,6 +137,94 @@ def test_agent_market_order_moves_the_efficient_price_by_the_propagator():
     assert d_now == pytest.approx(fm.permanent_share * size, rel=1e-3)
 
 
+def _eff(sim) -> float:
+    """The efficient price (ticks) the background quotes refill around: permanent + agents' temporary +
+    transient impact."""
+    st = sim.state
+    lam = st.p[mk.P_IMP_DECAY]
+    trans = st.f[mk.F_TRANS] * math.exp(-lam * (st.f[mk.F_TIME] - st.f[mk.F_TRANS_T]))
+    return st.f[mk.F_FAIR] + st.f[mk.F_TEMP] + trans
+
+
+@pytest.mark.parametrize("gap", [0.0, 3.0, 6.0])
+@pytest.mark.parametrize("lots", [1, 25])
+def test_a_sweep_moves_the_efficient_price_to_near_its_deepest_execution(gap, lots):
+    """``formation.walk_gap_ticks``: after an agent's marketable buy, the efficient price is the square-root
+    impact's or ``deepest execution - gap``, whichever is higher (twin simulation without the order)."""
+    cfg = MarketConfig.preset(DEFAULT_PRESET, {"latency": {"mean": 0.0}, "formation": {"walk_gap_ticks": gap}})
+    fm = cfg.formation
+    extras = []
+    for seed in range(4):
+        quiet = MarketSimulator(cfg, n_agents=1, seed=seed)
+        buyer = MarketSimulator(cfg, n_agents=1, seed=seed)
+        ba = buyer.best_ticks()[1]
+        buyer.set_quote(0, bid=(ba + 60, lots))  # marketable, walks the book when large
+        n_mkt = buyer.state.i[mk.I_CNT_MARKET]
+        quiet.step(1e-3)
+        res = buyer.step(1e-3)
+        assert buyer.state.i[mk.I_CNT_MARKET] == n_mkt  # no background market order in the step
+        mine = res.fills[res.fills["taker_owner"] == 1]  # agent 0 is owner 1
+        assert mine["qty"].sum() == res.agent_out[0, mk.O_TAKER_BUY] > 0
+        deepest = int(mine["price"].max())
+        size = fm.impact_ticks * (mine["qty"].sum() / fm.impact_ref_lots) ** fm.impact_exponent
+        eff_after_impact = _eff(quiet) + size
+        extra = max(0.0, deepest - gap - eff_after_impact)
+        d_fair = buyer.state.f[mk.F_FAIR] - quiet.state.f[mk.F_FAIR]
+        assert d_fair == pytest.approx(fm.permanent_share * size + extra, abs=1e-3)
+        assert _eff(buyer) >= deepest - gap - 1e-3
+        extras.append(extra)
+    if lots == 25 and gap == 0.0:
+        assert max(extras) > 0  # the rule binds: a 25-lot sweep goes further than the square-root impact
+
+
+def _market_size_ref(drawn, u, p_walk, p_clear, at_best):
+    """Slow reference of ``flow_nb.market_size_nb``: lots a background market order takes."""
+    lots = max(1, int(math.floor(drawn + 0.5)))
+    if u < p_walk or at_best < 1:
+        return lots
+    if u < p_walk + p_clear:
+        return at_best
+    return min(lots, at_best)
+
+
+def test_market_order_size_matches_the_reference_rule():
+    from almm_rllib.core.flow_nb import market_size_nb
+    from almm_rllib.core.schema import BUY, SELL
+
+    rng = np.random.default_rng(5)
+    for p_walk, p_clear in [(1.0, 0.0), (0.0, 0.0), (0.0, 1.0), (0.2, 0.5)]:
+        cfg = MarketConfig.preset(DEFAULT_PRESET, {"flow": {"p_walk": p_walk, "p_clear": p_clear}})
+        sim = MarketSimulator(cfg, n_agents=0, seed=3)
+        for k in range(200):
+            if k % 20 == 0:
+                sim.step(1.0)
+            bb, ba = sim.best_ticks()
+            d = np.zeros(mk.N_DRAWS)
+            d[mk.U_SIZE] = rng.lognormal(0.0, 1.5)
+            d[mk.U_WALK] = rng.random()
+            for side in (BUY, SELL):
+                best = ba if side == BUY else bb
+                at_best = 0 if best is None else sim.level_lots(SELL if side == BUY else BUY, best)
+                want = _market_size_ref(d[mk.U_SIZE], d[mk.U_WALK], p_walk, p_clear, at_best)
+                assert market_size_nb(sim.state, d, side) == want
+
+
+def test_market_orders_sized_to_the_touch_do_not_walk():
+    """``p_walk = 0``: no background market order trades beyond the first price it meets (limit orders priced
+    from the same side's best, so that every aggressive order is a market order)."""
+    cfg = MarketConfig.preset(DEFAULT_PRESET, {"flow": {"p_walk": 0.0, "p_clear": 0.5, "p_anchor_fair": 0.0}})
+    sim = MarketSimulator(cfg, n_agents=0, seed=8)
+    n_orders = 0
+    for _ in range(3000):
+        sim.step(1.0)
+        f = sim.step_fills()
+        for oid in np.unique(f["taker_order_id"]):
+            prices = f["price"][f["taker_order_id"] == oid]
+            n_orders += 1
+            assert prices.min() == prices.max(), prices
+    assert n_orders > 300
+
+
 def test_common_random_numbers_the_efficient_price_ignores_passive_agents():
     cfg = _exogenous()
     a = MarketSimulator(cfg, n_agents=1, seed=21)
@@ -162,7 +258,7 @@ def test_informed_orders_trade_toward_the_coming_move():
         DEFAULT_PRESET,
         {
             "flow": {"p_informed": 0.9, "p_metaorder": 0.0, "p_follow": 0.0},
-            "formation": {"impact_ticks": 0.0},
+            "formation": {"impact_ticks": 0.0, "walk_gap_ticks": None},
         },
     )
     sim = MarketSimulator(cfg, n_agents=0, seed=4)
@@ -201,7 +297,7 @@ def test_diffusion_scale_scales_the_latent_diffusion_only():
     that move nothing, the efficient price's volatility is the configured one times the scale, while the
     regime's reported volatility (``sim.sigma``, what the agents observe) stays the configured one."""
     over = {"regimes": {"switching": False, "initial": "medium", "diffusion_scale": [1.0, 0.5, 1.0]}}
-    over.update(formation={"impact_ticks": 0.0}, warmup_seconds=0.0)
+    over.update(formation={"impact_ticks": 0.0, "walk_gap_ticks": None}, warmup_seconds=0.0)
     cfg = MarketConfig.preset(DEFAULT_PRESET, over)
     sim = MarketSimulator(cfg, n_agents=0, seed=3)
     n, dt = 8000, 0.5
@@ -289,6 +385,9 @@ def test_env_config_takes_a_market_preset():
         ({"formation": {"transient_halflife": 0}}, "formation.transient_halflife must be finite and > 0"),
         ({"formation": {"info_lead": 0.0}}, "formation.info_lead must be > 0 when flow.p_informed > 0"),
         ({"formation": {"impact_ticks": -1}}, "formation.impact_ticks must be finite and >= 0"),
+        ({"formation": {"walk_gap_ticks": -2}}, "formation.walk_gap_ticks must be None or finite and >= 0"),
+        ({"flow": {"p_walk": 1.5}}, "flow.p_walk must be a probability in [0, 1]"),
+        ({"flow": {"p_walk": 0.6, "p_clear": 0.6}}, "flow.p_clear plus p_walk must be <= 1"),
     ],
 )
 def test_new_keys_are_validated_by_name(data, needle):

@@ -34,7 +34,7 @@ class RegimeConfig(Config):
 
     names: tuple[str, ...] = ("low", "medium", "high")
     """Regime names; the curriculum pins one by name."""
-    volatility: tuple[float, ...] = (7.168e-05, 9.373e-05, 0.0001323)
+    volatility: tuple[float, ...] = (7.169e-05, 9.374e-05, 0.0001323)
     """Relative volatility of the latent fair price per sqrt-second, per regime (>= 0)."""
     transition_rates: tuple[tuple[float, ...], ...] = (
         (0.0, 1 / 240, 1 / 960),
@@ -145,7 +145,7 @@ class FlowConfig(Config):
     """Base rate of background limit orders per side, per second (times the regime multiplier)."""
     market_rate: float = 0.13507
     """Base rate of background market orders per side, per second (times the regime multiplier)."""
-    cancel_rate: float = 0.15
+    cancel_rate: float = 0.05
     """Base cancellation hazard of a resting background order at the fair price, per second. Calibrated with
     ``almm market-report`` so that the mid tracks the fair price like a random walk (variance ratio ~1 at 10 s,
     lag-1 return autocorrelation ~0) instead of lagging it."""
@@ -157,7 +157,7 @@ class FlowConfig(Config):
     """Geometric: success probability (mean distance 1/p - 1 ticks; clustered at the touch). Uniform: unused."""
     limit_distance_max: int = 30
     """Largest distance in ticks (geometric draws are clipped; uniform draws are 0..max)."""
-    limit_distance_min: int = 5
+    limit_distance_min: int = 7
     """Ticks added to every drawn distance: background limit orders rest at least this far behind their
     reference price (a wide-spread market's quotes sit several ticks away from the efficient price)."""
     p_anchor_fair: float = 0.85
@@ -180,25 +180,25 @@ class FlowConfig(Config):
     """Market orders that are neither informed nor metaorder children lean toward the efficient price: they buy
     with probability 1 / (1 + exp(-slope * (fair - mid) / tick)), so they eat the stale side when the book
     lags the efficient price."""
-    p_informed: float = 0.7
+    p_informed: float = 0.3
     """Share of background market orders that are informed: they trade in the direction of the efficient price's
     coming move (the latent increments not yet in it, see ``FormationConfig.info_lead``), so a passive fill
     against them is adversely selected. Needs ``formation.info_lead`` > 0."""
-    p_follow: float = 0.0
+    p_follow: float = 0.2
     """Share of background market orders that repeat the side of the last background market order (herding,
     an order split over seconds): the short memory of order signs, which decays geometrically with the lag
     (``sign_acf`` at lags 1-5), beside the metaorders' long memory."""
-    p_walk: float = 1.0
+    p_walk: float = 0.45
     """Share of background market orders that may walk the book beyond the opposite best price; the others take
     at most the volume resting at that price (their drawn size capped by it). Real market orders are sized to
     the liquidity at the touch: large price changes come from gaps in the book, rarely from orders larger than
     the best queue (Farmer, Gillemot, Lillo, Mike & Sen 2004). 1 = every order takes its drawn size."""
-    p_clear: float = 0.0
+    p_clear: float = 0.4
     """Share of background market orders that take exactly the whole volume at the opposite best price
     (whatever their drawn size): orders sized to clear the best queue, which make the mid move at once (the
     large immediate response of the real day's mid). ``p_walk + p_clear`` <= 1; the rest take
     ``min(drawn size, volume at the best)``."""
-    p_metaorder: float = 0.2
+    p_metaorder: float = 0.1
     """Share of background market orders that are child orders of metaorders (Lillo, Mike & Farmer 2005): the
     source of the long memory of order signs."""
     metaorder_count: int = 2
@@ -281,21 +281,21 @@ class FormationConfig(Config):
     ticks in its direction, a share ``permanent_share`` for good and the rest decaying exponentially; informed
     traders see the latent diffusion ``info_lead`` seconds before it reaches the price."""
 
-    impact_ticks: float = 1.5
+    impact_ticks: float = 2.5
     """Total impact of a market order of ``impact_ref_lots`` lots, ticks (0 = market orders move nothing)."""
     impact_exponent: float = 0.5
     """Concavity of impact in size, in (0, 1]: 0.5 is the square-root law."""
     impact_ref_lots: float = 1.0
     """Reference size of ``impact_ticks``, lots (> 0)."""
-    permanent_share: float = 0.95
+    permanent_share: float = 0.6
     """Share of the impact that is permanent, in [0, 1]; the rest is transient."""
     transient_halflife: float = 5.0
     """Half-life of the transient part, seconds (> 0)."""
-    info_lead: float = 60.0
+    info_lead: float = 20.0
     """Seconds by which the informed traders (``flow.p_informed``) know the latent diffusion's increments before
     they reach the efficient price (0 = no informed signal; the diffusion applies at once). The warm-up should
     last at least this long so that the signal starts in its steady state."""
-    walk_gap_ticks: float | None = None
+    walk_gap_ticks: float | None = 4.0
     """A sweep is information: after a market order (background or an agent's) whose deepest execution was at
     price ``P``, the efficient price (permanent + transient + the agents' temporary impact) is moved, permanently,
     to no more than ``walk_gap_ticks`` behind ``P`` (below it after a buy, above after a sell) when the
@@ -417,7 +417,7 @@ class MarketConfig(Config):
     warmup_seconds: float = 90.0
     """Background flow run at reset before the episode starts, so the book is in its steady state."""
     regimes: RegimeConfig = dataclasses.field(
-        default_factory=lambda: RegimeConfig(diffusion_scale=(0.8353, 0.8286, 0.7041))
+        default_factory=lambda: RegimeConfig(diffusion_scale=(1.0, 1.0, 0.5497))
     )
     """Volatility regimes. The default market's diffusion scales are fitted to its three regimes; a
     ``RegimeConfig`` built on its own leaves them at 1 (it may have other regimes)."""
