@@ -166,24 +166,7 @@ def test_calibrated_defaults_describe_the_default_market():
     )
 
 
-#: Known failure, kept visible (strict: the test reports when it starts passing). On the shipped preset a quote
-#: far from the market still earns: the static quote's calibration Sharpe rises with its half-spread up to a
-#: plateau at 31-51 ticks (``GRID`` in ``baselines/lob_defaults.py``), and the volatility-adaptive rule picks
-#: the deepest base of its grid. Cause: after a market order sweeps the book, background limit orders refill
-#: it around the efficient price, which moved only by the order's square-root impact, so the mid reverts
-#: towards it and a deep passive fill is marked back in the maker's favour. Issue 15 stays open on this.
-_DEEP_FREE_LUNCH = pytest.mark.xfail(
-    strict=True, reason="issue 15 open: deep quotes still earn (the book refills around the efficient price)"
-)
-
-
-@pytest.mark.parametrize(
-    "strategy",
-    [
-        pytest.param(s, marks=_DEEP_FREE_LUNCH) if s == "volatility_adaptive" else s
-        for s in sorted(OFFSET_PARAMS)
-    ],
-)
+@pytest.mark.parametrize("strategy", sorted(OFFSET_PARAMS))
 def test_calibration_does_not_pick_the_deepest_offset(strategy):
     param = OFFSET_PARAMS[strategy]
     grid = lob_defaults.GRID[strategy]
