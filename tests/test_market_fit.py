@@ -174,3 +174,24 @@ def test_write_preset_replaces_atomically(tmp_path):
     p2 = mf.write_preset(tmp_path, "a", {"market": {"initial_price": 300.0}})
     assert p == p2 and json.loads(p.read_text())["market"]["initial_price"] == 300.0
     assert [x.name for x in tmp_path.iterdir()] == ["a.json"]
+
+
+def test_the_headroom_row_fails_when_impact_alone_is_too_volatile():
+    """``market_fit.objective``'s headroom row: with the diffusion almost off, the mid's volatility must stay
+    below ``HEADROOM_SHARE`` of the day's, else no ``diffusion_scale`` can reach the configured one."""
+    from almm_rllib.evaluation import market_fit as mf
+
+    k = f"{mf.VOL_SAMPLING_S:g}"
+    real = {"signature": {k: {"rv_rel_per_s": 1e-8}}}  # the day's volatility: 1e-4 per sqrt-second
+
+    def impact_only(vol):
+        return {"signature": {k: {"rv_rel_per_s": vol**2}}}
+
+    assert mf._headroom_row(real, impact_only(0.5e-4)).verdict == "pass"
+    assert mf._headroom_row(real, impact_only(0.79e-4)).verdict == "pass"
+    assert mf._headroom_row(real, impact_only(0.81e-4)).verdict == "fail"
+    scaled = mf._impact_only(MarketConfig().to_dict())
+    assert (
+        MarketConfig.from_dict(scaled).regimes.diffusion_scale
+        == (mf.HEADROOM_SCALE,) * MarketConfig().n_regimes
+    )

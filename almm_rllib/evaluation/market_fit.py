@@ -72,6 +72,12 @@ CAP = 16.0
 VOL_SAMPLING_S = 10.0
 #: Relative band of the mid's volatility in the moments stage's objective.
 VOL_TOL = 0.1
+#: Headroom row of the moments stage: with the latent diffusion almost off (``diffusion_scale`` =
+#: ``HEADROOM_SCALE``), the mid's volatility must stay below this share of the day's, so that stage 3 can
+#: reach every regime's configured volatility by scaling the diffusion (the impact of the market orders alone
+#: must not be more volatile than the market).
+HEADROOM_SHARE = 0.8
+HEADROOM_SCALE = 0.05
 
 
 class CalibrationError(ValueError):
@@ -201,6 +207,12 @@ def sim_stats(market: dict, seconds: float, seed: int) -> dict:
     return microstructure_stats(simulator_day(cfg, seconds=seconds, seed=seed, burn_in_seconds=300.0))
 
 
+def _impact_only(market: dict) -> dict:
+    """``market`` with every regime's latent diffusion scaled down to ``HEADROOM_SCALE``."""
+    n = len(market["regimes"]["volatility"])
+    return with_values(market, {"regimes.diffusion_scale": [HEADROOM_SCALE] * n})
+
+
 def _volatility_row(real: dict, sim: dict):
     """The moments stage's one row beyond ``compare()``: the mid's volatility at ``VOL_SAMPLING_S`` within
     ``VOL_TOL`` of the day's. Without it the search may let the market orders' impact alone make the price more
@@ -217,14 +229,43 @@ def _volatility_row(real: dict, sim: dict):
     )
 
 
-def objective(real: dict, sim: dict) -> tuple[float, int]:
-    """Mean over the comparable rows of ``compare()`` and ``_volatility_row`` of ``min(CAP, ((sim - band
-    centre) / band half-width) ** 2)``, and the number of rows not passing. A row whose simulated figure is
-    missing counts as ``CAP``."""
+def _headroom_row(real: dict, impact_only: dict):
+    """The mid's volatility with the latent diffusion almost off (``impact_only``: the simulator's statistics at
+    ``diffusion_scale`` = ``HEADROOM_SCALE``) below ``HEADROOM_SHARE`` of the day's: what the market orders'
+    impact alone makes must leave room for the diffusion (see ``HEADROOM_SHARE``)."""
+    from almm_rllib.results.microstructure import CompareRow
+
+    k = f"{VOL_SAMPLING_S:g}"
+    a = math.sqrt(real["signature"][k]["rv_rel_per_s"])
+    b = math.sqrt(impact_only["signature"].get(k, {}).get("rv_rel_per_s", math.nan))
+    band = (0.0, HEADROOM_SHARE * a)
+    ok = math.isfinite(b) and b <= band[1]
+    return CompareRow(
+        f"impact-only volatility ({k}-s sampling)",
+        HEADROOM_SHARE * a / 2,
+        b,
+        band,
+        "pass" if ok else "fail",
+        f"below {HEADROOM_SHARE:.0%} of the day's",
+    )
+
+
+def objective(real: dict, sim: dict, impact_only: dict | None = None) -> tuple[float, int]:
+    """Mean over the comparable rows of ``compare()``, ``_volatility_row`` and (given ``impact_only``)
+    ``_headroom_row`` of ``min(CAP, ((sim - band centre) / band half-width) ** 2)`` (the headroom row counts
+    only above its band), and the number of rows not passing. A row whose simulated figure is missing counts
+    as ``CAP``."""
     from almm_rllib.results.microstructure import compare
 
     total, n, fails = 0.0, 0, 0
-    for r in [*compare(real, sim), _volatility_row(real, sim)]:
+    rows = [*compare(real, sim), _volatility_row(real, sim)]
+    if impact_only is not None:
+        h = _headroom_row(real, impact_only)
+        over = 0.0 if h.verdict == "pass" else ((h.sim - h.band[1]) / max(h.band[1], 1e-12) * 10.0) ** 2
+        total += min(CAP, over) if math.isfinite(h.sim) else CAP
+        n += 1
+        fails += h.verdict != "pass"
+    for r in rows:
         if not (math.isfinite(r.real) and all(math.isfinite(b) for b in r.band)):
             continue  # the real day has no figure: nothing to fit
         half = max((r.band[1] - r.band[0]) / 2.0, 1e-12)
@@ -262,7 +303,9 @@ def fit_moments(
             except ConfigError:  # e.g. p_informed + p_metaorder >= 1: out of the feasible set
                 cache[key] = (math.inf, -1)
                 return cache[key]
-            cache[key] = objective(real, sim_stats(mk, seconds, seed))
+            cache[key] = objective(
+                real, sim_stats(mk, seconds, seed), sim_stats(_impact_only(mk), seconds / 2, seed)
+            )
             trace.append({**vals, "objective": cache[key][0], "fails": cache[key][1]})
             log(f"  [{len(cache):3d}] objective {cache[key][0]:.3f}, {cache[key][1]} rows fail: {vals}")
         return cache[key]
@@ -427,7 +470,9 @@ def calibrate_market(
     scales, vol_checks = fit_diffusion_scale(market, seconds=vol_seconds, seed=seed, log=log)
     market = with_values(market, {"regimes.diffusion_scale": scales})
     MarketConfig.from_dict(market, source="calibrate-market")  # the result is a valid market
-    final_obj, final_fails = objective(real, sim_stats(market, seconds, seed))
+    final_obj, final_fails = objective(
+        real, sim_stats(market, seconds, seed), sim_stats(_impact_only(market), seconds / 2, seed)
+    )
     doc = {
         "name": name,
         "description": f"Fitted to the LOBSTER day {data.message_path.name} by almm calibrate-market.",
