@@ -310,18 +310,16 @@ def test_differential_streams(name):
         assert len(ring_turns) >= 2
 
 
-def _long_differential(n, seed):
-    """The original long stream (limits, markets, cancels around a fixed price; a large book and table)."""
-    return _differential(random_event_stream(n, seed), 200_000, 4096, 10_000, check_every=10, chunk=100_000)
-
-
 @pytest.mark.slow
 def test_differential_long_stream():
     """The seeded long stream, 50k events by default (1e6 with ALMM_LONG_TESTS=1): everything observable after
     every event equals the reference's; the compiled invariant checker (a walk of the whole 200,000-slot table)
     after every 10th event."""
     n = 1_000_000 if os.environ.get("ALMM_LONG_TESTS") == "1" else 50_000
-    st, ref, statuses, n_fills, n_full = _long_differential(n, 2024)
+    ev = random_event_stream(n, seed=2024)  # limits, markets and cancels around a fixed price
+    st, ref, statuses, n_fills, n_full = _differential(
+        ev, 200_000, 4096, 10_000, check_every=10, chunk=100_000
+    )
     assert n_full == 0 and n_fills > n // 10  # the stream really trades
     counts = np.bincount(statuses)
     assert counts[STATUS_OK] > 0 and counts[STATUS_UNKNOWN_ORDER] > 0
