@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 import subprocess
 import sys
@@ -34,6 +35,7 @@ from almm_rllib.core.schema import (
     STATUS_OUT_OF_WINDOW,
     STATUS_PARTIAL,
     STATUS_POST_ONLY_REJECT,
+    STATUS_UNKNOWN_ORDER,
 )
 from almm_rllib.core.streams import random_event_stream
 
@@ -184,47 +186,144 @@ def _ref_trace(ref, events, depth_n):
     return best, depth, qpos, res, fills
 
 
-@pytest.mark.slow
-def test_differential_million_events():
-    """The seeded 1e6-event stream: fills, best prices, depth, queue positions and statuses after every event
-    equal the reference's; the compiled invariant checker runs after every 10th event and at the end."""
-    n, chunk, depth_n = 1_000_000, 100_000, 3
-    ev = random_event_stream(n, seed=2024)
-    st = nb.new_book_state(200_000, 4096, 10_000)
-    ref = RefBook(window=4096, capacity=200_000)
-    n_fills_total = 0
-    for c0 in range(0, n, chunk):
-        e = ev[c0 : c0 + chunk]
-        m = len(e)
+def _mixed_stream(n, seed, **stream_kw):
+    """``random_event_stream`` (limits, markets, cancels) with every other event type mixed in, seeded: a tenth
+    of the limits become post-only, a quarter of the cancels reduces (1 + geometric lots) and a quarter
+    replaces (a price near the latest limit's, half of them keeping their size)."""
+    ev = random_event_stream(n, seed, **stream_kw)
+    rng = np.random.default_rng(seed + 1_000_003)
+    u = rng.random(n)
+    lim = ev["type"] == EV_LIMIT
+    ev["type"][lim & (u < 0.1)] = EV_LIMIT_POST_ONLY
+    can = ev["type"] == EV_CANCEL
+    red = can & (u < 0.25)
+    rep = can & (u >= 0.25) & (u < 0.5)
+    ev["type"][red] = EV_REDUCE
+    ev["qty"][red] = rng.geometric(0.3, n)[red]
+    last_limit = np.maximum.accumulate(np.where(ev["price"] != NO_PRICE, np.arange(n), 0))
+    ev["type"][rep] = EV_REPLACE
+    ev["price"][rep] = ev["price"][last_limit][rep] + rng.integers(-3, 4, n)[rep]
+    ev["qty"][rep] = np.where(rng.random(n) < 0.5, 0, rng.geometric(0.3, n))[rep]
+    return ev
+
+
+def _differential(ev, capacity, window, centre, check_every=1, depth_n=3, chunk=50_000):
+    """Stream ``ev`` through the compiled book and the reference: fills, statuses, best prices, depth and the
+    event's queue position equal after every event; ``check_nb`` after every ``check_every`` events. An event
+    the compiled book refuses as fatal (order table full) must be refused by the reference too, and both books
+    go on with the next event. Returns (book state, reference, statuses, n fills, n refused as table full)."""
+    st = nb.new_book_state(capacity, window, centre)
+    ref = RefBook(window=window, capacity=capacity)
+    statuses = np.zeros(len(ev), np.int64)
+    n_fills_total = n_full = 0
+    for c0 in range(0, len(ev), chunk):
+        e_all = ev[c0 : c0 + chunk]
+        m = len(e_all)
         fills = np.zeros(2 * m, FILL_DTYPE)
         results = np.zeros(m, RESULT_DTYPE)
         best = np.zeros((m, 2), np.int64)
         depth = np.zeros((m, 2, depth_n, 2), np.int64)
         qpos = np.zeros((m, 2), np.int64)
-        n_done, nfill, status, bad, code = trace_nb(st, e, fills, results, best, depth, qpos, 10)
-        assert (n_done, status, bad, code) == (m, 0, -1, 0), (
-            n_done,
-            status,
-            bad,
-            nb.CHECK_MESSAGES.get(code),
-        )
-        r_best, r_depth, r_qpos, r_res, r_fills = _ref_trace(ref, e, depth_n)
-        np.testing.assert_array_equal(best, r_best)
-        np.testing.assert_array_equal(depth, r_depth)
-        np.testing.assert_array_equal(qpos, r_qpos)
-        np.testing.assert_array_equal(
-            np.stack([results[k] for k in ("status", "filled", "rested")], 1), r_res
-        )
-        got = fills[:nfill]
-        assert nfill == len(r_fills)
-        for j, k in enumerate(FILL_FIELDS):
-            np.testing.assert_array_equal(got[k], np.array([f[j] for f in r_fills], dtype=got[k].dtype))
-        n_fills_total += nfill
+        pos = 0
+        while pos < m:
+            e = e_all[pos:]
+            n_done, nfill, status, bad, code = trace_nb(
+                st, e, fills, results[pos:], best[pos:], depth[pos:], qpos[pos:], check_every
+            )
+            assert (bad, code) == (-1, 0), (c0 + pos + bad, e[bad], nb.CHECK_MESSAGES.get(code))
+            assert status in (STATUS_OK, STATUS_ORDER_TABLE_FULL), (status, e[n_done])
+            r_best, r_depth, r_qpos, r_res, r_fills = _ref_trace(ref, e[:n_done], depth_n)
+            at = f"events {c0 + pos}..{c0 + pos + n_done}"
+            np.testing.assert_array_equal(best[pos : pos + n_done], r_best, err_msg=at)
+            np.testing.assert_array_equal(depth[pos : pos + n_done], r_depth, err_msg=at)
+            np.testing.assert_array_equal(qpos[pos : pos + n_done], r_qpos, err_msg=at)
+            got_res = results[pos : pos + n_done]
+            np.testing.assert_array_equal(
+                np.stack([got_res[k] for k in ("status", "filled", "rested")], 1), r_res, err_msg=at
+            )
+            got = fills[:nfill]
+            assert nfill == len(r_fills), at
+            for j, k in enumerate(FILL_FIELDS):
+                np.testing.assert_array_equal(
+                    got[k], np.array([f[j] for f in r_fills], dtype=got[k].dtype), err_msg=at
+                )
+            statuses[c0 + pos : c0 + pos + n_done] = r_res[:, 0]
+            n_fills_total += nfill
+            pos += n_done
+            if status == STATUS_ORDER_TABLE_FULL:
+                x = e[n_done]
+                r = ref.apply(
+                    *(int(x[k]) for k in ("type", "side", "price", "qty", "owner", "order_id")), 0.0
+                )
+                assert r == (STATUS_ORDER_TABLE_FULL, 0, 0, []), (c0 + pos, x, r)
+                assert st.hdr[nb.H_N_LIVE] == capacity == len(ref.orders)
+                statuses[c0 + pos] = status
+                n_full += 1
+                pos += 1
+    assert nb.check_nb(st) == 0
     check_book_state(st)
     ref.check()
-    assert n_fills_total > 100_000  # the stream really trades
-    statuses = np.bincount(r_res[:, 0])
-    assert statuses[STATUS_OK] > 0 and statuses[STATUS_PARTIAL] >= 0
+    return st, ref, statuses, n_fills_total, n_full
+
+
+_STREAMS = {
+    # name: (events, seed, random_event_stream options, order-table capacity, tick window, window centre)
+    # a deep book: orders far from the touch, tens of levels a side, thousands resting, ids wrapping the id table
+    "deep": (60_000, 2024, {"dist_p": 0.08}, 1 << 13, 1024, 10_000),
+    # a drifting price in a small window: re-centring, refusals, prices wrapping around the ring of levels
+    "drift": (50_000, 7, {"centre": 500, "drift_every": 10}, 4_096, 64, 500),
+    # a small order table that fills up: refused orders, the free list emptied and refilled
+    "full": (50_000, 11, {"max_pool": 2_000}, 600, 256, 10_000),
+}
+
+
+@pytest.mark.parametrize("name", list(_STREAMS))
+def test_differential_streams(name):
+    """Seeded streams of every event type: fills, statuses, best prices, depth and queue positions after every
+    event equal the reference's, and the compiled invariant checker passes after every event. Each stream is
+    sized to reach the corner it is named for (asserted below, so that a change of the stream generator cannot
+    quietly make the test easier)."""
+    n, seed, kw, capacity, window, centre = _STREAMS[name]
+    ev = _mixed_stream(n, seed, **kw)
+    assert set(np.unique(ev["type"]).tolist()) == {
+        EV_LIMIT,
+        EV_LIMIT_POST_ONLY,
+        EV_MARKET,
+        EV_CANCEL,
+        EV_REDUCE,
+        EV_REPLACE,
+    }
+    st, ref, statuses, n_fills, n_full = _differential(ev, capacity, window, centre, check_every=1)
+    counts = np.bincount(statuses, minlength=STATUS_ORDER_TABLE_FULL + 1)
+    assert n_fills > n // 10  # the stream really trades
+    for s in (STATUS_OK, STATUS_POST_ONLY_REJECT, STATUS_UNKNOWN_ORDER):
+        assert counts[s] > 0, (name, s, counts)
+    ring_turns = np.unique(ev["price"][ev["price"] != NO_PRICE] // window)
+    if name == "deep":
+        assert st.hdr[nb.H_N_LIVE] > 2_000 and min(st.hdr[nb.H_N_BID_LV], st.hdr[nb.H_N_ASK_LV]) > 30
+        assert ev["order_id"].max() > 2 * st.hm_keys.shape[0]  # ids wrap around the id hash table
+    if name == "drift":
+        assert st.hdr[nb.H_N_RECENTRE] > 0 and counts[STATUS_OUT_OF_WINDOW] > 100
+        assert len(ring_turns) >= 2 and counts[STATUS_PARTIAL] > 0  # prices wrap around the ring of levels
+    if name == "full":
+        assert n_full > 100 and counts[STATUS_OK] > n // 2 and counts[STATUS_PARTIAL] > 0
+        assert len(ring_turns) >= 2
+
+
+@pytest.mark.slow
+def test_differential_long_stream():
+    """The seeded long stream, 50k events by default (1e6 with ALMM_LONG_TESTS=1): everything observable after
+    every event equals the reference's; the compiled invariant checker (a walk of the whole 200,000-slot table)
+    after every 10th event."""
+    n = 1_000_000 if os.environ.get("ALMM_LONG_TESTS") == "1" else 50_000
+    ev = random_event_stream(n, seed=2024)  # limits, markets and cancels around a fixed price
+    st, ref, statuses, n_fills, n_full = _differential(
+        ev, 200_000, 4096, 10_000, check_every=10, chunk=100_000
+    )
+    assert n_full == 0 and n_fills > n // 10  # the stream really trades
+    counts = np.bincount(statuses)
+    assert counts[STATUS_OK] > 0 and counts[STATUS_UNKNOWN_ORDER] > 0
+    assert st.hdr[nb.H_N_LIVE] > 500
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -174,6 +174,16 @@ def test_smoke_job_pins_env_runners_to_the_worker_node(cluster, tmp_path):
         "env_runners.custom_resources_per_env_runner={cpu_worker: 0.01}",
         "--set",
         "resources.custom_resources_for_main_process={head: 0.01}",
+        # one iteration samples on the worker's env runner, trains on the head and checkpoints at the end: all
+        # that is checked below
+        "--set",
+        "stop.training_iteration=1",
+        # the rest of the repository is uploaded, but the job imports the package the nodes have (as on a real
+        # cluster, where every node has it installed): numba caches kernels by their source file's path, so an
+        # uploaded copy (a new path on each node) would compile every market kernel cold in the driver and in
+        # each env runner, ~2 minutes of this test on two busy cores, instead of loading them from the cache
+        "--exclude",
+        "/almm_rllib/",
         "--storage",
         str(storage),
     ]
