@@ -151,7 +151,9 @@ def _eff(sim) -> float:
 def test_a_sweep_moves_the_efficient_price_to_near_its_deepest_execution(gap, lots):
     """``formation.walk_gap_ticks``: after an agent's marketable buy, the efficient price is the square-root
     impact's or ``deepest execution - gap``, whichever is higher (twin simulation without the order)."""
-    cfg = MarketConfig.preset(DEFAULT_PRESET, {"latency": {"mean": 0.0}, "formation": {"walk_gap_ticks": gap}})
+    cfg = MarketConfig.preset(
+        DEFAULT_PRESET, {"latency": {"mean": 0.0}, "formation": {"walk_gap_ticks": gap}}
+    )
     fm = cfg.formation
     extras = []
     for seed in range(4):
