@@ -136,6 +136,7 @@ def test_reward_components_add_up_and_pnl_is_mark_to_mid():
             "lambda_inventory": 3e-6,
             "lambda_volatility": 5e3,
             "lambda_impact": 2.0,
+            "lambda_risk": 0.03,
             "reward_scale": 0.1,
             "market": {"warmup_seconds": 5.0, "impact": {"model": "sqrt", "gamma": 1e-6}},
         }
@@ -145,23 +146,32 @@ def test_reward_components_add_up_and_pnl_is_mark_to_mid():
     rng = np.random.default_rng(2)
     total_dpnl = 0.0
     seen_impact = False
+    seen_risk = False
     for _ in range(60):
         a = rng.uniform(env.action_space.low, env.action_space.high).astype(np.float32)
         a[0] = -2.0 if rng.random() < 0.2 else a[0]  # sometimes cross: impact
         _, r, _, trunc, info = env.step(a)
         assert set(INFO_KEYS) <= set(info)
-        parts = info["dpnl"] - info["penalty_inventory"] - info["penalty_volatility"] - info["penalty_impact"]
+        parts = (
+            info["dpnl"]
+            - info["penalty_inventory"]
+            - info["penalty_volatility"]
+            - info["penalty_impact"]
+            - info["penalty_risk"]
+        )
         assert r == pytest.approx(parts * 0.1, rel=1e-12, abs=1e-12)
         assert info["penalty_inventory"] == pytest.approx(3e-6 * info["inventory"] ** 2)
         assert info["penalty_volatility"] == pytest.approx(5e3 * info["sigma"] ** 2)
         assert info["penalty_impact"] == pytest.approx(2.0 * info["impact_cost"])
+        assert info["penalty_risk"] == pytest.approx(0.03 * info["dpnl"] ** 2)
+        seen_risk = seen_risk or info["penalty_risk"] > 0
         assert info["pnl"] == pytest.approx(info["cash"] + info["inventory"] * info["mid"], abs=1e-6)
         total_dpnl += info["dpnl"]
         seen_impact |= info["impact_cost"] > 0
         if trunc:
             break
     assert total_dpnl == pytest.approx(info["pnl"], abs=1e-6)
-    assert seen_impact
+    assert seen_impact and seen_risk
 
 
 def test_terminal_liquidation_charges_the_impact_model():

@@ -46,7 +46,11 @@ def test_live_episode_views_of_the_market():
     assert len(rc) == 12
     np.testing.assert_allclose(
         rc["reward"],
-        rc["dpnl"] - rc["penalty_inventory"] - rc["penalty_volatility"] - rc["penalty_impact"],
+        rc["dpnl"]
+        - rc["penalty_inventory"]
+        - rc["penalty_volatility"]
+        - rc["penalty_impact"]
+        - rc["penalty_risk"],
         atol=1e-9,
     )
     np.testing.assert_array_equal(rc["dpnl"], live.steps()[S.DPNL])

@@ -66,7 +66,8 @@ MP_ACT_HIGH = 17  #: ACT_DIM entries
 MP_AS_H = 21  #: adverse-selection horizon H, seconds (>= 0)
 MP_N_STEPS = 22  #: steps per episode
 MP_LIQUIDATE = 23  #: 1.0: the last step pays the impact model's cost of liquidating the inventory
-MP_SIZE = 24
+MP_LAMBDA_RISK = 24  #: risk aversion on the step P&L (penalty lambda_R * dpnl**2)
+MP_SIZE = 25
 
 # per-episode running state (float64 vector ES_*, then the return ring, then per-agent P&L)
 ES_MID0 = 0  #: mid at reset, ticks
@@ -141,7 +142,8 @@ FT_REWARD = 28  #: scaled reward
 FT_SIGMA = 29  #: realised relative volatility per sqrt-second
 FT_BAD = 30
 FT_LIQ = 31  #: cost of liquidating the inventory, charged on the last step with MP_LIQUIDATE (money)
-FT_SIZE = 32
+FT_PEN_RISK = 32  #: risk penalty lambda_R * dpnl**2 (money)
+FT_SIZE = 33
 
 
 @numba.njit(**NJIT_HOT)
@@ -490,13 +492,15 @@ def _measure_nb(ms, mp, es, feat, obs, n, mid1):
         pen_inv = mp[MP_LAMBDA_INV] * q * q
         pen_vol = mp[MP_LAMBDA_VOL] * sigma * sigma
         pen_imp = mp[MP_LAMBDA_IMP] * f[FT_IMPACT]
+        pen_risk = mp[MP_LAMBDA_RISK] * dpnl * dpnl
         f[FT_LIQ] = liq
         f[FT_PNL] = pnl
         f[FT_DPNL] = dpnl
         f[FT_PEN_INV] = pen_inv
         f[FT_PEN_VOL] = pen_vol
         f[FT_PEN_IMP] = pen_imp
-        f[FT_REWARD] = (dpnl - pen_inv - pen_vol - pen_imp) * mp[MP_REWARD_SCALE]
+        f[FT_PEN_RISK] = pen_risk
+        f[FT_REWARD] = (dpnl - pen_inv - pen_vol - pen_imp - pen_risk) * mp[MP_REWARD_SCALE]
         f[FT_SIGMA] = sigma
         _encode_obs_nb(
             obs[a],

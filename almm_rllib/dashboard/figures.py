@@ -51,13 +51,14 @@ MARKET_TITLE = "Live market"
 MARKET_PANELS = ("Order book (L2), agent's orders marked", "Mid price, agent's quotes and fills")
 ACCOUNT_TITLE = "Live account"
 ACCOUNT_PANELS = ("P&L and inventory", "Reward and its components (cumulative)")
-#: (component, legend name, sign) of the reward panel: the P&L change minus the three penalties.
+#: (component, legend name, sign) of the reward panel: the P&L change minus the four penalties.
 REWARD_PARTS = (
     ("reward", "reward", 1.0),
     ("dpnl", "P&L change", 1.0),
     ("penalty_inventory", "- inventory penalty", -1.0),
     ("penalty_volatility", "- volatility penalty", -1.0),
     ("penalty_impact", "- impact penalty", -1.0),
+    ("penalty_risk", "- risk (P&L variance) penalty", -1.0),
 )
 
 

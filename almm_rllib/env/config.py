@@ -48,6 +48,11 @@ class EnvConfig(Config):
     Policy-independent unless the agent moves volatility itself; 0 by default."""
     lambda_impact: float = 1.0
     """Weight of the impact cost of the agent's aggressive trades (money)."""
+    lambda_risk: float = 0.0
+    """Risk aversion on the step P&L, per money: the penalty ``lambda_R * dpnl**2`` makes the reward a
+    mean-variance objective (expected P&L less ``lambda_R`` times its second moment), which ranks strategies
+    like the Sharpe ratio the evaluation reports instead of like the mean P&L alone. 0 by default (the seed's
+    reward)."""
     reward_scale: float = 1.0
     """The reward is multiplied by this (PPO's value loss likes returns of order 1-100)."""
     terminal_inventory: Literal["mark_to_mid", "liquidate"] = "mark_to_mid"
@@ -117,7 +122,7 @@ class EnvConfig(Config):
         )
         check(self.max_size_lots >= 1, "max_size_lots", f"must be >= 1, got {self.max_size_lots}")
         check(self.inventory_limit_lots >= 1, "inventory_limit_lots", "must be >= 1")
-        for f in ("lambda_inventory", "lambda_volatility", "lambda_impact"):
+        for f in ("lambda_inventory", "lambda_volatility", "lambda_impact", "lambda_risk"):
             x = getattr(self, f)
             check(math.isfinite(x) and x >= 0, f, f"must be finite and >= 0, got {x}")
         check(math.isfinite(self.reward_scale) and self.reward_scale > 0, "reward_scale", "must be > 0")

@@ -74,6 +74,7 @@ INFO_KEYS = (
     "penalty_inventory",
     "penalty_volatility",
     "penalty_impact",
+    "penalty_risk",
     "posted_bid_qty",
     "posted_ask_qty",
     "filled_bid_qty",
@@ -134,6 +135,7 @@ def kernel_params(
     mp[mm.MP_LOW_WATER] = low_water
     mp[mm.MP_LAMBDA_INV] = cfg.lambda_inventory
     mp[mm.MP_LAMBDA_VOL] = cfg.lambda_volatility
+    mp[mm.MP_LAMBDA_RISK] = cfg.lambda_risk
     mp[mm.MP_LAMBDA_IMP] = cfg.lambda_impact
     mp[mm.MP_REWARD_SCALE] = cfg.reward_scale
     mp[mm.MP_PNL_UNIT] = cfg.pnl_unit
@@ -420,6 +422,7 @@ class MarketMakingCore:
                             row[mm.FT_PEN_INV],
                             row[mm.FT_PEN_VOL],
                             row[mm.FT_PEN_IMP],
+                            row[mm.FT_PEN_RISK],
                             (row[mm.FT_REST_BID] + row[mm.FT_FILLED_BID]) * lot,
                             (row[mm.FT_REST_ASK] + row[mm.FT_FILLED_ASK]) * lot,
                             row[mm.FT_FILLED_BID] * lot,

@@ -30,7 +30,14 @@ from almm_rllib.evaluation.views import view_from_env
 from almm_rllib.results import schema as S
 
 #: The reward's components kept per step beside the step log (``info`` keys, money).
-REWARD_COMPONENTS = ("dpnl", "penalty_inventory", "penalty_volatility", "penalty_impact", "reward")
+REWARD_COMPONENTS = (
+    "dpnl",
+    "penalty_inventory",
+    "penalty_volatility",
+    "penalty_impact",
+    "penalty_risk",
+    "reward",
+)
 
 
 class LiveEpisode:
