@@ -147,3 +147,11 @@ def test_multi_agent_checkpoint_is_evaluated_with_flow_and_pnl_split(ray_local, 
 
     written = pd.read_csv(out / "multi_agent_episodes.csv")
     np.testing.assert_allclose(written[S.TOTAL_PNL], df[S.TOTAL_PNL])
+    # the experiment folder stands for its trial's last checkpoint, as in almm evaluate
+    trial = pathlib.Path(ck).parent
+    out2 = tmp_path / "ma2"
+    rc = main(
+        ["evaluate-multi", str(trial.parent), "--env-config", str(yml), "--seeds", "0-2", "--out", str(out2)]
+    )
+    assert rc == 0
+    np.testing.assert_allclose(pd.read_csv(out2 / "multi_agent_episodes.csv")[S.TOTAL_PNL], df[S.TOTAL_PNL])

@@ -158,7 +158,7 @@ def _cmd_evaluate_multi(args) -> int:
     """Evaluate a multi-agent checkpoint: every maker of the book driven by its module, on common seeds."""
     import sys
 
-    from almm_rllib.evaluation.commands import env_config_from_args
+    from almm_rllib.evaluation.commands import env_config_from_args, resolve_checkpoint_arg
     from almm_rllib.evaluation.multi_agent import evaluate_multi
     from almm_rllib.evaluation.policies import CheckpointError, parse_params
     from almm_rllib.evaluation.runner import parse_seeds
@@ -167,7 +167,11 @@ def _cmd_evaluate_multi(args) -> int:
     try:
         modules = parse_params(",".join(args.module), where="--module") if args.module else None
         out, text = evaluate_multi(
-            args.checkpoint, cfg, parse_seeds(args.seeds), out_dir=args.out, modules=modules
+            resolve_checkpoint_arg(args.checkpoint),
+            cfg,
+            parse_seeds(args.seeds),
+            out_dir=args.out,
+            modules=modules,
         )
     except (CheckpointError, ValueError) as e:
         print(f"almm evaluate-multi: {e}", file=sys.stderr)
@@ -184,7 +188,11 @@ def add_multi_parser(sub):
     p = sub.add_parser(
         "evaluate-multi", help=_cmd_evaluate_multi.__doc__, description=_cmd_evaluate_multi.__doc__
     )
-    p.add_argument("checkpoint", help="checkpoint of a multi-agent experiment (e.g. ppo_multi_agent)")
+    p.add_argument(
+        "checkpoint",
+        help="checkpoint of a multi-agent experiment, or its trial or experiment folder (its last checkpoint), "
+        "or latest",
+    )
     p.add_argument(
         "--env-config",
         metavar="FILE.yaml",
