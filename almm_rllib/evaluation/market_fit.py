@@ -213,6 +213,16 @@ def _impact_only(market: dict) -> dict:
     return with_values(market, {"regimes.diffusion_scale": [HEADROOM_SCALE] * n})
 
 
+def _vol_at(stats: dict, *, missing_ok: bool = True) -> float:
+    """The mid's volatility per sqrt-second at ``VOL_SAMPLING_S`` sampling in ``stats`` (``microstructure_stats``
+    of the day or of the simulator): NaN when that sampling is missing, or a KeyError unless ``missing_ok``."""
+    sig = stats["signature"]
+    k = f"{VOL_SAMPLING_S:g}"
+    if not missing_ok:
+        return math.sqrt(sig[k]["rv_rel_per_s"])
+    return math.sqrt(sig.get(k, {}).get("rv_rel_per_s", math.nan))
+
+
 def _volatility_row(real: dict, sim: dict):
     """The moments stage's one row beyond ``compare()``: the mid's volatility at ``VOL_SAMPLING_S`` within
     ``VOL_TOL`` of the day's. Without it the search may let the market orders' impact alone make the price more
@@ -220,8 +230,7 @@ def _volatility_row(real: dict, sim: dict):
     from almm_rllib.results.microstructure import CompareRow
 
     k = f"{VOL_SAMPLING_S:g}"
-    a = math.sqrt(real["signature"][k]["rv_rel_per_s"])
-    b = math.sqrt(sim["signature"].get(k, {}).get("rv_rel_per_s", math.nan))
+    a, b = _vol_at(real, missing_ok=False), _vol_at(sim)
     band = (a * (1 - VOL_TOL), a * (1 + VOL_TOL))
     ok = math.isfinite(b) and band[0] <= b <= band[1]
     return CompareRow(
@@ -236,8 +245,7 @@ def _headroom_row(real: dict, impact_only: dict):
     from almm_rllib.results.microstructure import CompareRow
 
     k = f"{VOL_SAMPLING_S:g}"
-    a = math.sqrt(real["signature"][k]["rv_rel_per_s"])
-    b = math.sqrt(impact_only["signature"].get(k, {}).get("rv_rel_per_s", math.nan))
+    a, b = _vol_at(real, missing_ok=False), _vol_at(impact_only)
     band = (0.0, HEADROOM_SHARE * a)
     ok = math.isfinite(b) and b <= band[1]
     return CompareRow(
@@ -247,6 +255,14 @@ def _headroom_row(real: dict, impact_only: dict):
         band,
         "pass" if ok else "fail",
         f"below {HEADROOM_SHARE:.0%} of the day's",
+    )
+
+
+def market_objective(real: dict, market: dict, seconds: float, seed: int) -> tuple[float, int]:
+    """:func:`objective` of ``market`` (a full mapping): ``seconds`` simulated with ``seed``, and half as long
+    with the diffusion almost off for the headroom row."""
+    return objective(
+        real, sim_stats(market, seconds, seed), sim_stats(_impact_only(market), seconds / 2, seed)
     )
 
 
@@ -303,9 +319,7 @@ def fit_moments(
             except ConfigError:  # e.g. p_informed + p_metaorder >= 1: out of the feasible set
                 cache[key] = (math.inf, -1)
                 return cache[key]
-            cache[key] = objective(
-                real, sim_stats(mk, seconds, seed), sim_stats(_impact_only(mk), seconds / 2, seed)
-            )
+            cache[key] = market_objective(real, mk, seconds, seed)
             trace.append({**vals, "objective": cache[key][0], "fails": cache[key][1]})
             log(f"  [{len(cache):3d}] objective {cache[key][0]:.3f}, {cache[key][1]} rows fail: {vals}")
         return cache[key]
@@ -470,9 +484,7 @@ def calibrate_market(
     scales, vol_checks = fit_diffusion_scale(market, seconds=vol_seconds, seed=seed, log=log)
     market = with_values(market, {"regimes.diffusion_scale": scales})
     MarketConfig.from_dict(market, source="calibrate-market")  # the result is a valid market
-    final_obj, final_fails = objective(
-        real, sim_stats(market, seconds, seed), sim_stats(_impact_only(market), seconds / 2, seed)
-    )
+    final_obj, final_fails = market_objective(real, market, seconds, seed)
     doc = {
         "name": name,
         "description": f"Fitted to the LOBSTER day {data.message_path.name} by almm calibrate-market.",
