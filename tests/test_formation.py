@@ -104,6 +104,12 @@ def _exogenous(**over) -> MarketConfig:
     )
 
 
+def _transient(sim) -> float:
+    """The transient impact (ticks) of ``sim`` now: ``F_TRANS`` decayed from its last update to ``F_TIME``."""
+    st = sim.state
+    return st.f[mk.F_TRANS] * math.exp(-st.p[mk.P_IMP_DECAY] * (st.f[mk.F_TIME] - st.f[mk.F_TRANS_T]))
+
+
 def test_agent_market_order_moves_the_efficient_price_by_the_propagator():
     cfg = _exogenous(latency={"mean": 0.0}, warmup_seconds=70.0)
     fm = cfg.formation
@@ -123,11 +129,8 @@ def test_agent_market_order_moves_the_efficient_price_by_the_propagator():
     buyer.step(fm.transient_halflife)
     t = buyer.state.f[mk.F_TIME]
     lam = math.log(2) / fm.transient_halflife
-
-    def trans(sim):
-        return sim.state.f[mk.F_TRANS] * math.exp(-lam * (t - sim.state.f[mk.F_TRANS_T]))
-
-    d_trans = trans(buyer) - trans(quiet)
+    assert quiet.state.f[mk.F_TIME] == t
+    d_trans = _transient(buyer) - _transient(quiet)
     # the order (no latency) executed in the first step, in [0, 1) s after the episode start
     hi = (1 - fm.permanent_share) * size * math.exp(-lam * (t - 1.0))
     lo = (1 - fm.permanent_share) * size * math.exp(-lam * t)
@@ -140,10 +143,7 @@ def test_agent_market_order_moves_the_efficient_price_by_the_propagator():
 def _eff(sim) -> float:
     """The efficient price (ticks) the background quotes refill around: permanent + agents' temporary +
     transient impact."""
-    st = sim.state
-    lam = st.p[mk.P_IMP_DECAY]
-    trans = st.f[mk.F_TRANS] * math.exp(-lam * (st.f[mk.F_TIME] - st.f[mk.F_TRANS_T]))
-    return st.f[mk.F_FAIR] + st.f[mk.F_TEMP] + trans
+    return sim.state.f[mk.F_FAIR] + sim.state.f[mk.F_TEMP] + _transient(sim)
 
 
 @pytest.mark.parametrize("gap", [0.0, 3.0, 6.0])
