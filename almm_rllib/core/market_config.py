@@ -213,6 +213,20 @@ class FlowConfig(Config):
     number of market orders each one triggers. 0 = Poisson. ``market_rate`` stays the mean rate."""
     hawkes_decay: float = 0.3
     """Decay rate of the Hawkes kernel, per second (the clusters last about 1 / decay)."""
+    p_requote: float = 0.0
+    """Probability that a background market order which traded brings, at once, a new background limit order
+    on its own side (a buy brings a bid), priced ``requote_distance`` ticks behind the efficient price the order
+    left: liquidity providers re-centring their quotes on the price a trade revealed, which is how a real book
+    follows the price within a second (market orders excite limit orders on their own side; Large 2007,
+    Bacry, Mastromatteo & Muzy 2015). 0 = off."""
+    p_refill: float = 0.0
+    """Probability that a background market order which traded brings a new background limit order on the
+    side it took liquidity from, ``requote_distance`` ticks beyond the efficient price it left (the depleted
+    side refilling around the new price). 0 = off."""
+    requote_distance_min: int = 3
+    """Ticks added to a requote's or refill's drawn distance from the efficient price."""
+    requote_distance_p: float = 0.5
+    """Geometric success probability of the drawn part of that distance (mean 1/p - 1 ticks)."""
 
     def _validate(self) -> None:
         for f in (
@@ -225,7 +239,7 @@ class FlowConfig(Config):
         ):
             x = getattr(self, f)
             check(math.isfinite(x) and x >= 0, f, f"must be finite and >= 0, got {x}")
-        for f in ("p_follow", "p_informed", "p_metaorder", "p_walk", "p_clear"):
+        for f in ("p_follow", "p_informed", "p_metaorder", "p_walk", "p_clear", "p_requote", "p_refill"):
             x = getattr(self, f)
             check(0 <= x <= 1, f, f"must be a probability in [0, 1], got {x}")
         check(
@@ -252,6 +266,16 @@ class FlowConfig(Config):
         )
         if self.hawkes_branching > 0:
             check(self.hawkes_decay > 0, "hawkes_decay", f"must be > 0, got {self.hawkes_decay}")
+        check(
+            self.requote_distance_min >= 0,
+            "requote_distance_min",
+            f"must be >= 0, got {self.requote_distance_min}",
+        )
+        check(
+            0 < self.requote_distance_p <= 1,
+            "requote_distance_p",
+            f"must be in (0, 1], got {self.requote_distance_p}",
+        )
         check(
             0 < self.limit_distance_p <= 1,
             "limit_distance_p",
