@@ -444,7 +444,9 @@ class MarketConfig(Config):
     """Background flow run at reset before the episode starts, so the book is in its steady state."""
     regimes: RegimeConfig = dataclasses.field(
         default_factory=lambda: RegimeConfig(
-            market_rate_mult=(0.7, 1.0, 1.4), diffusion_scale=(0.9486, 0.9976, 0.3707)
+            market_rate_mult=(0.7, 1.0, 1.4),
+            cancel_rate_mult=(0.6, 1.0, 1.4),
+            diffusion_scale=(0.9765, 0.7441, 1.0),
         )
     )
     """Volatility regimes. The default market's diffusion scales are fitted to its three regimes; a
