@@ -396,3 +396,97 @@ def test_new_keys_are_validated_by_name(data, needle):
     with pytest.raises(ConfigError) as err:
         MarketConfig.from_dict(data, source="m.yaml")
     assert needle in str(err.value), str(err.value)
+
+
+def _requote_price_ref(side, eff, u_dist, dist_min, dist_p, bb, ba):
+    """Slow reference of ``flow_nb.requote_price_nb``: a requote's price (ticks)."""
+    from almm_rllib.core.schema import BUY
+
+    extra = 0 if dist_p >= 1.0 else int(math.floor(math.log(1.0 - u_dist) / math.log(1.0 - dist_p)))
+    d = dist_min + extra
+    if side == BUY:
+        price = math.floor(eff) - d
+        return price if ba is None or price < ba else ba - 1
+    price = math.ceil(eff) + d
+    return price if bb is None or price > bb else bb + 1
+
+
+def test_requote_price_matches_the_reference_rule():
+    """A requote rests ``requote_distance_min`` plus a geometric number of ticks behind the efficient price,
+    never through the opposite best (checked on random efficient prices, also ones beyond the book)."""
+    from almm_rllib.core.flow_nb import requote_price_nb
+    from almm_rllib.core.schema import BUY, SELL
+
+    rng = np.random.default_rng(9)
+    for dist_min, dist_p in [(0, 1.0), (8, 0.5), (3, 0.2)]:
+        cfg = MarketConfig.preset(
+            DEFAULT_PRESET, {"flow": {"requote_distance_min": dist_min, "requote_distance_p": dist_p}}
+        )
+        sim = MarketSimulator(cfg, n_agents=0, seed=4)
+        for k in range(300):
+            if k % 30 == 0:
+                sim.step(1.0)
+            bb, ba = sim.best_ticks()
+            m = sim.mid_ticks()
+            sim.state.f[mk.F_FAIR] = m + rng.normal(0.0, 15.0)  # now and then beyond the opposite best
+            eff = sim.state.f[mk.F_FAIR] + sim.state.f[mk.F_TEMP] + _transient(sim)
+            u = rng.random()
+            for side in (BUY, SELL):
+                want = _requote_price_ref(side, eff, u, dist_min, dist_p, bb, ba)
+                assert requote_price_nb(sim.state, side, u, sim.state.f[mk.F_TIME]) == want
+
+
+def _trading_orders(fills) -> tuple[int, int]:
+    """(buy, sell) background market orders that traded in one step's fills."""
+    from almm_rllib.core.schema import BACKGROUND_OWNER, BUY
+
+    bg = fills[fills["taker_owner"] == BACKGROUND_OWNER]
+    ids, first = np.unique(bg["taker_order_id"], return_index=True)
+    buys = int((bg["aggressor"][first] == BUY).sum())
+    return buys, len(ids) - buys
+
+
+@pytest.mark.parametrize("p_requote,p_refill", [(1.0, 0.0), (0.0, 1.0), (1.0, 1.0)])
+def test_every_trading_market_order_brings_its_requotes(p_requote, p_refill):
+    """A market order that traded brings one new limit order on its own side (``p_requote`` = 1) and one on the
+    side it took from (``p_refill`` = 1). Counted against a twin whose requotes never come (a tiny
+    ``p_requote``: the same draws, so the same background limit arrivals). Limit orders are priced from their
+    own side's best (``p_anchor_fair`` = 0), so that none is marketable and every background taker is a
+    market order."""
+
+    def sim(requote, refill):
+        flow = {"p_requote": requote, "p_refill": refill, "p_anchor_fair": 0.0}
+        return MarketSimulator(MarketConfig.preset(DEFAULT_PRESET, {"flow": flow}), n_agents=0, seed=12)
+
+    a, b = sim(p_requote, p_refill), sim(1e-12, 0.0)
+    n_trading = 0
+    for _ in range(1500):
+        ca, cb = a.background_counts(), b.background_counts()
+        a.step(1.0)
+        b.step(1.0)
+        buys, sells = _trading_orders(a.step_fills())
+        n_trading += buys + sells
+        new_bids = (a.background_counts()["limit_buy"] - ca["limit_buy"]) - (
+            b.background_counts()["limit_buy"] - cb["limit_buy"]
+        )
+        new_asks = (a.background_counts()["limit_sell"] - ca["limit_sell"]) - (
+            b.background_counts()["limit_sell"] - cb["limit_sell"]
+        )
+        assert new_bids == p_requote * buys + p_refill * sells
+        assert new_asks == p_requote * sells + p_refill * buys
+        assert a.state.rpos[mk.S_FLOW] == b.state.rpos[mk.S_FLOW]  # the same draws
+    assert n_trading > 200
+
+
+def test_requotes_make_the_mid_follow_a_trade_within_a_second():
+    """What the requotes are for: on the default market the mid's response to a market order after 1 s, in
+    half-spreads, is larger with them than without (the book re-centres on the price the trade revealed)."""
+    from almm_rllib.results import microstructure as ms
+
+    def response(p_requote, p_refill):
+        cfg = MarketConfig.preset(DEFAULT_PRESET, {"flow": {"p_requote": p_requote, "p_refill": p_refill}})
+        r = ms.microstructure_stats(ms.simulator_day(cfg, seconds=4000, seed=3))["response"]["1"]
+        return r["hs"], r["hs_se"]
+
+    (on, on_se), (off, off_se) = response(1.0, 0.7), response(0.0, 0.0)
+    assert on - off > 3.0 * math.hypot(on_se, off_se), (on, on_se, off, off_se)

@@ -57,13 +57,21 @@ from .market_state_nb import (
     P_P_FOLLOW,
     P_P_INFORMED,
     P_P_META,
+    P_P_REFILL,
+    P_P_REQUOTE,
     P_P_WALK,
+    P_RQ_DIST_MIN,
+    P_RQ_DIST_P,
     P_SIZE_MODEL,
     P_SIZE_MU,
     P_SIZE_SIGMA,
     R_CANCEL_MULT,
     R_LIMIT_MULT,
     R_MARKET_MULT,
+    RQ_BUDGET,
+    RQ_DIST,
+    RQ_SIZE,
+    RQ_U,
     U_ANCHOR,
     U_BUDGET,
     U_DIST,
@@ -71,6 +79,8 @@ from .market_state_nb import (
     U_META_LEN,
     U_META_PICK,
     U_META_SIGN,
+    U_RF,
+    U_RQ,
     U_SIZE,
     U_WALK,
 )
@@ -175,7 +185,48 @@ def _push_market_nb(ms, n, t):
     else:
         n = push_bg_nb(ms, n, K_BG_MARKET, t, 0, u0, 0.0, 0.0, s, 0.0)
     ms.bg_draws[n - 1, U_WALK] = uni_nb(ms, S_FLOW) if p[P_P_WALK] < 1.0 else 0.0
+    if p[P_P_REQUOTE] > 0.0 or p[P_P_REFILL] > 0.0:
+        _draw_requote_nb(ms, n - 1, U_RQ)
+        _draw_requote_nb(ms, n - 1, U_RF)
     return n
+
+
+@numba.njit(**NJIT_INLINE)
+def _draw_requote_nb(ms, x, col):
+    """The 4 numbers of a requote (``RQ_*`` offsets from ``col``): whether it comes, its distance uniform, its
+    size (lots, before rounding) and its cancellation budget; drawn whether or not it comes."""
+    p = ms.p
+    d = ms.bg_draws[x]
+    d[col + RQ_U] = uni_nb(ms, S_FLOW)
+    d[col + RQ_DIST] = uni_nb(ms, S_FLOW)
+    if p[P_SIZE_MODEL] == 0.0:
+        d[col + RQ_SIZE] = np.exp(p[P_SIZE_MU] + p[P_SIZE_SIGMA] * normal_nb(ms, S_FLOW))
+    else:
+        d[col + RQ_SIZE] = geometric_nb(ms, S_FLOW, 1.0 / p[P_SIZE_SIGMA])
+    d[col + RQ_BUDGET] = expo_nb(ms, S_FLOW, 1.0)
+
+
+@numba.njit(**NJIT_INLINE)
+def requote_price_nb(ms, side, u_dist, t):
+    """The price (ticks) of a requote of ``side``: ``requote_distance_min`` plus a geometric number of ticks
+    behind the efficient price at ``t`` (from the uniform ``u_dist``), never through the opposite best."""
+    p = ms.p
+    q = p[P_RQ_DIST_P]
+    extra = 0.0 if q >= 1.0 else np.floor(np.log(1.0 - u_dist) / np.log(1.0 - q))
+    di = np.int64(p[P_RQ_DIST_MIN] + extra)
+    eff = ms.f[F_FAIR] + ms.f[F_TEMP] + transient_at_nb(ms, t)
+    st = ms.book
+    if side == BUY:
+        price = np.int64(np.floor(eff)) - di
+        ba = st.hdr[bk.H_BEST_ASK]
+        if ba != NO_PRICE and price >= ba:
+            price = ba - 1
+        return price
+    price = np.int64(np.ceil(eff)) + di
+    bb = st.hdr[bk.H_BEST_BID]
+    if bb != NO_PRICE and price <= bb:
+        price = bb + 1
+    return price
 
 
 @numba.njit(**NJIT_INLINE)

@@ -136,6 +136,10 @@ def _params(cfg: MarketConfig) -> np.ndarray:
     p[mk.P_P_FOLLOW] = fl.p_follow
     p[mk.P_P_WALK] = fl.p_walk
     p[mk.P_P_CLEAR] = fl.p_clear
+    p[mk.P_P_REQUOTE] = fl.p_requote
+    p[mk.P_P_REFILL] = fl.p_refill
+    p[mk.P_RQ_DIST_MIN] = fl.requote_distance_min
+    p[mk.P_RQ_DIST_P] = fl.requote_distance_p
     return p
 
 

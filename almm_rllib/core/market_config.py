@@ -143,9 +143,9 @@ class JumpConfig(Config):
 class FlowConfig(Config):
     """Background order flow: Poisson arrivals per side and type, state-dependent cancellations."""
 
-    limit_rate: float = 1.0
+    limit_rate: float = 1.4
     """Base rate of background limit orders per side, per second (times the regime multiplier)."""
-    market_rate: float = 0.13507
+    market_rate: float = 0.14632
     """Base rate of background market orders per side, per second (times the regime multiplier)."""
     cancel_rate: float = 0.05
     """Base cancellation hazard of a resting background order at the fair price, per second. Calibrated with
@@ -159,7 +159,7 @@ class FlowConfig(Config):
     """Geometric: success probability (mean distance 1/p - 1 ticks; clustered at the touch). Uniform: unused."""
     limit_distance_max: int = 30
     """Largest distance in ticks (geometric draws are clipped; uniform draws are 0..max)."""
-    limit_distance_min: int = 7
+    limit_distance_min: int = 13
     """Ticks added to every drawn distance: background limit orders rest at least this far behind their
     reference price (a wide-spread market's quotes sit several ticks away from the efficient price)."""
     p_anchor_fair: float = 0.85
@@ -186,11 +186,11 @@ class FlowConfig(Config):
     """Share of background market orders that are informed: they trade in the direction of the efficient price's
     coming move (the latent increments not yet in it, see ``FormationConfig.info_lead``), so a passive fill
     against them is adversely selected. Needs ``formation.info_lead`` > 0."""
-    p_follow: float = 0.2
+    p_follow: float = 0.5
     """Share of background market orders that repeat the side of the last background market order (herding,
     an order split over seconds): the short memory of order signs, which decays geometrically with the lag
     (``sign_acf`` at lags 1-5), beside the metaorders' long memory."""
-    p_walk: float = 0.45
+    p_walk: float = 0.3
     """Share of background market orders that may walk the book beyond the opposite best price; the others take
     at most the volume resting at that price (their drawn size capped by it). Real market orders are sized to
     the liquidity at the touch: large price changes come from gaps in the book, rarely from orders larger than
@@ -208,11 +208,25 @@ class FlowConfig(Config):
     metaorder_tail: float = 1.4
     """Pareto tail exponent of metaorder lengths (child orders, at least one; > 1). The signs' autocorrelation
     decays like lag ** -(tail - 1): 1.5 gives the exponent 0.5 seen in equities (Lillo & Farmer 2004)."""
-    hawkes_branching: float = 0.6
+    hawkes_branching: float = 0.75
     """Branching ratio of market-order arrivals (a Hawkes process with exponential kernel, in [0, 1)): the mean
     number of market orders each one triggers. 0 = Poisson. ``market_rate`` stays the mean rate."""
-    hawkes_decay: float = 0.3
+    hawkes_decay: float = 10.0
     """Decay rate of the Hawkes kernel, per second (the clusters last about 1 / decay)."""
+    p_requote: float = 1.0
+    """Probability that a background market order which traded brings, at once, a new background limit order
+    on its own side (a buy brings a bid), priced ``requote_distance`` ticks behind the efficient price the order
+    left: liquidity providers re-centring their quotes on the price a trade revealed, which is how a real book
+    follows the price within a second (market orders excite limit orders on their own side; Large 2007,
+    Bacry, Mastromatteo & Muzy 2015). 0 = off (the generic large-tick market)."""
+    p_refill: float = 0.7
+    """Probability that a background market order which traded brings a new background limit order on the
+    side it took liquidity from, ``requote_distance`` ticks beyond the efficient price it left (the depleted
+    side refilling around the new price). 0 = off."""
+    requote_distance_min: int = 8
+    """Ticks added to a requote's or refill's drawn distance from the efficient price."""
+    requote_distance_p: float = 0.5
+    """Geometric success probability of the drawn part of that distance (mean 1/p - 1 ticks)."""
 
     def _validate(self) -> None:
         for f in (
@@ -225,7 +239,7 @@ class FlowConfig(Config):
         ):
             x = getattr(self, f)
             check(math.isfinite(x) and x >= 0, f, f"must be finite and >= 0, got {x}")
-        for f in ("p_follow", "p_informed", "p_metaorder", "p_walk", "p_clear"):
+        for f in ("p_follow", "p_informed", "p_metaorder", "p_walk", "p_clear", "p_requote", "p_refill"):
             x = getattr(self, f)
             check(0 <= x <= 1, f, f"must be a probability in [0, 1], got {x}")
         check(
@@ -252,6 +266,16 @@ class FlowConfig(Config):
         )
         if self.hawkes_branching > 0:
             check(self.hawkes_decay > 0, "hawkes_decay", f"must be > 0, got {self.hawkes_decay}")
+        check(
+            self.requote_distance_min >= 0,
+            "requote_distance_min",
+            f"must be >= 0, got {self.requote_distance_min}",
+        )
+        check(
+            0 < self.requote_distance_p <= 1,
+            "requote_distance_p",
+            f"must be in (0, 1], got {self.requote_distance_p}",
+        )
         check(
             0 < self.limit_distance_p <= 1,
             "limit_distance_p",
@@ -283,7 +307,7 @@ class FormationConfig(Config):
     ticks in its direction, a share ``permanent_share`` for good and the rest decaying exponentially; informed
     traders see the latent diffusion ``info_lead`` seconds before it reaches the price."""
 
-    impact_ticks: float = 2.5
+    impact_ticks: float = 1.0
     """Total impact of a market order of ``impact_ref_lots`` lots, ticks (0 = market orders move nothing)."""
     impact_exponent: float = 0.5
     """Concavity of impact in size, in (0, 1]: 0.5 is the square-root law."""
@@ -419,7 +443,11 @@ class MarketConfig(Config):
     warmup_seconds: float = 90.0
     """Background flow run at reset before the episode starts, so the book is in its steady state."""
     regimes: RegimeConfig = dataclasses.field(
-        default_factory=lambda: RegimeConfig(diffusion_scale=(1.0, 1.0, 0.5497))
+        default_factory=lambda: RegimeConfig(
+            market_rate_mult=(0.7, 1.0, 1.4),
+            cancel_rate_mult=(0.6, 1.0, 1.4),
+            diffusion_scale=(0.9765, 0.7441, 1.0),
+        )
     )
     """Volatility regimes. The default market's diffusion scales are fitted to its three regimes; a
     ``RegimeConfig`` built on its own leaves them at 1 (it may have other regimes)."""

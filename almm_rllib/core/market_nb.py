@@ -38,6 +38,7 @@ from .flow_nb import (
     gen_cancels_nb,
     market_side_nb,
     market_size_nb,
+    requote_price_nb,
     size_lots_nb,
 )
 from .market_state_nb import *  # noqa: F403  (re-export: the state layout is part of the kernel's interface)
@@ -67,6 +68,8 @@ from .market_state_nb import (
     MARKET_ERR_RNG,
     O_SIZE,
     P_P_INFORMED,
+    P_P_REFILL,
+    P_P_REQUOTE,
     P_SIZE_MODEL,
     REC_ASK,
     REC_BID,
@@ -80,10 +83,16 @@ from .market_state_nb import (
     REC_N_ORDERS,
     REC_REGIME,
     REC_TIME,
+    RQ_BUDGET,
+    RQ_DIST,
+    RQ_SIZE,
+    RQ_U,
     U_ANCHOR,
     U_BUDGET,
     U_DIST,
     U_INSIDE,
+    U_RF,
+    U_RQ,
     U_SIZE,
     MarketState,
 )
@@ -187,32 +196,48 @@ def _build_events_nb(ms, t0, dt, r):
 
 
 @numba.njit(**NJIT_INLINE)
-def _bg_limit_event_nb(ms, x, nfill):
-    """Event ``x``, a background limit order: priced on arrival; a resting one gets its cancellation budget.
-    Returns (book status, end of the fills)."""
+def _rest_bg_limit_nb(ms, side, price, qty, budget, t, nfill):
+    """A background limit order of ``side`` at ``price`` (ticks) for ``qty`` lots enters the book at ``t``; a
+    resting one gets its cancellation ``budget``. Returns (book status, end of the fills)."""
     st = ms.book
-    e = ms.ev[x]
-    side = e.side
     ms.i[I_CNT_LIMIT_BUY if side == BUY else I_CNT_LIMIT_SELL] += 1
-    d = ms.bg_draws[x]
-    price = bg_limit_price_nb(ms, side, d[U_ANCHOR], d[U_INSIDE], d[U_DIST], e.time)
-    qty = size_lots_nb(ms.p[P_SIZE_MODEL], d[U_SIZE])
     oid = ms.i[I_NEXT_BG_ID]
     ms.i[I_NEXT_BG_ID] += 1
     status, filled, rested, nfill2 = _apply_nb(
-        st, ms.fills, nfill, EV_LIMIT, side, price, qty, BACKGROUND_OWNER, oid, e.time
+        st, ms.fills, nfill, EV_LIMIT, side, price, qty, BACKGROUND_OWNER, oid, t
     )
     if status == STATUS_FILL_BUFFER_FULL:
         return status, nfill2
     if status == STATUS_OK and rested > 0:
         slot = bk.hm_find_nb(st, oid)
-        ms.bg_budget[slot] = d[U_BUDGET]
+        ms.bg_budget[slot] = budget
         ms.bg_acc[slot] = 0.0
         if slot + 1 > ms.i[I_HWM]:
             ms.i[I_HWM] = slot + 1
     elif status == STATUS_ORDER_TABLE_FULL or status >= 5:
         ms.i[I_DROPPED] += 1
     return status, nfill2
+
+
+@numba.njit(**NJIT_INLINE)
+def _bg_limit_event_nb(ms, x, nfill):
+    """Event ``x``, a background limit order: priced on arrival. Returns (book status, end of the fills)."""
+    e = ms.ev[x]
+    d = ms.bg_draws[x]
+    price = bg_limit_price_nb(ms, e.side, d[U_ANCHOR], d[U_INSIDE], d[U_DIST], e.time)
+    qty = size_lots_nb(ms.p[P_SIZE_MODEL], d[U_SIZE])
+    return _rest_bg_limit_nb(ms, e.side, price, qty, d[U_BUDGET], e.time, nfill)
+
+
+@numba.njit(**NJIT_INLINE)
+def _requote_nb(ms, d, col, prob, side, t, nfill):
+    """The requote whose numbers start at column ``col`` of ``d``, when its uniform falls below ``prob``: a
+    background limit order of ``side`` priced by ``requote_price_nb``. Returns (status, end of the fills)."""
+    if prob <= 0.0 or d[col + RQ_U] >= prob:
+        return STATUS_OK, nfill
+    price = requote_price_nb(ms, side, d[col + RQ_DIST], t)
+    qty = size_lots_nb(ms.p[P_SIZE_MODEL], d[col + RQ_SIZE])
+    return _rest_bg_limit_nb(ms, side, price, qty, d[col + RQ_BUDGET], t, nfill)
 
 
 @numba.njit(**NJIT_INLINE)
@@ -248,7 +273,13 @@ def _bg_market_event_nb(ms, x, nfill):
     perm += walk_floor_nb(ms, t, sign, _deepest_nb(ms.fills, nfill, nfill2, side))
     if d[U_ANCHOR] < ms.p[P_P_INFORMED]:
         ms.f[F_INFO_ADV] += perm  # an informed order: its permanent impact anticipates the coming move
-    return status, nfill2
+    if status == STATUS_FILL_BUFFER_FULL or nfill2 == nfill:
+        return status, nfill2
+    # liquidity providers re-centre on the price the trade revealed (flow.p_requote, flow.p_refill)
+    status, nfill2 = _requote_nb(ms, d, U_RQ, ms.p[P_P_REQUOTE], side, t, nfill2)
+    if status == STATUS_FILL_BUFFER_FULL:
+        return status, nfill2
+    return _requote_nb(ms, d, U_RF, ms.p[P_P_REFILL], SELL if side == BUY else BUY, t, nfill2)
 
 
 @numba.njit(**NJIT_INLINE)

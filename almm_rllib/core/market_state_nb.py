@@ -104,7 +104,11 @@ P_P_FOLLOW = 52  #: share of background market orders that repeat the last one's
 P_WALK_GAP = 53  #: formation.walk_gap_ticks (-1: off)
 P_P_WALK = 54  #: share of background market orders that may walk beyond the opposite best (1: all)
 P_P_CLEAR = 55  #: share of background market orders that take exactly the opposite best's volume
-P_SIZE = 56
+P_P_REQUOTE = 56  #: probability a background market order brings a new limit order on its own side
+P_P_REFILL = 57  #: probability it brings a new limit order on the side it took liquidity from
+P_RQ_DIST_MIN = 58  #: ticks added to a requote's drawn distance from the efficient price
+P_RQ_DIST_P = 59  #: geometric success probability of a requote's distance
+P_SIZE = 60
 
 # per-regime table columns (MarketState.reg)
 R_VOL = 0
@@ -139,7 +143,13 @@ U_META_PICK = 1  #: market: uniform picking the metaorder a child order belongs 
 U_META_SIGN = 2  #: market: uniform giving the sign of a metaorder that starts at this order
 U_META_LEN = 4  #: market: uniform giving the length of a metaorder that starts at this order
 U_WALK = 5  #: market: uniform deciding whether the order may walk beyond the opposite best (flow.p_walk < 1)
-N_DRAWS = 6  #: columns of MarketState.bg_draws
+U_RQ = 6  #: market: 4 numbers of the requote on the aggressor's side (uniform, distance, size, budget)
+U_RF = 10  #: market: 4 numbers of the refill on the side the order took liquidity from
+RQ_U = 0  #: offsets within a requote's 4 numbers
+RQ_DIST = 1
+RQ_SIZE = 2
+RQ_BUDGET = 3
+N_DRAWS = 14  #: columns of MarketState.bg_draws
 
 # event kinds in the step's scratch list (MarketState.kind)
 K_AGENT = 0  #: a released agent message (fully specified in ev)

@@ -45,7 +45,7 @@ from almm_rllib.core.market_config import PRESET_DIR, MarketConfig
 
 #: (key path, low, high, integer?) of the moments stage, in search order.
 FIT_PARAMS: tuple[tuple[str, float, float, bool], ...] = (
-    ("flow.limit_distance_min", 0, 12, True),
+    ("flow.limit_distance_min", 0, 20, True),
     ("flow.limit_distance_p", 0.05, 0.6, False),
     ("flow.limit_rate", 0.5, 10.0, False),
     ("flow.cancel_rate", 0.05, 2.0, False),
@@ -57,12 +57,15 @@ FIT_PARAMS: tuple[tuple[str, float, float, bool], ...] = (
     ("flow.p_follow", 0.0, 0.8, False),
     ("flow.p_metaorder", 0.0, 0.5, False),
     ("flow.hawkes_branching", 0.0, 0.9, False),
-    ("flow.hawkes_decay", 0.1, 5.0, False),
+    ("flow.hawkes_decay", 0.1, 20.0, False),
     ("flow.p_walk", 0.0, 1.0, False),
     ("flow.p_clear", 0.0, 0.9, False),
     ("formation.walk_gap_ticks", 0.0, 8.0, False),
     ("flow.p_inside_spread", 0.0, 0.5, False),
     ("flow.p_anchor_fair", 0.0, 1.0, False),
+    ("flow.p_requote", 0.0, 1.0, False),
+    ("flow.p_refill", 0.0, 1.0, False),
+    ("flow.requote_distance_min", 0, 20, True),
 )
 #: First step of each parameter, as a share of its range.
 STEP0 = 0.2
