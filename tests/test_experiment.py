@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from almm_rllib.core.config import ConfigError
-from almm_rllib.training.experiment import apply_overrides, load_experiment, parse_override
+from almm_rllib.training.experiment import ExperimentError, apply_overrides, load_experiment, parse_override
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 EXPERIMENTS = sorted((ROOT / "experiments").glob("*.yaml"))
@@ -149,3 +149,17 @@ def test_network_maps_onto_shared_trunk_and_two_heads():
     assert sorted(heads.values()) == [(128, 1), (128, 8)]  # value head; policy head = mean + log-std of 4-D
     relus = [m for m in module.modules() if isinstance(m, torch.nn.ReLU)]
     assert len(relus) >= 3
+
+
+@pytest.mark.parametrize(
+    "over,key",
+    [
+        (["warm_start.strategy=volatility_adaptive", "warm_start.stepz=10"], "warm_start.stepz"),
+        (["warm_start.strategy=no_such_rule"], "warm_start.strategy"),
+        (["warm_start.strategy=volatility_adaptive", "warm_start.std=0"], "warm_start.std"),
+        (["warm_start.steps=10"], "warm_start"),
+    ],
+)
+def test_a_bad_warm_start_is_refused_naming_the_key(over, key):
+    with pytest.raises(ExperimentError, match=key.replace(".", r"\.")):
+        load_experiment(ROOT / "experiments" / "smoke.yaml", over)

@@ -259,3 +259,46 @@ def test_multi_agent_experiment_trains(ray_local, shared):
         assert all(torch.equal(a, b) for a, b in zip(before, after, strict=True))
     finally:
         algo.stop()
+
+
+def test_warm_start_policy_starts_as_the_cloned_baseline(ray_local, tmp_path, monkeypatch):
+    """``warm_start``: the built algorithm's policy is the module fitted to the baseline (the same weights, so
+    the same outputs), and that module's Gaussian mean is near the baseline's normalized actions."""
+    import numpy as np
+    import torch
+    from ray.rllib.core.columns import Columns
+
+    from almm_rllib.training.train import build_config
+    from almm_rllib.training.warm_start import FIT_FILE, rollout
+
+    monkeypatch.setenv("ALMM_CACHE", str(tmp_path / "cache"))
+    exp = load_experiment(
+        SMOKE,
+        [
+            "warm_start.strategy=volatility_adaptive",
+            "warm_start.steps=3000",
+            "warm_start.epochs=200",
+            "warm_start.lr=0.003",
+        ],
+    )
+    algo = build_config(exp).build_algo()
+    try:
+        (state,) = list((tmp_path / "cache" / "warm_start").iterdir())
+        assert (state / FIT_FILE).is_file()
+        obs, target, _ = rollout("volatility_adaptive", exp.env_config, 400, seed=99)  # fresh states
+        x = torch.as_tensor(obs)
+
+        def act(runner):
+            with torch.no_grad():
+                return runner.module.forward_inference({Columns.OBS: x})[Columns.ACTION_DIST_INPUTS].numpy()
+
+        # what the sampling EnvRunners start with
+        (out,) = algo.env_runner_group.foreach_env_runner(act, local_env_runner=False)
+        saved = type(algo.get_module()).from_checkpoint(str(state))
+        with torch.no_grad():
+            want = saved.forward_inference({Columns.OBS: x})[Columns.ACTION_DIST_INPUTS].numpy()
+        np.testing.assert_array_equal(out, want)  # the algorithm starts from the saved state
+        assert np.abs(out[:, :4] - target).mean() < 0.05  # ... which acts like the baseline
+        np.testing.assert_allclose(out[:, 4:], np.log(0.2), atol=0.1)
+    finally:
+        algo.stop()

@@ -94,6 +94,7 @@ TOP_KEYS = {
     "num_samples",
     "tune",
     "torch_threads",
+    "warm_start",
     *BUILDER_SECTIONS,
 }
 CHECKPOINT_KEYS = {"frequency", "at_end", "num_to_keep", "score_attribute", "score_order"}
@@ -172,6 +173,39 @@ def load_experiment(path: str | pathlib.Path, overrides: list[str] | None = None
     return Experiment(spec=spec, source=source, overrides=list(overrides or []))
 
 
+def _validate_warm_start(spec: dict, source: str) -> None:
+    """``warm_start: {strategy, steps, epochs, std, lr}`` (``training/warm_start.py``): PPO, single agent."""
+    if spec.get("warm_start") is None:
+        return
+    from almm_rllib.training.algorithms import algorithm_name
+    from almm_rllib.training.warm_start import WARM_START_KEYS
+
+    ws = spec["warm_start"]
+    if not isinstance(ws, dict) or "strategy" not in ws:
+        raise _err(source, "warm_start", f"must be a mapping with a 'strategy' (a baseline), got {ws!r}")
+    for k in ws:
+        if k not in WARM_START_KEYS:
+            raise _err(
+                source, f"warm_start.{k}", f"is not a known key (known: {', '.join(sorted(WARM_START_KEYS))})"
+            )
+    from almm_rllib.evaluation.policies import parse_policy_spec
+
+    try:
+        kind = parse_policy_spec(str(ws["strategy"])).kind
+    except ValueError as e:
+        raise _err(source, "warm_start.strategy", str(e)) from None
+    if kind != "baseline":
+        raise _err(source, "warm_start.strategy", f"must be a baseline strategy, got {ws['strategy']!r}")
+    for k in ("steps", "epochs"):
+        if k in ws:
+            _check_number(source, f"warm_start.{k}", ws[k], lo=1, integer=True)
+    for k in ("std", "lr"):
+        if k in ws:
+            _check_number(source, f"warm_start.{k}", ws[k], positive=True)
+    if algorithm_name(spec) != "PPO" or spec.get("multi_agent"):
+        raise _err(source, "warm_start", "is for single-agent PPO experiments")
+
+
 def _builder_params(section: str, algorithm: str = "PPO") -> set[str]:
     """Arguments of ``<Algo>Config.<section>()``, including those it forwards to its base classes."""
     from almm_rllib.training.algorithms import config_class
@@ -238,6 +272,7 @@ def validate(spec: dict, source: str) -> None:
         if k == "score_order" and v not in ("max", "min"):
             raise _err(source, "checkpoint.score_order", f"must be 'max' or 'min', got {v!r}")
     _validate_curriculum(spec, source)
+    _validate_warm_start(spec, source)
     _validate_torch_threads(spec, source)
     for section in BUILDER_SECTIONS:
         if section not in spec:

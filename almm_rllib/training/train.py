@@ -77,6 +77,8 @@ def build_config(exp: Experiment):
         getattr(cfg, section)(**kwargs)
     if "rl_module" not in spec:
         cfg.rl_module(model_config=dict(SEED_MODEL))
+    if spec.get("warm_start"):
+        _warm_start(cfg, spec, exp.env_config)
     simulated = getattr(env_cfg.market, "model", None) != "replay"
     if env_name == RLLIB_ENV and simulated and "gym_env_vectorize_mode" not in spec.get("env_runners", {}):
         # the native vector env (env.vector_env): every runner's markets step in one compiled call
@@ -91,6 +93,19 @@ def build_config(exp: Experiment):
     if spec.get("seed") is not None:
         cfg.debugging(seed=int(spec["seed"]))
     return cfg
+
+
+def _warm_start(cfg, spec: dict, env_cfg) -> None:
+    """Start the policy from a baseline cloned into it (``warm_start``, :mod:`almm_rllib.training.warm_start`)."""
+    from ray.rllib.core.rl_module.rl_module import RLModuleSpec
+
+    from almm_rllib.training.warm_start import warm_start_state
+
+    mc = dict((spec.get("rl_module") or {}).get("model_config") or SEED_MODEL)
+    mc.setdefault("vf_share_layers", True)
+    seed = int(spec.get("seed") or 0)
+    path = warm_start_state(dict(spec["warm_start"]), env_cfg, mc, seed=seed)
+    cfg.rl_module(rl_module_spec=RLModuleSpec(model_config=mc, load_state_path=path))
 
 
 def torch_threads(exp: Experiment) -> dict:
