@@ -24,17 +24,30 @@ BASE = {"name": "t", "stop": {"training_iteration": 1}, "environment": {"env": "
 
 
 @pytest.mark.parametrize("path", EXPERIMENTS, ids=lambda p: p.name)
-def test_shipped_experiments_validate_and_build(path):
+def test_shipped_experiments_validate_and_build(path, tmp_path, monkeypatch):
     from almm_rllib.training.train import build_config
 
     exp = load_experiment(path)
+    warm = exp.spec.get("warm_start")
+    if warm:  # build it with a short clone (the full one is a minute), cached in a temporary folder
+        monkeypatch.setenv("ALMM_CACHE", str(tmp_path))
+        exp = load_experiment(path, ["warm_start.steps=300", "warm_start.epochs=1"])
     cfg = build_config(exp)
     assert cfg.env in ("almm_mm", "almm_mm_multi")
-    # the seed's PPO hyper-parameters in every shipped experiment except the smoke test
+    # the seed's PPO hyper-parameters in every shipped experiment except the smoke test; a warm-started one
+    # fine-tunes a cloned baseline: 10x smaller learning rate and no entropy bonus (ppo_warm.yaml says why)
     if path.name != "smoke.yaml" and exp.spec.get("algorithm", "PPO") == "PPO":
-        assert (cfg.clip_param, cfg.lambda_, cfg.entropy_coeff, cfg.vf_loss_coeff) == (0.2, 0.95, 0.01, 0.5)
+        entropy, lr0 = (0.0, 3e-5) if warm else (0.01, 3e-4)
+        assert (cfg.clip_param, cfg.lambda_, cfg.entropy_coeff, cfg.vf_loss_coeff) == (
+            0.2,
+            0.95,
+            entropy,
+            0.5,
+        )
         total = exp.stop["num_env_steps_sampled_lifetime"]
-        assert cfg.lr == [[0, 3e-4], [int(total), 0.0]]  # linear decay to zero over the run
+        assert cfg.lr == [[0, lr0], [int(total), 0.0]]  # linear decay to zero over the run
+        if warm:
+            assert cfg.rl_module_spec.load_state_path and (tmp_path / "warm_start").is_dir()
         mc = cfg.model_config
         assert mc["fcnet_hiddens"] == [256, 256, 128] and mc["fcnet_activation"] == "relu"
         assert mc["vf_share_layers"] is True

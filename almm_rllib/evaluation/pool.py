@@ -99,6 +99,14 @@ class WorkerPool:
                 if p.is_alive():
                     p.kill()
                     p.join(1.0)
+        # the pool's wake-up pipe may be broken now (its workers are gone): let the manager thread finish and keep
+        # concurrent.futures' exit hook from writing to that pipe (an "Exception ignored ... BrokenPipeError"
+        # traceback at exit, seen under load)
+        thread = getattr(self.executor, "_executor_manager_thread", None)
+        if thread is not None:
+            thread.join(grace_s)
+            with contextlib.suppress(Exception):
+                cf.process._threads_wakeups.pop(thread, None)
 
     def __enter__(self) -> WorkerPool:
         return self
