@@ -30,7 +30,6 @@ from .market_state_nb import (
     F_INFO_SUM,
     F_LAST_MID,
     F_LAST_SIGN,
-    F_TEMP,
     I_HWM,
     K_BG_CANCEL,
     K_BG_LIMIT,
@@ -85,8 +84,8 @@ from .market_state_nb import (
     U_WALK,
 )
 from .nbopts import NJIT_INLINE
-from .price_nb import transient_at_nb
-from .rng_nb import S_FLOW, expo_nb, geometric_nb, normal_nb, uni_nb
+from .price_nb import efficient_price_nb, transient_at_nb
+from .rng_nb import S_FLOW, expo_nb, geometric_inv_nb, geometric_nb, normal_nb, uni_nb
 from .schema import BACKGROUND_OWNER, BUY, EV_CANCEL, EV_LIMIT, EV_MARKET, NO_ORDER, NO_PRICE, SELL
 
 
@@ -98,6 +97,17 @@ def size_lots_nb(model, x):
     else:
         s = np.int64(x)
     return s if s >= 1 else np.int64(1)
+
+
+@numba.njit(**NJIT_INLINE)
+def _limit_size_draw_nb(ms):
+    """A background limit order's size before rounding to lots (``flow.size_model``). The normal is drawn for
+    either model, so the number of draws never depends on it."""
+    p = ms.p
+    z = normal_nb(ms, S_FLOW)
+    if p[P_SIZE_MODEL] == 0.0:
+        return np.exp(p[P_SIZE_MU] + p[P_SIZE_SIGMA] * z)
+    return geometric_nb(ms, S_FLOW, 1.0 / p[P_SIZE_SIGMA])
 
 
 @numba.njit(**NJIT_INLINE)
@@ -154,11 +164,7 @@ def gen_arrivals_nb(ms, n, t0, dt, r):
                 else:
                     d = np.floor(uni_nb(ms, S_FLOW) * (p[P_DIST_MAX] + 1.0))
                 d += p[P_DIST_MIN]
-                z = normal_nb(ms, S_FLOW)
-                if p[P_SIZE_MODEL] == 0.0:
-                    s = np.exp(p[P_SIZE_MU] + p[P_SIZE_SIGMA] * z)
-                else:
-                    s = geometric_nb(ms, S_FLOW, 1.0 / p[P_SIZE_SIGMA])
+                s = _limit_size_draw_nb(ms)
                 # the cancellation hazard budget is drawn now, whether or not the order ends up resting
                 budget = expo_nb(ms, S_FLOW, 1.0)
                 n = push_bg_nb(ms, n, K_BG_LIMIT, t0 + t, side, u0, u1, d, s, budget)
@@ -195,14 +201,10 @@ def _push_market_nb(ms, n, t):
 def _draw_requote_nb(ms, x, col):
     """The 4 numbers of a requote (``RQ_*`` offsets from ``col``): whether it comes, its distance uniform, its
     size (lots, before rounding) and its cancellation budget; drawn whether or not it comes."""
-    p = ms.p
     d = ms.bg_draws[x]
     d[col + RQ_U] = uni_nb(ms, S_FLOW)
     d[col + RQ_DIST] = uni_nb(ms, S_FLOW)
-    if p[P_SIZE_MODEL] == 0.0:
-        d[col + RQ_SIZE] = np.exp(p[P_SIZE_MU] + p[P_SIZE_SIGMA] * normal_nb(ms, S_FLOW))
-    else:
-        d[col + RQ_SIZE] = geometric_nb(ms, S_FLOW, 1.0 / p[P_SIZE_SIGMA])
+    d[col + RQ_SIZE] = _limit_size_draw_nb(ms)
     d[col + RQ_BUDGET] = expo_nb(ms, S_FLOW, 1.0)
 
 
@@ -211,10 +213,8 @@ def requote_price_nb(ms, side, u_dist, t):
     """The price (ticks) of a requote of ``side``: ``requote_distance_min`` plus a geometric number of ticks
     behind the efficient price at ``t`` (from the uniform ``u_dist``), never through the opposite best."""
     p = ms.p
-    q = p[P_RQ_DIST_P]
-    extra = 0.0 if q >= 1.0 else np.floor(np.log(1.0 - u_dist) / np.log(1.0 - q))
-    di = np.int64(p[P_RQ_DIST_MIN] + extra)
-    eff = ms.f[F_FAIR] + ms.f[F_TEMP] + transient_at_nb(ms, t)
+    di = np.int64(p[P_RQ_DIST_MIN] + geometric_inv_nb(u_dist, p[P_RQ_DIST_P]) - 1.0)
+    eff = efficient_price_nb(ms, t)
     st = ms.book
     if side == BUY:
         price = np.int64(np.floor(eff)) - di
@@ -315,7 +315,7 @@ def bg_limit_price_nb(ms, side, u0, u1, d, t):
     """The price of a background limit order arriving at ``t``, from the book at that instant."""
     st = ms.book
     p = ms.p
-    anchor = ms.f[F_FAIR] + ms.f[F_TEMP] + transient_at_nb(ms, t)
+    anchor = efficient_price_nb(ms, t)
     bb = st.hdr[bk.H_BEST_BID]
     ba = st.hdr[bk.H_BEST_ASK]
     di = np.int64(d)
@@ -353,7 +353,7 @@ def lean_side_nb(ms, u, t):
         mid = 0.5 * (bb + ba)
     else:
         mid = ms.f[F_LAST_MID]
-    x = ms.p[P_INFORMED] * (ms.f[F_FAIR] + ms.f[F_TEMP] + transient_at_nb(ms, t) - mid)
+    x = ms.p[P_INFORMED] * (efficient_price_nb(ms, t) - mid)
     p_buy = 1.0 / (1.0 + np.exp(-x))
     return BUY if u < p_buy else SELL
 

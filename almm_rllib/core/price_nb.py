@@ -193,6 +193,13 @@ def transient_at_nb(ms, t):
 
 
 @numba.njit(**NJIT_INLINE)
+def efficient_price_nb(ms, t):
+    """The efficient price (ticks) at ``t``: permanent (``F_FAIR``) + the agents' temporary impact (``F_TEMP``)
+    + the transient impact of market orders, the level the background quotes refill around."""
+    return ms.f[F_FAIR] + ms.f[F_TEMP] + transient_at_nb(ms, t)
+
+
+@numba.njit(**NJIT_INLINE)
 def market_order_impact_nb(ms, t, sign, lots):
     """A market order of ``lots`` lots and ``sign`` (+1 buy, -1 sell) at time ``t`` moves the efficient price:
     its permanent part into ``F_FAIR``, its transient part into ``F_TRANS``. Returns the permanent part."""
@@ -215,7 +222,7 @@ def walk_floor_nb(ms, t, sign, deepest):
     gap = ms.p[P_WALK_GAP]
     if gap < 0.0 or deepest == NO_PRICE:
         return 0.0
-    eff = ms.f[F_FAIR] + ms.f[F_TEMP] + transient_at_nb(ms, t)
+    eff = efficient_price_nb(ms, t)
     behind = sign * (deepest - eff) - gap
     if behind <= 0.0:
         return 0.0

@@ -49,9 +49,14 @@ def normal_nb(ms, s):
 
 
 @numba.njit(**NJIT_INLINE)
-def geometric_nb(ms, s, p):
-    """Geometric on {1, 2, ...} with success probability ``p`` (inverse CDF)."""
-    u = uni_nb(ms, s)
+def geometric_inv_nb(u, p):
+    """The geometric on {1, 2, ...} with success probability ``p`` at the uniform ``u`` (inverse CDF)."""
     if p >= 1.0:
         return 1.0
     return 1.0 + np.floor(np.log(1.0 - u) / np.log(1.0 - p))
+
+
+@numba.njit(**NJIT_INLINE)
+def geometric_nb(ms, s, p):
+    """Geometric on {1, 2, ...} with success probability ``p``, drawn from stream ``s``."""
+    return geometric_inv_nb(uni_nb(ms, s), p)

@@ -95,14 +95,21 @@ def build_config(exp: Experiment):
     return cfg
 
 
+def _model_config(spec: dict) -> dict:
+    """The learning modules' model config: the experiment's ``rl_module.model_config`` (the seed's network when
+    absent) with ``vf_share_layers`` explicit."""
+    mc = dict((spec.get("rl_module") or {}).get("model_config") or SEED_MODEL)
+    mc.setdefault("vf_share_layers", True)
+    return mc
+
+
 def _warm_start(cfg, spec: dict, env_cfg) -> None:
     """Start the policy from a baseline cloned into it (``warm_start``, :mod:`almm_rllib.training.warm_start`)."""
     from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
     from almm_rllib.training.warm_start import warm_start_state
 
-    mc = dict((spec.get("rl_module") or {}).get("model_config") or SEED_MODEL)
-    mc.setdefault("vf_share_layers", True)
+    mc = _model_config(spec)
     seed = int(spec.get("seed") or 0)
     path = warm_start_state(dict(spec["warm_start"]), env_cfg, mc, seed=seed)
     cfg.rl_module(rl_module_spec=RLModuleSpec(model_config=mc, load_state_path=path))
@@ -137,8 +144,7 @@ def _multi_agent(cfg, spec: dict, env_cfg) -> None:
         learning = learners
         mapping = functools.partial(_map_per_agent, baselines=baseline_ids)
     specs = {}
-    model_config = dict(spec.get("rl_module", {}).get("model_config") or SEED_MODEL)
-    model_config.setdefault("vf_share_layers", True)
+    model_config = _model_config(spec)
     for pid in learning:
         specs[pid] = RLModuleSpec(model_config=model_config)
     if baselines:

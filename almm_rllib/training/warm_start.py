@@ -41,10 +41,10 @@ def _key(doc: dict) -> str:
     return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:20]
 
 
-def rollout(strategy: str, env_config, steps: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def rollout(strategy: str, env_config, steps: int, seed: int) -> tuple[np.ndarray, np.ndarray, tuple]:
     """``steps`` steps of ``strategy`` in ``env_config``'s single-agent env, episodes seeded ``seed``,
     ``seed + 1``, ...: (observations ``[steps, 9]``, the baseline's actions in RLlib's normalized space
-    ``[steps, 4]``, the env's action box low and high)."""
+    ``[steps, 4]``, the env's (observation space, action space))."""
     from almm_rllib.env.gym_env import MarketMakingGymEnv
     from almm_rllib.training.baseline_module import baseline_module_spec
 
@@ -63,7 +63,7 @@ def rollout(strategy: str, env_config, steps: int, seed: int) -> tuple[np.ndarra
             episode += 1
             obs, _ = env.reset(seed=seed + episode)
     env.close()
-    return obs_all, act_all, (env.action_space.low, env.action_space.high)
+    return obs_all, act_all, (env.observation_space, env.action_space)
 
 
 def fit_module(module, obs: np.ndarray, target: np.ndarray, *, epochs: int, std: float, lr: float, seed: int):
@@ -98,11 +98,8 @@ def fit_module(module, obs: np.ndarray, target: np.ndarray, *, epochs: int, std:
 def warm_start_state(warm: dict, env_config, model_config: dict, seed: int = 0) -> str:
     """The folder of the cloned module state for an experiment's ``warm_start`` mapping (built when not
     cached; see the module docstring)."""
-    import gymnasium as gym
     from ray.rllib.algorithms.ppo.torch.default_ppo_torch_rl_module import DefaultPPOTorchRLModule
     from ray.rllib.core.rl_module.rl_module import RLModuleSpec
-
-    from almm_rllib.core.agent_schema import OBS_DIM, OBS_HIGH, OBS_LOW
 
     w = {**WARM_START_DEFAULTS, **warm}
     doc = {
@@ -118,11 +115,11 @@ def warm_start_state(warm: dict, env_config, model_config: dict, seed: int = 0) 
     out = cache_dir() / "warm_start" / _key(doc)
     if (out / FIT_FILE).is_file():
         return str(out)
-    obs, target, (low, high) = rollout(doc["strategy"], env_config, doc["steps"], doc["seed"])
+    obs, target, (obs_space, act_space) = rollout(doc["strategy"], env_config, doc["steps"], doc["seed"])
     spec = RLModuleSpec(
         module_class=DefaultPPOTorchRLModule,
-        observation_space=gym.spaces.Box(OBS_LOW, OBS_HIGH, (OBS_DIM,), np.float32),
-        action_space=gym.spaces.Box(low, high, low.shape, np.float32),
+        observation_space=obs_space,
+        action_space=act_space,
         model_config=dict(model_config),
     )
     module = spec.build()
