@@ -67,6 +67,18 @@ def _worker_init(parent_pid: int) -> None:
     die_with_parent(parent_pid)
 
 
+class _QuietWakeup:
+    """A pool manager thread's wake-up for the interpreter's exit hook that ignores a broken or closed pipe (the
+    thread it would wake is then ending anyway)."""
+
+    def __init__(self, wakeup) -> None:
+        self._wakeup = wakeup
+
+    def wakeup(self) -> None:
+        with contextlib.suppress(OSError):
+            self._wakeup.wakeup()
+
+
 class WorkerPool:
     """A process pool whose workers never outlive the run (see the module docstring).
 
@@ -88,6 +100,7 @@ class WorkerPool:
     def terminate(self, grace_s: float = 1.0) -> None:
         """Cancel what is queued and end every worker now: SIGTERM, then SIGKILL after ``grace_s``."""
         procs = list((getattr(self.executor, "_processes", None) or {}).values())
+        thread = getattr(self.executor, "_executor_manager_thread", None)  # shutdown() forgets it
         self.executor.shutdown(wait=False, cancel_futures=True)
         for p in procs:
             with contextlib.suppress(Exception):
@@ -99,14 +112,12 @@ class WorkerPool:
                 if p.is_alive():
                     p.kill()
                     p.join(1.0)
-        # the pool's wake-up pipe may be broken now (its workers are gone): let the manager thread finish and keep
-        # concurrent.futures' exit hook from writing to that pipe (an "Exception ignored ... BrokenPipeError"
-        # traceback at exit, seen under load)
-        thread = getattr(self.executor, "_executor_manager_thread", None)
-        if thread is not None:
-            thread.join(grace_s)
-            with contextlib.suppress(Exception):
-                cf.process._threads_wakeups.pop(thread, None)
+        # concurrent.futures' exit hook wakes the pool's manager thread through a pipe that the killed workers'
+        # shutdown may have broken or closed by then (an "Exception ignored ... BrokenPipeError / Bad file
+        # descriptor" traceback at exit, seen under load): keep the wake-up, without the traceback
+        wakeups = getattr(cf.process, "_threads_wakeups", None)
+        if thread is not None and wakeups is not None and thread in wakeups:
+            wakeups[thread] = _QuietWakeup(wakeups[thread])
 
     def __enter__(self) -> WorkerPool:
         return self
