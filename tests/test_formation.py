@@ -490,3 +490,97 @@ def test_requotes_make_the_mid_follow_a_trade_within_a_second():
 
     (on, on_se), (off, off_se) = response(1.0, 0.7), response(0.0, 0.0)
     assert on - off > 3.0 * math.hypot(on_se, off_se), (on, on_se, off, off_se)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# stale-quote cancellation (flow.cancel_stale_rate, flow.cancel_stale_margin)
+
+
+def _still_resting(sim, side, price):
+    return sim.level_lots(side, price) > 0
+
+
+@pytest.mark.parametrize("margin", [3.0, 0.5])
+def test_stale_quote_hazard_is_rate_times_staleness(margin):
+    """A still market (no arrivals, no base cancellation, no diffusion, pinned regime) around its initial depth:
+    each seeded quote whose staleness ``s`` (ticks inside ``margin`` of the fair price, or through it) is
+    positive survives ``t`` seconds with probability ``exp(-rate * s * t)``, exactly as a hazard of
+    ``rate * s`` gives; the others are never pulled. Survival shares over 400 seeds against that law."""
+    from almm_rllib.core.schema import BUY, SELL
+
+    rate, t_end = 0.5, 2.0
+    over = {
+        "warmup_seconds": 0.0,
+        "jumps": {"rate": 0.0},
+        "flow": {
+            "limit_rate": 0.0,
+            "market_rate": 0.0,
+            "cancel_rate": 0.0,
+            "cancel_stale_rate": rate,
+            "cancel_stale_margin": margin,
+        },
+        "regimes": {"switching": False, "initial": "medium", "volatility": [1e-12, 1e-12, 1e-12]},
+    }
+    cfg = MarketConfig.preset(DEFAULT_PRESET, over)
+    sim = MarketSimulator(cfg, n_agents=0, seed=0)
+    tick = cfg.tick_size
+    p0 = sim.fair_price / tick
+    n_lv = cfg.initial_depth_levels
+    quotes = [(BUY, math.floor(p0) - k) for k in range(n_lv)] + [
+        (SELL, math.floor(p0) + 1 + k) for k in range(n_lv)
+    ]
+    stale = {q: (q[1] - (p0 - margin)) if q[0] == BUY else (p0 + margin - q[1]) for q in quotes}
+    assert any(s > 0 for s in stale.values()) and any(s <= 0 for s in stale.values())
+    n_seeds = 400
+    alive = {q: 0 for q in quotes}
+    for seed in range(n_seeds):
+        sim.reset(seed)
+        assert all(_still_resting(sim, *q) for q in quotes)
+        for _ in range(int(t_end / 0.25)):
+            sim.step(0.25)
+        assert abs(sim.fair_price / tick - p0) < 1e-3  # nothing moved the fair price
+        for q in quotes:
+            alive[q] += _still_resting(sim, *q)
+    for q, s in stale.items():
+        share = alive[q] / n_seeds
+        if s <= 0:
+            assert share == 1.0, (q, s, share)
+        else:
+            want = math.exp(-rate * s * t_end)
+            se = math.sqrt(want * (1 - want) / n_seeds)
+            assert abs(share - want) < 4 * se + 1e-9, (q, s, share, want)
+
+
+def test_stale_quote_cancellation_off_is_the_old_market_and_on_widens_the_spread():
+    """``cancel_stale_rate`` 0 leaves the market bit for bit as it was whatever the margin; on the default
+    preset, pulling quotes the fair price has run past removes most one-tick spreads (the other side no longer
+    re-centres up to a stale quote) and widens the mean spread."""
+    base = MarketConfig.preset(DEFAULT_PRESET)
+    assert base.flow.cancel_stale_rate == 0.0
+
+    def run(over, n=3000):
+        cfg = MarketConfig.preset(DEFAULT_PRESET, {"flow": over}) if over else base
+        sim = MarketSimulator(cfg, n_agents=0, seed=5)
+        rec = sim.run_background(n, 1.0, record=True)
+        sp = []
+        for _ in range(n):
+            sim.step(1.0)
+            bb, ba = sim.best_ticks()
+            if bb is not None and ba is not None:
+                sp.append(ba - bb)
+        return rec, np.asarray(sp)
+
+    rec0, sp0 = run(None)
+    rec1, sp1 = run({"cancel_stale_rate": 0.0, "cancel_stale_margin": 4.0})
+    np.testing.assert_array_equal(rec0, rec1)
+    np.testing.assert_array_equal(sp0, sp1)
+    _, sp2 = run({"cancel_stale_rate": 0.3, "cancel_stale_margin": -6.0})
+    assert np.mean(sp2 <= 1) < 0.5 * np.mean(sp0 <= 1), (np.mean(sp0 <= 1), np.mean(sp2 <= 1))
+    assert sp2.mean() > sp0.mean() + 1.0, (sp0.mean(), sp2.mean())
+
+
+def test_stale_quote_config_is_validated():
+    with pytest.raises(ConfigError, match="cancel_stale_rate"):
+        MarketConfig.preset(DEFAULT_PRESET, {"flow": {"cancel_stale_rate": -0.1}})
+    with pytest.raises(ConfigError, match="cancel_stale_margin"):
+        MarketConfig.preset(DEFAULT_PRESET, {"flow": {"cancel_stale_margin": float("nan")}})

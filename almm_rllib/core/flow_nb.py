@@ -64,6 +64,8 @@ from .market_state_nb import (
     P_SIZE_MODEL,
     P_SIZE_MU,
     P_SIZE_SIGMA,
+    P_STALE_MARGIN,
+    P_STALE_RATE,
     R_CANCEL_MULT,
     R_LIMIT_MULT,
     R_MARKET_MULT,
@@ -278,18 +280,32 @@ def _gen_hawkes_market_nb(ms, n, t0, dt, rate):
 
 @numba.njit(**NJIT_INLINE)
 def gen_cancels_nb(ms, n, t0, dt, r):
-    """Cancellation events of resting background orders whose hazard budget runs out in the window."""
+    """Cancellation events of resting background orders whose hazard budget runs out in the window: the hazard
+    is ``cancel_rate * (1 + cancel_distance_coef * |price - fair|)`` plus ``cancel_stale_rate`` per tick that a
+    quote stands inside ``cancel_stale_margin`` of the fair price, or through it (an ask the fair price has
+    risen towards or above: its owner pulls it before it is picked off)."""
     st = ms.book
     base = ms.p[P_CANCEL_RATE] * ms.reg[r, R_CANCEL_MULT]
     coef = ms.p[P_CANCEL_COEF]
+    stale = ms.p[P_STALE_RATE] * ms.reg[r, R_CANCEL_MULT]
+    margin = ms.p[P_STALE_MARGIN]
     fair = ms.f[F_FAIR] + transient_at_nb(ms, t0)
     cap = ms.ev.shape[0]
-    if base <= 0.0:
+    if base <= 0.0 and stale <= 0.0:
         return n
     for slot in range(ms.i[I_HWM]):
         if st.o_id[slot] < 0 or st.o_owner[slot] != BACKGROUND_OWNER:
             continue
         h = base * (1.0 + coef * abs(st.o_price[slot] - fair))
+        if stale > 0.0:
+            if st.o_side[slot] == BUY:
+                s = st.o_price[slot] - (fair - margin)
+            else:
+                s = fair + margin - st.o_price[slot]
+            if s > 0.0:
+                h += stale * s
+        if h <= 0.0:
+            continue
         need = ms.bg_budget[slot] - ms.bg_acc[slot]
         if h * dt >= need:
             if n >= cap:

@@ -140,6 +140,8 @@ def _params(cfg: MarketConfig) -> np.ndarray:
     p[mk.P_P_REFILL] = fl.p_refill
     p[mk.P_RQ_DIST_MIN] = fl.requote_distance_min
     p[mk.P_RQ_DIST_P] = fl.requote_distance_p
+    p[mk.P_STALE_RATE] = fl.cancel_stale_rate
+    p[mk.P_STALE_MARGIN] = fl.cancel_stale_margin
     return p
 
 

@@ -153,6 +153,15 @@ class FlowConfig(Config):
     lag-1 return autocorrelation ~0) instead of lagging it."""
     cancel_distance_coef: float = 0.05
     """The hazard grows with distance d (ticks) from the fair price: cancel_rate * (1 + coef * d)."""
+    cancel_stale_rate: float = 0.0
+    """Extra cancellation hazard (per second, scaled by the regime's ``cancel_rate_mult``) per tick that a
+    background quote stands inside ``cancel_stale_margin`` ticks of the fair price or through it: a bid the fair
+    price has fallen towards, an ask it has risen towards. Real quotes left behind by a price move are pulled
+    (or picked off) within seconds; without this they stay until a market order takes them, the other side
+    re-centres up to them and the spread collapses to a tick. 0 = off."""
+    cancel_stale_margin: float = 0.0
+    """Ticks from the fair price inside which a background quote counts as stale (see ``cancel_stale_rate``);
+    negative: only quotes that far through the fair price count."""
     limit_distance: Literal["geometric", "uniform"] = "geometric"
     """Distribution of a new limit order's distance (ticks) behind its reference price."""
     limit_distance_p: float = 0.3
@@ -234,11 +243,17 @@ class FlowConfig(Config):
             "market_rate",
             "cancel_rate",
             "cancel_distance_coef",
+            "cancel_stale_rate",
             "informed_slope",
             "hawkes_decay",
         ):
             x = getattr(self, f)
             check(math.isfinite(x) and x >= 0, f, f"must be finite and >= 0, got {x}")
+        check(
+            math.isfinite(self.cancel_stale_margin),
+            "cancel_stale_margin",
+            f"must be a finite number of ticks, got {self.cancel_stale_margin}",
+        )
         for f in ("p_follow", "p_informed", "p_metaorder", "p_walk", "p_clear", "p_requote", "p_refill"):
             x = getattr(self, f)
             check(0 <= x <= 1, f, f"must be a probability in [0, 1], got {x}")

@@ -108,7 +108,9 @@ P_P_REQUOTE = 56  #: probability a background market order brings a new limit or
 P_P_REFILL = 57  #: probability it brings a new limit order on the side it took liquidity from
 P_RQ_DIST_MIN = 58  #: ticks added to a requote's drawn distance from the efficient price
 P_RQ_DIST_P = 59  #: geometric success probability of a requote's distance
-P_SIZE = 60
+P_STALE_RATE = 60  #: extra cancellation hazard per tick a background quote is stale (flow.cancel_stale_rate)
+P_STALE_MARGIN = 61  #: ticks from the fair price inside which a background quote counts as stale
+P_SIZE = 62
 
 # per-regime table columns (MarketState.reg)
 R_VOL = 0

@@ -66,6 +66,8 @@ FIT_PARAMS: tuple[tuple[str, float, float, bool], ...] = (
     ("flow.p_requote", 0.0, 1.0, False),
     ("flow.p_refill", 0.0, 1.0, False),
     ("flow.requote_distance_min", 0, 20, True),
+    ("flow.cancel_stale_rate", 0.0, 3.0, False),
+    ("flow.cancel_stale_margin", -12.0, 6.0, False),
 )
 #: First step of each parameter, as a share of its range.
 STEP0 = 0.2
@@ -308,7 +310,8 @@ def fit_moments(
 ) -> dict:
     """Coordinate search (module docstring, stage 2) from ``market``'s values, at most ``budget`` simulations.
     Returns ``{"values", "objective", "fails", "evaluations", "start_objective", "trace"}``."""
-    x = {k: _get(market, k) for k, *_ in params}
+    full = MarketConfig.from_dict(market).to_dict()  # a preset written before a parameter existed lacks it
+    x = {k: _get(full, k) for k, *_ in params}
     step = {k: STEP0 * (hi - lo) for k, lo, hi, _ in params}
     cache: dict = {}
     trace: list = []
