@@ -153,13 +153,13 @@ class FlowConfig(Config):
     lag-1 return autocorrelation ~0) instead of lagging it."""
     cancel_distance_coef: float = 0.05
     """The hazard grows with distance d (ticks) from the fair price: cancel_rate * (1 + coef * d)."""
-    cancel_stale_rate: float = 0.0
+    cancel_stale_rate: float = 0.3
     """Extra cancellation hazard (per second, scaled by the regime's ``cancel_rate_mult``) per tick that a
     background quote stands inside ``cancel_stale_margin`` ticks of the fair price or through it: a bid the fair
     price has fallen towards, an ask it has risen towards. Real quotes left behind by a price move are pulled
     (or picked off) within seconds; without this they stay until a market order takes them, the other side
     re-centres up to them and the spread collapses to a tick. 0 = off."""
-    cancel_stale_margin: float = 0.0
+    cancel_stale_margin: float = -6.0
     """Ticks from the fair price inside which a background quote counts as stale (see ``cancel_stale_rate``);
     negative: only quotes that far through the fair price count."""
     limit_distance: Literal["geometric", "uniform"] = "geometric"
@@ -195,11 +195,11 @@ class FlowConfig(Config):
     """Share of background market orders that are informed: they trade in the direction of the efficient price's
     coming move (the latent increments not yet in it, see ``FormationConfig.info_lead``), so a passive fill
     against them is adversely selected. Needs ``formation.info_lead`` > 0."""
-    p_follow: float = 0.5
+    p_follow: float = 0.45
     """Share of background market orders that repeat the side of the last background market order (herding,
     an order split over seconds): the short memory of order signs, which decays geometrically with the lag
     (``sign_acf`` at lags 1-5), beside the metaorders' long memory."""
-    p_walk: float = 0.3
+    p_walk: float = 0.35
     """Share of background market orders that may walk the book beyond the opposite best price; the others take
     at most the volume resting at that price (their drawn size capped by it). Real market orders are sized to
     the liquidity at the touch: large price changes come from gaps in the book, rarely from orders larger than
@@ -328,11 +328,11 @@ class FormationConfig(Config):
     """Concavity of impact in size, in (0, 1]: 0.5 is the square-root law."""
     impact_ref_lots: float = 1.0
     """Reference size of ``impact_ticks``, lots (> 0)."""
-    permanent_share: float = 0.6
+    permanent_share: float = 0.85
     """Share of the impact that is permanent, in [0, 1]; the rest is transient."""
     transient_halflife: float = 5.0
     """Half-life of the transient part, seconds (> 0)."""
-    info_lead: float = 20.0
+    info_lead: float = 35.0
     """Seconds by which the informed traders (``flow.p_informed``) know the latent diffusion's increments before
     they reach the efficient price (0 = no informed signal; the diffusion applies at once). The warm-up should
     last at least this long so that the signal starts in its steady state."""
@@ -461,7 +461,7 @@ class MarketConfig(Config):
         default_factory=lambda: RegimeConfig(
             market_rate_mult=(0.7, 1.0, 1.4),
             cancel_rate_mult=(0.6, 1.0, 1.4),
-            diffusion_scale=(0.9765, 0.7441, 1.0),
+            diffusion_scale=(0.841, 0.5098, 0.8073),
         )
     )
     """Volatility regimes. The default market's diffusion scales are fitted to its three regimes; a
