@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from almm_rllib.results import schema as S
-from almm_rllib.results.seed_table import seed_table, targets, to_markdown
+from almm_rllib.results.seed_table import seed_table, targets, targets_markdown, to_markdown
 from tests.results_fixtures import make_episodes
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -156,3 +156,19 @@ def test_multi_agent_checkpoint_is_evaluated_with_flow_and_pnl_split(ray_local, 
     )
     assert rc == 0
     np.testing.assert_allclose(pd.read_csv(out2 / "multi_agent_episodes.csv")[S.TOTAL_PNL], df[S.TOTAL_PNL])
+
+
+def test_targets_say_whether_the_pnl_lead_over_avellaneda_stoikov_is_significant():
+    """A higher mean P&L than Avellaneda-Stoikov's is reported with its paired difference and Wilcoxon p, and
+    counts as significant only when p < 0.05: a lead within noise (an agent that abstains beside a baseline
+    that loses a little) is printed as such."""
+    for shift, significant in ((5.0, True), (0.05, False)):
+        eps = make_episodes({"ppo": shift, "avellaneda_stoikov": 0.0}, seeds=range(30), noise=1.0)
+        t = seed_table(eps, ["ppo"])
+        tg = targets(t)
+        row = t.paired[(t.paired["reference"] == "avellaneda_stoikov") & (t.paired["metric"] == S.TOTAL_PNL)]
+        assert tg["pnl_diff_vs_as"] == pytest.approx(float(row["mean_diff"].iloc[0]))
+        assert tg["pnl_p_vs_as"] == pytest.approx(float(row["p_value"].iloc[0]))
+        assert tg["pnl_beats_as_significant"] is significant, tg
+        md = targets_markdown(t)
+        assert ("(difference" in md) and (("not significant" in md) is not significant), md

@@ -154,6 +154,11 @@ def targets(t: SeedTable, *, as_name: str = "avellaneda_stoikov") -> dict[str, o
     )
     if as_name in bases:
         out["pnl_beats_as"] = bool(mean[(a, S.TOTAL_PNL)] > mean[(as_name, S.TOTAL_PNL)])
+        q = t.paired[(t.paired["reference"] == as_name) & (t.paired["metric"] == S.TOTAL_PNL)]
+        out["pnl_diff_vs_as"] = float(q["mean_diff"].iloc[0]) if len(q) else float("nan")
+        out["pnl_p_vs_as"] = float(q["p_value"].iloc[0]) if len(q) else float("nan")
+        # a higher mean is not a win when it is within noise (an agent that abstains "beats" a losing baseline)
+        out["pnl_beats_as_significant"] = bool(out["pnl_beats_as"] and out["pnl_p_vs_as"] < 0.05)
         out["inventory_below_as"] = bool(
             mean[(a, S.AVG_ABS_INVENTORY)] < mean[(as_name, S.AVG_ABS_INVENTORY)]
         )
@@ -170,7 +175,11 @@ def targets_markdown(t: SeedTable) -> str:
         f"{'met' if tg['sharpe_target_met'] else 'not met'} (needs >= 1.2x and p < 0.05)"
     ]
     if "pnl_beats_as" in tg:
-        lines.append(f"; total P&L above Avellaneda-Stoikov: {'yes' if tg['pnl_beats_as'] else 'no'}")
+        sig = "significant" if tg["pnl_p_vs_as"] < 0.05 else "not significant"
+        lines.append(
+            f"; total P&L above Avellaneda-Stoikov: {'yes' if tg['pnl_beats_as'] else 'no'} "
+            f"(difference {fmt_num(tg['pnl_diff_vs_as'])}, p={fmt_p(tg['pnl_p_vs_as'])}, {sig})"
+        )
         lines.append(
             f"; avg |inventory| below Avellaneda-Stoikov: {'yes' if tg['inventory_below_as'] else 'no'}"
         )
