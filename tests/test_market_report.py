@@ -592,3 +592,21 @@ def test_cli_unreadable_config_is_an_error(tmp_path, capsys):
     broken.write_text("flow: [unclosed\n")
     assert cli_main(["market-report", "--config", str(broken), "--no-lobster"]) == 2
     assert "not valid YAML" in capsys.readouterr().err
+
+
+def test_large_tick_checks_are_not_applicable_to_a_wide_spread_preset():
+    """The spread-of-1-3-ticks and bounce checks describe a large-tick stock: for a preset whose typical spread
+    is wider (AMZN's 12.85 ticks) they say "not applicable" and why, whatever the figures; for a large-tick
+    preset (or none given) they judge the figures as before."""
+    trend = mr.market_stats(make_rec(mid_from_returns(ar1(0.6, 20_000, seed=11))), dt=1.0)
+    for ts in (None, 1.0, 3.0):
+        res = {
+            c["id"]: c for c in mr.plausibility_checks(trend, None, switching=False, typical_spread_ticks=ts)
+        }
+        assert res["bounce"]["passed"] is False and res["spread"]["passed"] is True
+    res = {
+        c["id"]: c for c in mr.plausibility_checks(trend, None, switching=False, typical_spread_ticks=12.85)
+    }
+    for cid in ("spread", "bounce"):
+        assert res[cid]["passed"] is None and "12.85 ticks" in res[cid]["why"], res[cid]
+    assert res["acf_coarse"]["passed"] is False  # the other checks still judge

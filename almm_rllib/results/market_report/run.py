@@ -116,7 +116,13 @@ def market_report(
         "per_regime": per_regime,
         "per_regime_stats": per_stats,
         "lobster": lob_sec,
-        "checks": plausibility_checks(sim, per_regime, vol_tolerance=vol_tolerance, switching=switching),
+        "checks": plausibility_checks(
+            sim,
+            per_regime,
+            vol_tolerance=vol_tolerance,
+            switching=switching,
+            typical_spread_ticks=config.typical_spread_ticks if config.model == "lob" else None,
+        ),
         "microstructure": micro,
     }
     stats["summary"] = summary_rows(stats)
