@@ -446,3 +446,30 @@ def test_a_short_real_day_gives_missing_figures_not_errors(amzn):
     rows = {r.name: r for r in ms.compare(st, amzn[1])}
     assert rows["R(60 s) / half-spread"].verdict == "n/a"
     assert rows["R(1 s) / half-spread"].verdict in ("pass", "fail")
+
+
+def test_seed_robustness_counts_each_rows_failures_over_seeds(amzn, capsys):
+    """``seed_robustness`` is ``compare`` run once per seed: its per-seed counts and per-row counts equal the
+    verdicts of the individual comparisons, and the CLI's ``--seeds`` prints them."""
+    _, real = amzn
+    seeds, secs = [1, 2], 2_000.0
+    res = ms.seed_robustness(real, seeds, seconds=secs)
+    direct = [
+        [
+            r.name
+            for r in ms.compare(real, ms.microstructure_stats(ms.simulator_day(seconds=secs, seed=s)))
+            if r.verdict == "fail"
+        ]
+        for s in seeds
+    ]
+    assert res["fails_per_seed"] == [len(f) for f in direct]
+    assert res["mean_fails"] == pytest.approx(np.mean([len(f) for f in direct]))
+    for name, k in res["row_fails"].items():
+        assert k == sum(name in f for f in direct) and k > 0
+    assert set(res["row_fails"]) == set(direct[0]) | set(direct[1])
+    assert list(res["row_fails"].values()) == sorted(res["row_fails"].values(), reverse=True)
+    with pytest.raises(ValueError, match="at least one seed"):
+        ms.seed_robustness(real, [], seconds=secs)
+    assert ms.main(["--lobster", str(DATA), "--tickers", "AMZN", "--seconds", "2000", "--seeds", "1,2"]) == 0
+    out = capsys.readouterr().out
+    assert "failing rows per seed (1, 2): " + ", ".join(str(x) for x in res["fails_per_seed"]) in out

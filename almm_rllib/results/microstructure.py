@@ -58,6 +58,8 @@ if TYPE_CHECKING:
     from almm_rllib.data.lobster import LobsterData
 
 __all__ = [
+    "format_robustness",
+    "seed_robustness",
     "DEPTH_BUCKETS",
     "FANO_WINDOWS",
     "GROWTH_TOL",
@@ -1002,6 +1004,47 @@ def _lobster_pairs(folder: Path, tickers) -> list[tuple[Path, Path]]:
     return pairs
 
 
+def seed_robustness(
+    real: dict,
+    seeds: list[int],
+    *,
+    config: MarketConfig | None = None,
+    seconds: float = 23_400.0,
+    dt: float = 1.0,
+) -> dict:
+    """:func:`compare` of ``real`` with a simulator run on each of ``seeds``: one seed's verdicts carry the
+    sampling noise of a single day (a row whose band is two standard errors wide fails by chance now and then),
+    so a preset is judged on how often each row fails. Returns ``{"seeds", "fails_per_seed", "mean_fails",
+    "row_fails"}``, ``row_fails`` mapping each row that failed on some seed to the number of seeds it failed on
+    (most first)."""
+    if not seeds:
+        raise ValueError("seed_robustness: give at least one seed")
+    per_seed, counts = [], {}
+    for seed in seeds:
+        rows = compare(real, microstructure_stats(simulator_day(config, seconds=seconds, seed=seed, dt=dt)))
+        failed = [r.name for r in rows if r.verdict == "fail"]
+        per_seed.append(len(failed))
+        for name in failed:
+            counts[name] = counts.get(name, 0) + 1
+    return {
+        "seeds": list(seeds),
+        "fails_per_seed": per_seed,
+        "mean_fails": float(np.mean(per_seed)),
+        "row_fails": dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))),
+    }
+
+
+def format_robustness(res: dict) -> str:
+    n = len(res["seeds"])
+    lines = [
+        f"failing rows per seed ({', '.join(str(s) for s in res['seeds'])}): "
+        f"{', '.join(str(f) for f in res['fails_per_seed'])}; mean {res['mean_fails']:.2f}; "
+        f"at most one on {sum(f <= 1 for f in res['fails_per_seed'])} of {n} seeds"
+    ]
+    lines += [f"  {name}: fails on {k} of {n} seeds" for name, k in res["row_fails"].items()]
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Print the microstructure statistics of LOBSTER days and of a simulator run, and the comparison."""
     from almm_rllib.data.lobster import read_lobster
@@ -1011,6 +1054,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tickers", default="AMZN,AAPL", help="comma-separated; the first is compared")
     p.add_argument("--seconds", type=float, default=20_000.0, help="simulated seconds (0: no simulation)")
     p.add_argument("--seed", type=int, default=11)
+    p.add_argument(
+        "--seeds",
+        default=None,
+        metavar="A,B,...",
+        help="instead of one comparison, run every seed and print how often each row fails",
+    )
     p.add_argument(
         "--dt",
         type=float,
@@ -1026,7 +1075,13 @@ def main(argv: list[str] | None = None) -> int:
         st = microstructure_stats(lobster_day(read_lobster(mpath, opath)))
         real.append(st)
         print(format_stats(st), end="\n\n")
-    if args.seconds > 0:
+    if args.seconds > 0 and args.seeds:
+        try:
+            seeds = [int(x) for x in args.seeds.split(",") if x.strip()]
+        except ValueError:
+            p.error(f"--seeds must be comma-separated integers, got {args.seeds!r}")
+        print(format_robustness(seed_robustness(real[0], seeds, seconds=args.seconds, dt=args.dt)))
+    elif args.seconds > 0:
         sim = microstructure_stats(simulator_day(seconds=args.seconds, seed=args.seed, dt=args.dt))
         print(format_stats(sim), end="\n\n")
         print(format_rows(compare(real[0], sim), real[0]["info"].get("ticker") or "real", "simulator"))
