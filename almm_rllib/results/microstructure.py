@@ -52,6 +52,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
+from almm_rllib.core.market_facts import SESSION_SECONDS
+
 if TYPE_CHECKING:
     from almm_rllib.core.market import MarketSimulator
     from almm_rllib.core.market_config import MarketConfig
@@ -1009,7 +1011,7 @@ def seed_robustness(
     seeds: list[int],
     *,
     config: MarketConfig | None = None,
-    seconds: float = 23_400.0,
+    seconds: float = SESSION_SECONDS,
     dt: float = 1.0,
 ) -> dict:
     """:func:`compare` of ``real`` with a simulator run on each of ``seeds``: one seed's verdicts carry the
