@@ -60,8 +60,6 @@ if TYPE_CHECKING:
     from almm_rllib.data.lobster import LobsterData
 
 __all__ = [
-    "format_robustness",
-    "seed_robustness",
     "DEPTH_BUCKETS",
     "FANO_WINDOWS",
     "GROWTH_TOL",
@@ -76,6 +74,7 @@ __all__ = [
     "QuoteSeries",
     "arrivals",
     "compare",
+    "format_robustness",
     "format_rows",
     "format_stats",
     "group_executions",
@@ -86,6 +85,7 @@ __all__ = [
     "record_simulator",
     "response_function",
     "response_growth",
+    "seed_robustness",
     "signature",
     "simulator_day",
     "spread_stats",

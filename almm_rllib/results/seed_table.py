@@ -29,6 +29,8 @@ SEED_COLUMNS = (
 )
 #: Metrics of the paired comparison of the best agent against each baseline.
 PAIRED_METRICS = (S.SHARPE, S.TOTAL_PNL, S.MAX_DRAWDOWN, S.AVG_ABS_INVENTORY)
+#: Wilcoxon p below which a paired difference counts as significant (the issue's targets).
+SIGNIFICANCE = 0.05
 
 
 @dataclasses.dataclass(frozen=True)
@@ -150,7 +152,7 @@ def targets(t: SeedTable, *, as_name: str = "avellaneda_stoikov") -> dict[str, o
         "sharpe_p_vs_best_baseline": float(p.iloc[0]) if len(p) else float("nan"),
     }
     out["sharpe_target_met"] = bool(
-        out["sharpe_ratio_to_best_baseline"] >= 1.2 and out["sharpe_p_vs_best_baseline"] < 0.05
+        out["sharpe_ratio_to_best_baseline"] >= 1.2 and out["sharpe_p_vs_best_baseline"] < SIGNIFICANCE
     )
     if as_name in bases:
         out["pnl_beats_as"] = bool(mean[(a, S.TOTAL_PNL)] > mean[(as_name, S.TOTAL_PNL)])
@@ -158,7 +160,7 @@ def targets(t: SeedTable, *, as_name: str = "avellaneda_stoikov") -> dict[str, o
         out["pnl_diff_vs_as"] = float(q["mean_diff"].iloc[0]) if len(q) else float("nan")
         out["pnl_p_vs_as"] = float(q["p_value"].iloc[0]) if len(q) else float("nan")
         # a higher mean is not a win when it is within noise (an agent that abstains "beats" a losing baseline)
-        out["pnl_beats_as_significant"] = bool(out["pnl_beats_as"] and out["pnl_p_vs_as"] < 0.05)
+        out["pnl_beats_as_significant"] = bool(out["pnl_beats_as"] and out["pnl_p_vs_as"] < SIGNIFICANCE)
         out["inventory_below_as"] = bool(
             mean[(a, S.AVG_ABS_INVENTORY)] < mean[(as_name, S.AVG_ABS_INVENTORY)]
         )
@@ -172,10 +174,10 @@ def targets_markdown(t: SeedTable) -> str:
     lines = [
         f"Targets (best agent {tg['best_agent']}): Sharpe {fmt_num(tg['sharpe_ratio_to_best_baseline'])}x the best "
         f"baseline's ({tg['best_baseline']}), p={fmt_p(tg['sharpe_p_vs_best_baseline'])}: "
-        f"{'met' if tg['sharpe_target_met'] else 'not met'} (needs >= 1.2x and p < 0.05)"
+        f"{'met' if tg['sharpe_target_met'] else 'not met'} (needs >= 1.2x and p < {SIGNIFICANCE:g})"
     ]
     if "pnl_beats_as" in tg:
-        sig = "significant" if tg["pnl_p_vs_as"] < 0.05 else "not significant"
+        sig = "significant" if tg["pnl_p_vs_as"] < SIGNIFICANCE else "not significant"
         lines.append(
             f"; total P&L above Avellaneda-Stoikov: {'yes' if tg['pnl_beats_as'] else 'no'} "
             f"(difference {fmt_num(tg['pnl_diff_vs_as'])}, p={fmt_p(tg['pnl_p_vs_as'])}, {sig})"
@@ -189,6 +191,7 @@ def targets_markdown(t: SeedTable) -> str:
 __all__ = [
     "PAIRED_METRICS",
     "SEED_COLUMNS",
+    "SIGNIFICANCE",
     "SeedTable",
     "seed_table",
     "targets",
