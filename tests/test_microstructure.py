@@ -414,7 +414,7 @@ def test_short_simulator_run_gives_finite_figures(amzn):
     # every fill belongs to one order; order sizes are the sums of their fills
     assert np.bincount(o.fill_order, weights=o.fill_size, minlength=len(o)) == pytest.approx(o.size)
     assert (o.fill_depth_ticks() >= 0).all()
-    assert d.quotes.time[-1] == pytest.approx(d.quotes.time[0] + 700.0)
+    assert d.quotes.end == pytest.approx(d.quotes.time[0] + 700.0) and d.info["quote_resolution"] == "event"
     st = ms.microstructure_stats(d)
     for tau in ("1", "5", "10", "30", "60"):
         assert math.isfinite(st["response"][tau]["money"]) and math.isfinite(st["response"][tau]["hs"])

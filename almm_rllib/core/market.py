@@ -165,7 +165,17 @@ def _regime_table(cfg: MarketConfig) -> np.ndarray:
 class MarketSimulator:
     """One market (order book or stylized) with ``n_agents`` market makers quoting into it."""
 
-    def __init__(self, config: MarketConfig | None = None, n_agents: int = 1, seed: int | None = None):
+    def __init__(
+        self,
+        config: MarketConfig | None = None,
+        n_agents: int = 1,
+        seed: int | None = None,
+        *,
+        quote_tape: bool = False,
+    ):
+        """``quote_tape``: record, in each step, the best quotes after every event that changed them
+        (:meth:`step_quotes`; for statistics measured at event resolution, as on a LOBSTER day). Off, the market
+        is the same bit for bit and the step skips the bookkeeping."""
         if config is None:
             config = MarketConfig()
         if not isinstance(config, MarketConfig):
@@ -174,6 +184,7 @@ class MarketSimulator:
             raise ValueError(f"n_agents must be a non-negative integer, got {n_agents!r}")
         self.config = config
         self.n_agents = n_agents
+        self._quote_tape = bool(quote_tape)
         self.state: mk.MarketState | None = None
         self._seed = seed
         self.reset(seed)
@@ -220,6 +231,7 @@ class MarketSimulator:
             rpos=np.full(mk.N_STREAMS, self._rbuf_size, np.int64),
             info=np.zeros((mk.INFO_CAP, 3), np.float64),
             meta=np.zeros((cfg.flow.metaorder_count, 2), np.float64),
+            tape=np.zeros((nev if self._quote_tape else 0, mk.TAPE_SIZE), np.float64),
         )
 
     @property
@@ -481,6 +493,19 @@ class MarketSimulator:
         v = self.state.fills[: int(self.state.i[mk.I_N_FILLS])]
         v.flags.writeable = False
         return v
+
+    @property
+    def quote_tape(self) -> bool:
+        """Whether each step records its quote tape (:meth:`step_quotes`)."""
+        return self._quote_tape
+
+    def step_quotes(self) -> np.ndarray:
+        """The last step's quote tape (a copy): one row per event that changed the touch, in event order, with
+        columns ``TAPE_TIME`` (s), ``TAPE_BID``, ``TAPE_ASK`` (ticks; NaN for an empty side), ``TAPE_BID_LOTS``,
+        ``TAPE_ASK_LOTS`` of :mod:`almm_rllib.core.market_state_nb`. Needs ``quote_tape=True``."""
+        if not self._quote_tape:
+            raise RuntimeError("step_quotes needs a MarketSimulator built with quote_tape=True")
+        return self.state.tape[: int(self.state.i[mk.I_TAPE_N])].copy()
 
     def background_counts(self) -> dict[str, int]:
         """Cumulative background arrivals by kind since the reset, warm-up included: ``limit_buy``,

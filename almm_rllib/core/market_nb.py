@@ -60,6 +60,7 @@ from .market_state_nb import (
     I_NEXT_BG_ID,
     I_REGIME,
     I_REJECTED,
+    I_TAPE_N,
     K_AGENT,
     K_BG_CANCEL,
     K_BG_LIMIT,
@@ -87,6 +88,11 @@ from .market_state_nb import (
     RQ_DIST,
     RQ_SIZE,
     RQ_U,
+    TAPE_ASK,
+    TAPE_ASK_LOTS,
+    TAPE_BID,
+    TAPE_BID_LOTS,
+    TAPE_TIME,
     U_ANCHOR,
     U_BUDGET,
     U_DIST,
@@ -302,6 +308,26 @@ def _message_event_nb(ms, x, k, nfill):
     return status, nfill2
 
 
+@numba.njit(**NJIT_INLINE)
+def _touch_nb(st):
+    """(best bid, best ask, lots at each) of the book (``NO_PRICE`` and 0 for an empty side)."""
+    bb = st.hdr[bk.H_BEST_BID]
+    ba = st.hdr[bk.H_BEST_ASK]
+    bq = bk.level_qty_nb(st, BUY, bb) if bb != NO_PRICE else 0
+    aq = bk.level_qty_nb(st, SELL, ba) if ba != NO_PRICE else 0
+    return bb, ba, bq, aq
+
+
+@numba.njit(**NJIT_INLINE)
+def _tape_row_nb(row, t, bb, ba, bq, aq):
+    """One row of the quote tape (``TAPE_*`` columns)."""
+    row[TAPE_TIME] = t
+    row[TAPE_BID] = np.nan if bb == NO_PRICE else bb
+    row[TAPE_ASK] = np.nan if ba == NO_PRICE else ba
+    row[TAPE_BID_LOTS] = bq
+    row[TAPE_ASK_LOTS] = aq
+
+
 @numba.njit(**NJIT_HOT)
 def lob_step_nb(ms, dt):
     """Advance the order-book market by ``dt`` seconds. Returns a status (STATUS_OK when all went well)."""
@@ -316,6 +342,9 @@ def lob_step_nb(ms, dt):
     if n < 0:
         return MARKET_ERR_EVENTS_FULL
     nfill = 0
+    tape = ms.tape.shape[0] > 0
+    ntape = 0
+    t_bb, t_ba, t_bq, t_aq = _touch_nb(ms.book)
     for j in range(n):
         x = ms.order[j]
         k = ms.kind[x]
@@ -330,6 +359,13 @@ def lob_step_nb(ms, dt):
         for fi in range(nfill, nfill2):
             account_fill_nb(ms, ms.fills[fi], n_agents)
         nfill = nfill2
+        if tape and ntape < ms.tape.shape[0]:
+            bb, ba, bq, aq = _touch_nb(ms.book)
+            if bb != t_bb or ba != t_ba or bq != t_bq or aq != t_aq:
+                _tape_row_nb(ms.tape[ntape], ms.ev[x].time, bb, ba, bq, aq)
+                ntape += 1
+                t_bb, t_ba, t_bq, t_aq = bb, ba, bq, aq
+    ms.i[I_TAPE_N] = ntape
     apply_impact_nb(ms, n_agents, dt)
     for s in range(N_STREAMS):
         if ms.rpos[s] > ms.rbuf.shape[1]:

@@ -52,6 +52,7 @@ I_CNT_MARKET = 13
 I_CNT_CANCEL = 14
 I_INFO_HEAD = 15  #: oldest entry of the information ring (MarketState.info)
 I_INFO_N = 16  #: entries in the information ring
+I_TAPE_N = 17  #: rows of MarketState.tape written in the last step (its touch changes)
 I_SIZE = 24
 
 # parameters (float64 vector built by MarketSimulator)
@@ -208,6 +209,17 @@ class MarketState(NamedTuple):
     rpos: np.ndarray  # int64[N_STREAMS] next unread position per stream
     info: np.ndarray  # float64[INFO_CAP, 3] information ring: (time it reaches the price, dB, dt) per step
     meta: np.ndarray  # float64[n_metaorders, 2] live metaorders: (sign, child orders left)
+    tape: np.ndarray  # float64[rows, TAPE_SIZE] the last step's touch changes (0 rows: not recorded)
+
+
+# the quote tape (MarketState.tape): one row per event of a step that changed the touch, in event order, so that
+# statistics which need the quotes "just before" and "just after" an order see them at event resolution
+TAPE_TIME = 0  #: seconds
+TAPE_BID = 1  #: ticks (NaN when the side is empty)
+TAPE_ASK = 2
+TAPE_BID_LOTS = 3  #: lots at the best bid (0 when empty)
+TAPE_ASK_LOTS = 4
+TAPE_SIZE = 5
 
 
 # ---------------------------------------------------------------------------------------------------------------

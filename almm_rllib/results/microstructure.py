@@ -377,10 +377,21 @@ def record_simulator(
 
     Through the simulator's public API only: every fill of :meth:`MarketSimulator.step` (grouped into market
     orders by ``taker_order_id``; marketable limit orders count, as they do in LOBSTER) and the best quotes
-    and touch depth read after each step. The quotes are therefore known at the end of each step: the mid
-    "just before" a market order is the one at the end of the previous step (``dt`` is the resolution).
+    with the depth at the touch. With a simulator built with ``quote_tape=True`` (as :func:`simulator_day`
+    builds it) the quotes are its tape: a row after every event that changed the touch, the resolution of a
+    LOBSTER day, so "the mid just before" a market order and "the mid ``tau`` later" mean what they mean on the
+    real day. Without it they are read after each step, so they are known only every ``dt`` seconds (the mid
+    "just before" an order may then be up to ``dt`` old, and a 1-s horizon is measured between step ends).
     Prices in money (ticks x tick size), sizes in shares (lots x lot size).
     """
+    from almm_rllib.core.market_state_nb import (
+        TAPE_ASK,
+        TAPE_ASK_LOTS,
+        TAPE_BID,
+        TAPE_BID_LOTS,
+        TAPE_SIZE,
+        TAPE_TIME,
+    )
     from almm_rllib.core.schema import BUY, FILL_DTYPE, SELL
 
     if not (isinstance(dt, int | float) and math.isfinite(dt) and dt > 0):
@@ -394,28 +405,25 @@ def record_simulator(
         raise ValueError(f"record_simulator needs the order-book market (model='lob'), got {cfg.model!r}")
     n = int(round(seconds / dt))
     tick, lot = float(cfg.tick_size), float(cfg.lot_size)
-    qt = np.empty(n + 1)
-    qb, qa, qbs, qas = (np.full(n + 1, np.nan) for _ in range(4))
+    tape = bool(getattr(sim, "quote_tape", False))
 
-    def quote(i: int) -> None:
+    def quote() -> np.ndarray:
         bb, ba = sim.best_ticks()
-        qt[i] = sim.time
+        row = np.array([sim.time, np.nan, np.nan, 0.0, 0.0])
         if bb is not None:
-            qb[i], qbs[i] = bb, sim.level_lots(BUY, bb)
-        else:
-            qbs[i] = 0.0
+            row[TAPE_BID], row[TAPE_BID_LOTS] = bb, sim.level_lots(BUY, bb)
         if ba is not None:
-            qa[i], qas[i] = ba, sim.level_lots(SELL, ba)
-        else:
-            qas[i] = 0.0
+            row[TAPE_ASK], row[TAPE_ASK_LOTS] = ba, sim.level_lots(SELL, ba)
+        return row[None, :]
 
-    quote(0)
+    rows = [quote()]
     fills = []
-    for i in range(1, n + 1):
+    for _ in range(n):
         f = sim.step(float(dt)).fills
         if f.size:
             fills.append(f)
-        quote(i)
+        rows.append(sim.step_quotes() if tape else quote())
+    qr = np.concatenate(rows) if rows else np.zeros((0, TAPE_SIZE))
     f = np.concatenate(fills) if fills else np.zeros(0, FILL_DTYPE)
     # the kernel processes a step's events in time order; a stable sort keeps a walk's fills together anyway
     f = f[np.argsort(f["time"], kind="stable")]
@@ -428,8 +436,22 @@ def record_simulator(
         tick_size=tick,
         source=name,
     )
-    quotes = QuoteSeries(qt, qb * tick, qa * tick, qbs * lot, qas * lot, tick_size=tick, source=name)
-    info = {"source": "simulator", "dt": float(dt), "seconds": float(seconds)}
+    quotes = QuoteSeries(
+        qr[:, TAPE_TIME],
+        qr[:, TAPE_BID] * tick,
+        qr[:, TAPE_ASK] * tick,
+        qr[:, TAPE_BID_LOTS] * lot,
+        qr[:, TAPE_ASK_LOTS] * lot,
+        tick_size=tick,
+        end=float(sim.time),
+        source=name,
+    )
+    info = {
+        "source": "simulator",
+        "dt": float(dt),
+        "seconds": float(seconds),
+        "quote_resolution": "event" if tape else f"{float(dt):g} s",
+    }
     return MarketDay(name, quotes, orders, info)
 
 
@@ -441,12 +463,13 @@ def simulator_day(
     seed: int = 11,
     burn_in_seconds: float = 300.0,
 ) -> MarketDay:
-    """The background market alone (no agents), ``burn_in_seconds`` unrecorded, then :func:`record_simulator`."""
+    """The background market alone (no agents), ``burn_in_seconds`` unrecorded, then :func:`record_simulator`
+    with the quotes at event resolution (the simulator's quote tape)."""
     from almm_rllib.core.market import MarketSimulator
     from almm_rllib.core.market_config import MarketConfig
 
     config = MarketConfig() if config is None else config
-    sim = MarketSimulator(config, n_agents=0, seed=seed)
+    sim = MarketSimulator(config, n_agents=0, seed=seed, quote_tape=True)
     if burn_in_seconds > 0:
         sim.run_background(int(math.ceil(burn_in_seconds / dt)), float(dt))
     day = record_simulator(sim, seconds=seconds, dt=dt, name=f"simulator seed {seed}")
