@@ -179,6 +179,93 @@ def test_a_sweep_moves_the_efficient_price_to_near_its_deepest_execution(gap, lo
         assert max(extras) > 0  # the rule binds: a 25-lot sweep goes further than the square-root impact
 
 
+def _owner_walk_ref(levels, taker_side, qty, owner):
+    """Slow reference of ``book_nb.owner_walk_nb`` from a plain list of resting orders ``(side, price, lots,
+    owner)``: the opposite side's prices from the best outward, ``owner``'s lots at each."""
+    from almm_rllib.core.schema import BUY, NO_PRICE, SELL
+
+    opp = SELL if taker_side == BUY else BUY
+    by_price: dict[int, int] = {}
+    for side, price, lots, who in levels:
+        if side == opp and who == owner:
+            by_price[price] = by_price.get(price, 0) + lots
+    prices = sorted(by_price, reverse=(opp == BUY))
+    if not prices:
+        return NO_PRICE, 0, NO_PRICE
+    filled, deepest = 0, prices[0]
+    for p in prices:
+        deepest = p
+        filled += by_price[p]
+        if filled >= qty:
+            break
+    return prices[0], by_price[prices[0]], deepest
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_owner_walk_matches_the_reference_on_random_books(seed):
+    from almm_rllib.core import book_nb as bk
+    from almm_rllib.core.schema import BUY, EV_LIMIT, FILL_DTYPE, SELL, STATUS_OK
+
+    rng = np.random.default_rng(seed)
+    st = bk.new_book_state(512, 256, 1000)
+    fills = np.zeros(8, FILL_DTYPE)
+    orders = []
+    for k in range(int(rng.integers(0, 120))):
+        side = BUY if rng.random() < 0.5 else SELL
+        price = int(1000 - rng.integers(1, 40)) if side == BUY else int(1000 + rng.integers(0, 40))
+        lots, owner = int(rng.integers(1, 6)), int(rng.choice([0, 0, 1, 2]))
+        status, filled, _, _ = bk.apply_event_nb(st, fills, 0, EV_LIMIT, side, price, lots, owner, k + 1, 0.0)
+        assert status == STATUS_OK and filled == 0  # bids below 1000, asks from 1000: nothing crosses
+        orders.append((side, price, lots, owner))
+    for taker in (BUY, SELL):
+        for owner in (0, 1, 2):
+            for qty in (0, 1, 3, 10, 40, 10_000):
+                got = bk.owner_walk_nb(st, taker, qty, owner)
+                assert tuple(int(x) for x in got) == _owner_walk_ref(orders, taker, qty, owner)
+
+
+def test_a_background_sweep_moves_the_price_as_if_the_agents_quotes_were_not_there():
+    """Twin markets, one with an agent's quotes inside the spread on both sides: the same background market
+    order (informed, allowed to walk, 12 lots) fills the agent's orders first and so walks less far, yet moves
+    the efficient price exactly as in the market without them (its size and its sweep are the background
+    book's). Before, an agent quoting one side at the touch absorbed that side's sweeps and the price drifted
+    the other way."""
+    from almm_rllib.core import book_nb as bk
+    from almm_rllib.core.schema import EV_LIMIT
+
+    cfg = MarketConfig()
+    shorter, moved = 0, 0
+    for seed in range(8):
+        twins = [MarketSimulator(cfg, n_agents=1, seed=seed) for _ in range(2)]
+        bb, ba = twins[0].best_ticks()
+        assert ba - bb >= 3
+        ms = twins[0].state
+        for j, (side, price) in enumerate(((mk.BUY, bb + 1), (mk.SELL, ba - 1))):
+            bk.apply_event_nb(ms.book, ms.fills, 0, EV_LIMIT, side, price, 4, 1, 10**9 + j, twins[0].time)
+        deepest, makers, f_before = [], [], []
+        for sim in twins:
+            st = sim.state
+            st.ev["time"][0] = sim.time + 1e-3
+            st.bg_draws[0, :] = 0.5
+            st.bg_draws[0, mk.U_ANCHOR] = cfg.flow.p_follow + 0.01  # informed: its side ignores the book
+            st.bg_draws[0, mk.U_WALK] = 0.0  # may walk
+            st.bg_draws[0, mk.U_SIZE] = 12.0
+            f_before.append(st.f[mk.F_FAIR])
+            _, nfill = mk._bg_market_event_nb(st, 0, 0)
+            f = st.fills[:nfill]
+            f = f[f["taker_owner"] == 0]  # the market order's own executions (not the requotes')
+            deepest.append(f["price"].max() if f["aggressor"][0] == mk.BUY else f["price"].min())
+            makers.append(set(f["maker_owner"].tolist()))
+        with_quotes, without = twins
+        assert f_before[0] == f_before[1]
+        assert 1 in makers[0] and 1 not in makers[1]  # the agent's quote was hit first
+        assert with_quotes.state.f[mk.F_FAIR] == without.state.f[mk.F_FAIR]
+        shorter += deepest[0] != deepest[1]
+        size = cfg.formation.impact_ticks * 12**cfg.formation.impact_exponent * cfg.formation.permanent_share
+        moved += abs(without.state.f[mk.F_FAIR] - f_before[1]) > size + 1e-9
+    assert shorter > 0 and moved > 0  # the agent's lots did shorten the walk, and the sweep rule did bind
+
+
 def _market_size_ref(drawn, u, p_walk, p_clear, at_best):
     """Slow reference of ``flow_nb.market_size_nb``: lots a background market order takes."""
     lots = max(1, int(math.floor(drawn + 0.5)))

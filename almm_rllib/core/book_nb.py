@@ -458,6 +458,46 @@ def _dry_match_nb(st, taker_side, limit, qty):
     return filled, nf
 
 
+@numba.njit(**NJIT_INLINE)
+def owner_walk_nb(st, taker_side, qty, owner):
+    """A taker of ``taker_side`` for ``qty`` lots against ``owner``'s resting orders alone (the others ignored),
+    without touching the book: (the first price holding ``owner``'s orders, their lots there, the deepest price
+    the taker would reach). ``NO_PRICE`` and 0 when ``owner`` has nothing on that side; with ``qty`` <= 0 the
+    deepest price is the first; when ``owner``'s orders run out first, it is the last price holding them."""
+    mask = st.hdr[H_WINDOW] - 1
+    first = NO_PRICE
+    first_lots = 0
+    deepest = NO_PRICE
+    filled = 0
+    if taker_side == BUY:
+        p = st.hdr[H_BEST_ASK]
+        end = st.hdr[H_LO] + st.hdr[H_WINDOW]
+        step = 1
+    else:
+        p = st.hdr[H_BEST_BID]
+        end = st.hdr[H_LO] - 1
+        step = -1
+    if p == NO_PRICE:
+        return first, first_lots, deepest
+    while p != end:
+        o = st.ask_head[p & mask] if taker_side == BUY else st.bid_head[p & mask]
+        lots = 0
+        while o != NO_ORDER:
+            if st.o_owner[o] == owner:
+                lots += st.o_qty[o]
+            o = st.o_next[o]
+        if lots > 0:
+            if first == NO_PRICE:
+                first = p
+                first_lots = lots
+            deepest = p
+            filled += lots
+            if filled >= qty:
+                break
+        p += step
+    return first, first_lots, deepest
+
+
 @numba.njit(**NJIT_HOT)
 def _match_nb(st, fills, nfill, taker_side, limit, qty, taker_owner, taker_id, time):
     """Execute a taker against the opposite side. Returns (lots filled, new fill count).

@@ -234,17 +234,16 @@ def requote_price_nb(ms, side, u_dist, t):
 @numba.njit(**NJIT_INLINE)
 def market_size_nb(ms, d, side):
     """Lots a background market order of ``side`` takes (``FlowConfig.p_walk``, ``p_clear``): a share
-    ``p_walk`` its drawn size (it may walk the book), a share ``p_clear`` exactly the volume at the opposite
-    best price, the rest its drawn size capped by that volume."""
+    ``p_walk`` its drawn size (it may walk the book), a share ``p_clear`` exactly the background volume at the
+    background's best opposite price, the rest its drawn size capped by that volume. The agents' quotes do not
+    size the order (it executes against them all the same), so they cannot change its impact."""
     qty = size_lots_nb(0.0, d[U_SIZE])
     u = d[U_WALK]
     if u < ms.p[P_P_WALK]:
         return qty
-    st = ms.book
-    best = st.hdr[bk.H_BEST_ASK] if side == BUY else st.hdr[bk.H_BEST_BID]
+    best, at_best, _ = bk.owner_walk_nb(ms.book, side, 0, BACKGROUND_OWNER)
     if best == NO_PRICE:
         return qty
-    at_best = bk.level_qty_nb(st, SELL if side == BUY else BUY, best)
     if at_best < 1:
         return qty
     if u < ms.p[P_P_WALK] + ms.p[P_P_CLEAR]:

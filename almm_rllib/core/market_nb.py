@@ -262,8 +262,12 @@ def _deepest_nb(fills, lo, hi, side):
 def _bg_market_event_nb(ms, x, nfill):
     """Event ``x``, a background market order: its side and size are chosen on arrival; it moves the efficient
     price by the square-root impact of its size (whatever the book could fill) and, when it walked the book, to
-    near its deepest execution (``walk_floor_nb``: this part depends on the book, the agents' quotes included).
-    Returns (status, end of fills)."""
+    near the deepest price it reaches in the background's own orders (``walk_floor_nb``). The agents' resting
+    quotes are left out of that walk: they fill the order all the same, but a sweep's information does not
+    depend on who stood in its way, so an agent cannot hold the efficient price up or down with a large passive
+    quote (it could, when the walk counted its orders: a one-sided quote at the touch absorbed the sweeps of one
+    side only, and the price drifted the other way under the agent's own position). Returns (status, end of
+    fills)."""
     ms.i[I_CNT_MARKET] += 1
     d = ms.bg_draws[x]
     t = ms.ev[x].time
@@ -271,12 +275,13 @@ def _bg_market_event_nb(ms, x, nfill):
     qty = market_size_nb(ms, d, side)
     oid = ms.i[I_NEXT_BG_ID]
     ms.i[I_NEXT_BG_ID] += 1
+    _, _, deepest = bk.owner_walk_nb(ms.book, side, qty, BACKGROUND_OWNER)
     status, filled, rested, nfill2 = _apply_nb(
         ms.book, ms.fills, nfill, EV_MARKET, side, NO_PRICE, qty, BACKGROUND_OWNER, oid, t
     )
     sign = 1.0 if side == BUY else -1.0
     perm = market_order_impact_nb(ms, t, sign, qty)
-    perm += walk_floor_nb(ms, t, sign, _deepest_nb(ms.fills, nfill, nfill2, side))
+    perm += walk_floor_nb(ms, t, sign, deepest)
     if d[U_ANCHOR] < ms.p[P_P_INFORMED]:
         ms.f[F_INFO_ADV] += perm  # an informed order: its permanent impact anticipates the coming move
     if status == STATUS_FILL_BUFFER_FULL or nfill2 == nfill:

@@ -29,7 +29,9 @@ and 2 of :mod:`market_nb`, and the price side of item 6).
   reverts (the book refills around an efficient price that moved a few ticks), and a quote resting far from the
   touch is filled only when it is about to be marked back in its favour: a free lunch for depth that real
   books do not pay (the maker's markout behind the first price is as adverse as at the touch on the AMZN day).
-  This part depends on the book, so on the agents' quotes too: liquidity an agent provides shortens a sweep.
+  For a background order, the walk is the one through the background's own orders (``book_nb.owner_walk_nb``):
+  an agent's resting quotes fill the order but do not shorten the move, so no passive quote can hold the
+  efficient price up or down. An agent's own marketable order moves it by the walk it actually made.
 
 The latent diffusion and the jumps draw only from the price stream; the impact adds no draws.
 """
