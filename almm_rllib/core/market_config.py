@@ -342,7 +342,9 @@ class FormationConfig(Config):
     to no more than ``walk_gap_ticks`` behind ``P`` (below it after a buy, above after a sell) when the
     square-root impact left it further back. The book then refills around the new level instead of reverting,
     so a quote resting deep in the book is filled only when the price is going through it (no free lunch for
-    depth). None = off (the impact is the square-root law alone)."""
+    depth). For a background order, ``P`` is the deepest price of its walk through the background's own orders:
+    the agents' quotes fill it but do not shorten the move (no passive quote can hold the price); for an agent's
+    marketable order, the deepest price it traded at. None = off (the impact is the square-root law alone)."""
 
     def _validate(self) -> None:
         for f in ("impact_ticks", "info_lead"):
