@@ -191,18 +191,30 @@ def test_run_folder_reads_back_with_pandas_pyarrow_duckdb(small_run):
 
 
 def test_metrics_recomputed_from_the_logs_match(small_run):
+    """Every metric recomputed from the step and fill logs. The liquidation cost is the one input they do not
+    hold (on the order-book market it walks the final book, which is not logged): it is read back from the
+    episode table as ``total_pnl - total_pnl_liquidated``, and it is > 0 where an episode ended with
+    inventory."""
     run = read_run(small_run)
     cfg = as_env_config(SMALL)
+    logged = run.episodes.set_index(list(S.KEY_COLUMNS))
+    cost = logged[S.TOTAL_PNL] - logged[S.TOTAL_PNL_LIQUIDATED]
+
+    def liquidation_cost(g):
+        return float(cost.loc[tuple(g[c].iat[0] for c in S.KEY_COLUMNS)])
+
     again = episodes_table(
         run.steps,
         run.fills,
         capital=cfg.capital,
         horizon_s=cfg.adverse_horizon_s,
-        liquidation_cost=0.0,
+        liquidation_cost=liquidation_cost,
         step_dt=cfg.dt,
     )
     got = run.episodes.sort_values(list(S.KEY_COLUMNS)).reset_index(drop=True)
     pd.testing.assert_frame_equal(got, again.reset_index(drop=True), check_dtype=False)
+    holds = logged[S.FINAL_INVENTORY] != 0
+    assert holds.any() and (cost[holds] > 0).all() and (cost[~holds] == 0).all()
 
 
 def test_paired_comparison_of_the_run(small_run):

@@ -224,6 +224,95 @@ def test_owner_walk_matches_the_reference_on_random_books(seed):
                 assert tuple(int(x) for x in got) == _owner_walk_ref(orders, taker, qty, owner)
 
 
+def _walk_cost_ref(levels, taker_side, qty, exclude, ref):
+    """Slow reference of ``book_nb.walk_cost_nb``: resting orders ``(side, price, lots, owner)`` in arrival
+    order (FIFO within a price), every owner's but ``exclude``'s, walked from the best price."""
+    from almm_rllib.core.schema import BUY, SELL
+
+    opp = SELL if taker_side == BUY else BUY
+    mine = [(p, lots) for side, p, lots, who in levels if side == opp and who != exclude]
+    mine.sort(key=lambda x: x[0], reverse=(opp == BUY))  # stable: FIFO within a price
+    left, cost, last = qty, 0.0, ref
+    for p, lots in mine:
+        if left <= 0:
+            break
+        take = min(left, lots)
+        cost += abs(p - ref) * take
+        left -= take
+        last = p
+    return cost + abs(last - ref) * left
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_walk_cost_matches_the_reference_on_random_books(seed):
+    from almm_rllib.core import book_nb as bk
+    from almm_rllib.core.schema import BUY, EV_LIMIT, FILL_DTYPE, SELL
+
+    rng = np.random.default_rng(50 + seed)
+    st = bk.new_book_state(512, 256, 1000)
+    fills = np.zeros(8, FILL_DTYPE)
+    orders = []
+    for k in range(int(rng.integers(0, 100))):
+        side = BUY if rng.random() < 0.5 else SELL
+        price = int(1000 - rng.integers(1, 30)) if side == BUY else int(1000 + rng.integers(0, 30))
+        lots, owner = int(rng.integers(1, 6)), int(rng.choice([0, 0, 1, 2]))
+        bk.apply_event_nb(st, fills, 0, EV_LIMIT, side, price, lots, owner, k + 1, 0.0)
+        orders.append((side, price, lots, owner))
+    for taker in (BUY, SELL):
+        for exclude in (0, 1, 2):
+            for qty in (0, 1, 4, 25, 1000):
+                ref_px = 999.5 + rng.normal()
+                got = bk.walk_cost_nb(st, taker, qty, exclude, ref_px)
+                assert got == pytest.approx(_walk_cost_ref(orders, taker, qty, exclude, ref_px), rel=1e-12)
+
+
+def test_liquidation_on_the_order_book_market_walks_the_book_without_the_agents_own_quotes():
+    """Without an agent impact model the book is the impact model: a short agent buys back from the asks of
+    everyone else, even when its own ask is the best one (it cannot close against itself at its own mid)."""
+    from almm_rllib.core import book_nb as bk
+    from almm_rllib.core.schema import BUY, SELL
+
+    sim = MarketSimulator(MarketConfig(), n_agents=1, seed=2)
+    bb, ba = sim.best_ticks()
+    st = sim.state
+    st.inv[1] = -3  # agent 0 (account 1) short 3 lots
+    px, qty = np.zeros(64, np.int64), np.zeros(64, np.int64)
+    k = bk.depth_nb(st.book, SELL, 64, px, qty)
+    mid = sim.mid_ticks()
+    left, want = 3, 0.0
+    for j in range(k):
+        take = min(left, int(qty[j]))
+        want += (px[j] - mid) * take
+        left -= take
+    assert left == 0 and want > 0
+    lot, tick = MarketConfig().lot_size, MarketConfig().tick_size
+    assert sim.liquidation_cost(0) == pytest.approx(want * tick * lot, rel=1e-9)
+    # the agent's own ask at the touch changes the mid, not the levels it must buy from
+    from almm_rllib.core.schema import EV_LIMIT
+
+    others = [(int(p), int(q)) for p, q in zip(px[:k], qty[:k], strict=True)]
+    bk.apply_event_nb(st.book, st.fills, 0, EV_LIMIT, SELL, ba - 1, 5, 1, 10**9, sim.time)
+    mid2 = sim.mid_ticks()
+    assert mid2 < mid
+    left, want2 = 3, 0.0
+    for p, q in others:
+        take = min(left, q)
+        want2 += (p - mid2) * take
+        left -= take
+    assert sim.liquidation_cost(0) == pytest.approx(want2 * tick * lot, rel=1e-9)
+    assert sim.liquidation_cost(0) > want * tick * lot  # measured from a lower mid, the same asks cost more
+    # with an agent impact model, that model's cost as before
+    ac = MarketConfig.preset(DEFAULT_PRESET, {"impact": {"model": "sqrt", "gamma": 0.0, "eta": 0.1}})
+    sim2 = MarketSimulator(ac, n_agents=1, seed=2)
+    sim2.state.inv[1] = -3
+    from almm_rllib.core.impact import liquidation_cost
+
+    assert sim2.liquidation_cost(0) == pytest.approx(
+        liquidation_cost(ac.impact, -3 * lot, sim2.mid, max(sim2.sigma, 0.0)), rel=1e-9
+    )
+    assert bb is not None and BUY != SELL and ba - bb >= 3
+
+
 def test_a_background_sweep_moves_the_price_as_if_the_agents_quotes_were_not_there():
     """Twin markets, one with an agent's quotes inside the spread on both sides: the same background market
     order (informed, allowed to walk, 12 lots) fills the agent's orders first and so walks less far, yet moves

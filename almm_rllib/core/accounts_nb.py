@@ -1,6 +1,7 @@
 """Accounting (step item 7 of :mod:`market_nb`): cash, inventory in lots and maker/taker fees of each fill, and
 the impact of each agent's aggressive volume (the permanent part moves the fair price, the temporary part
-displaces the background quotes and decays, the cost is charged to the agent with ``charge_impact_cost``).
+displaces the background quotes and decays, the cost is charged to the agent with ``charge_impact_cost``), and
+the cost of liquidating an agent's inventory (``liquidation_cost_any_nb``).
 
 Accounts: index 0 is the background flow, 1..n the agents, n+1 the exchange.
 """
@@ -10,7 +11,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from .impact_nb import impact_nb
+from . import book_nb as bk
+from .impact_nb import IMPACT_NONE, impact_nb, liquidation_cost_nb
 from .market_state_nb import (
     F_FAIR,
     F_SIGMA,
@@ -30,7 +32,7 @@ from .market_state_nb import (
     P_TICK,
 )
 from .nbopts import NJIT_INLINE
-from .schema import BUY
+from .schema import BUY, SELL
 
 
 @numba.njit(**NJIT_INLINE)
@@ -97,3 +99,27 @@ def apply_impact_nb(ms, n_agents, dt):
         if ms.p[P_CHARGE_IMPACT] != 0.0:
             ms.cash[a + 1] -= cost
             ms.cash[exch] += cost
+
+
+@numba.njit(**NJIT_INLINE)
+def liquidation_cost_any_nb(book, p, imp, agent, q, mid_money, sigma):
+    """Cost (money, >= 0) of liquidating ``q`` shares of agent ``agent`` (0-based) now, measured from the mid
+    ``mid_money``, in a market with ``book``, parameters ``p`` and agent impact parameters ``imp``.
+
+    With an agent impact model, that model's cost (``impact_nb.liquidation_cost_nb``). Without one
+    (``impact.model = "none"``, the order-book presets), the book is the impact model: the inventory is
+    traded against every resting order but the agent's own, walking from the best price (the book is not
+    changed; lots the book cannot absorb pay the last price reached). Marking a position at a mid that the
+    agent's own quote sets, and closing it there for free, would let a one-sided quote at the touch mark its
+    position up."""
+    model = np.int64(p[P_IMPACT_MODEL])
+    if model != IMPACT_NONE:
+        return liquidation_cost_nb(model, imp, q, mid_money, sigma)
+    if q == 0.0:
+        return 0.0
+    tick = p[P_TICK]
+    lot = p[P_LOT]
+    lots = np.int64(np.ceil(abs(q) / lot - 1e-9))
+    side = BUY if q < 0.0 else SELL  # a short buys back from the asks
+    cost = bk.walk_cost_nb(book, side, lots, agent + 1, mid_money / tick)
+    return cost * tick * abs(q) / lots

@@ -498,6 +498,37 @@ def owner_walk_nb(st, taker_side, qty, owner):
     return first, first_lots, deepest
 
 
+@numba.njit(**NJIT_INLINE)
+def walk_cost_nb(st, taker_side, qty, exclude_owner, ref):
+    """Cost (ticks x lots, measured from the price ``ref`` in ticks) of a taker of ``taker_side`` for ``qty``
+    lots walking the opposite side through every resting order but ``exclude_owner``'s, without touching the
+    book. Lots the book cannot absorb pay the last price reached (``ref`` when there is none)."""
+    mask = st.hdr[H_WINDOW] - 1
+    left = qty
+    cost = 0.0
+    last = ref
+    if taker_side == BUY:
+        p = st.hdr[H_BEST_ASK]
+        end = st.hdr[H_LO] + st.hdr[H_WINDOW]
+        step = 1
+    else:
+        p = st.hdr[H_BEST_BID]
+        end = st.hdr[H_LO] - 1
+        step = -1
+    if p != NO_PRICE:
+        while p != end and left > 0:
+            o = st.ask_head[p & mask] if taker_side == BUY else st.bid_head[p & mask]
+            while o != NO_ORDER and left > 0:
+                if st.o_owner[o] != exclude_owner:
+                    take = min(left, st.o_qty[o])
+                    cost += abs(p - ref) * take
+                    left -= take
+                    last = p
+                o = st.o_next[o]
+            p += step
+    return cost + abs(last - ref) * left
+
+
 @numba.njit(**NJIT_HOT)
 def _match_nb(st, fills, nfill, taker_side, limit, qty, taker_owner, taker_id, time):
     """Execute a taker against the opposite side. Returns (lots filled, new fill count).

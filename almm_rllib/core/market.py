@@ -22,9 +22,8 @@ import numpy as np
 
 from . import book_nb as bk
 from . import market_nb as mk
+from .accounts_nb import liquidation_cost_any_nb
 from .book import LimitOrderBook
-from .impact import ImpactConfig
-from .impact_nb import liquidation_cost_nb
 from .market_config import MarketConfig
 from .schema import (
     BUY,
@@ -478,13 +477,14 @@ class MarketSimulator:
         return int(bk.level_qty_nb(self.state.book, side, price_ticks))
 
     def liquidation_cost(self, agent: int) -> float:
-        """The impact model's cost (money) of liquidating the agent's inventory now."""
+        """Cost (money, >= 0) of liquidating the agent's inventory now, from the mid: the agent impact model's
+        (``impact.model``) or, without one, walking the book's other orders (``accounts_nb.liquidation_cost_any_nb``)."""
         q = self.inventory(agent)
         if q == 0:
             return 0.0
-        cfg: ImpactConfig = self.config.impact
+        ms = self.state
         return float(
-            liquidation_cost_nb(cfg.model_id, self.state.imp, float(q), self.mid, max(self.sigma, 0.0))
+            liquidation_cost_any_nb(ms.book, ms.p, ms.imp, agent, float(q), self.mid, max(self.sigma, 0.0))
         )
 
     def step_fills(self) -> np.ndarray:

@@ -23,6 +23,7 @@ import numpy as np
 
 from . import book_nb as bk
 from . import market_nb as mk
+from .accounts_nb import liquidation_cost_any_nb
 from .agent_schema import (
     ACT_DIM,
     OBS_CLIP,
@@ -306,7 +307,7 @@ def mm_step_nb(ms, act, mp, es, feat, obs, acc):
         f[FT_FEES] = o[mk.O_FEES]
         f[FT_INV] = ms.inv[a + 1]
         f[FT_CASH] = ms.cash[a + 1]
-    _measure_nb(ms, mp, es, feat, obs, n, mid1)
+    _measure_nb(ms, mp, es, feat, obs, n, mid1, ms.book)
     _accumulate_nb(ms, mp, feat, acc, n, ms.f[mk.F_TIME])
     return STATUS_OK
 
@@ -453,8 +454,11 @@ def mm_reset_nb(ms, mp, es, acc, obs):
 
 
 @numba.njit(**NJIT_HOT)
-def _measure_nb(ms, mp, es, feat, obs, n, mid1):
-    """Realised volatility, P&L (with the terminal liquidation), reward components and the observation."""
+def _measure_nb(ms, mp, es, feat, obs, n, mid1, book):
+    """Realised volatility, P&L (with the terminal liquidation), reward components and the observation.
+    ``book``: the market's book, which the terminal liquidation walks without an agent impact model
+    (``liquidation_cost_any_nb``); None (the replay market, which liquidates against the real book itself):
+    the impact model's cost alone."""
     # realised volatility: O(1) update of the ring of log mid returns
     w = es.shape[0] - ES_RING - n
     last = es[ES_LAST_MID]
@@ -483,9 +487,12 @@ def _measure_nb(ms, mp, es, feat, obs, n, mid1):
         q = f[FT_INV] * lot
         liq = 0.0
         if liquidate and q != 0.0:
-            liq = liquidation_cost_nb(
-                np.int64(ms.p[mk.P_IMPACT_MODEL]), ms.imp, q, mid_money, max(ms.f[mk.F_SIGMA], 0.0)
-            )
+            if book is not None:
+                liq = liquidation_cost_any_nb(book, ms.p, ms.imp, a, q, mid_money, max(ms.f[mk.F_SIGMA], 0.0))
+            else:
+                liq = liquidation_cost_nb(
+                    np.int64(ms.p[mk.P_IMPACT_MODEL]), ms.imp, q, mid_money, max(ms.f[mk.F_SIGMA], 0.0)
+                )
         pnl = f[FT_CASH] + q * mid_money - liq
         dpnl = pnl - es[es.shape[0] - n + a]
         es[es.shape[0] - n + a] = pnl

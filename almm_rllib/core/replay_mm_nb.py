@@ -241,6 +241,6 @@ def replay_mm_step_nb(st, ag, ops, view, rs, act, mp, es, feat, obs, acc):
     f[mm.FT_FEES] = 0.0
     f[mm.FT_INV] = rs[RS_INV]
     f[mm.FT_CASH] = rs[RS_CASH]
-    mm._measure_nb(view, mp, es, feat, obs, 1, mid1)
+    mm._measure_nb(view, mp, es, feat, obs, 1, mid1, None)
     mm._accumulate_nb(view, mp, feat, acc, 1, t1)
     return 0
