@@ -56,8 +56,9 @@ class EnvConfig(Config):
     reward_scale: float = 1.0
     """The reward is multiplied by this (PPO's value loss likes returns of order 1-100)."""
     terminal_inventory: Literal["mark_to_mid", "liquidate"] = "mark_to_mid"
-    """At the end of an episode the inventory is marked to the mid, or liquidated through the impact model
-    (its cost is taken from the last step's P&L and reward)."""
+    """At the end of an episode the inventory is marked to the mid, or liquidated through the impact model (on the
+    order-book market without one, through the book's other orders); the cost is taken from the last step's P&L
+    and reward."""
     phase: Phase | None = None
     """Curriculum phase (``low_volatility``, ``medium_volatility``, ``high_volatility``, ``regime_switching``;
     ``agent_schema.phase_market`` says what each does); None uses the market as configured."""

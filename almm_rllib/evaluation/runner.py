@@ -18,8 +18,9 @@ How the logs are built from the env (choices stated once):
   ``t_k`` gets the step's own ``mid_k``. Every fill of the stylized market is stamped at its step's end, so
   it gets ``mid_k`` as the definition is written, although that market draws its fills before it moves the
   mid (its ``spread_captured`` therefore includes the step's mid move).
-* liquidation cost: ``core.sim.liquidation_cost(0)`` after the last step (the impact model's cost of
-  liquidating ``q_n``; 0 without an impact model). When the env already liquidates at the end
+* liquidation cost: ``core.sim.liquidation_cost(0)`` after the last step (the agent impact model's cost of
+  liquidating ``q_n``; without one, on the order-book market, the cost of walking the book's other orders from
+  the mid). When the env already liquidates at the end
   (``terminal_inventory="liquidate"``), ``pnl_n`` has paid that cost and the episode's ``liquidation_cost`` is
   0, so ``total_pnl_liquidated`` does not count it twice.
 * per-episode metrics: :func:`almm_rllib.results.episode_metrics` (what ``episodes_table`` computes for each
