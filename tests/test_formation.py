@@ -201,22 +201,33 @@ def _owner_walk_ref(levels, taker_side, qty, owner):
     return prices[0], by_price[prices[0]], deepest
 
 
-@pytest.mark.parametrize("seed", range(6))
-def test_owner_walk_matches_the_reference_on_random_books(seed):
+def _random_book(rng, max_orders, depth):
+    """A book of up to ``max_orders`` random resting limit orders of owners 0 (twice as likely), 1 and 2,
+    bids up to ``depth`` ticks below 1000 and asks up to ``depth`` ticks from 1000 (nothing crosses), and the
+    list ``(side, price, lots, owner)`` of them in arrival order."""
     from almm_rllib.core import book_nb as bk
     from almm_rllib.core.schema import BUY, EV_LIMIT, FILL_DTYPE, SELL, STATUS_OK
 
-    rng = np.random.default_rng(seed)
     st = bk.new_book_state(512, 256, 1000)
     fills = np.zeros(8, FILL_DTYPE)
     orders = []
-    for k in range(int(rng.integers(0, 120))):
+    for k in range(int(rng.integers(0, max_orders))):
         side = BUY if rng.random() < 0.5 else SELL
-        price = int(1000 - rng.integers(1, 40)) if side == BUY else int(1000 + rng.integers(0, 40))
+        price = int(1000 - rng.integers(1, depth)) if side == BUY else int(1000 + rng.integers(0, depth))
         lots, owner = int(rng.integers(1, 6)), int(rng.choice([0, 0, 1, 2]))
         status, filled, _, _ = bk.apply_event_nb(st, fills, 0, EV_LIMIT, side, price, lots, owner, k + 1, 0.0)
-        assert status == STATUS_OK and filled == 0  # bids below 1000, asks from 1000: nothing crosses
+        assert status == STATUS_OK and filled == 0
         orders.append((side, price, lots, owner))
+    return st, orders
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_owner_walk_matches_the_reference_on_random_books(seed):
+    from almm_rllib.core import book_nb as bk
+    from almm_rllib.core.schema import BUY, SELL
+
+    rng = np.random.default_rng(seed)
+    st, orders = _random_book(rng, 120, 40)
     for taker in (BUY, SELL):
         for owner in (0, 1, 2):
             for qty in (0, 1, 3, 10, 40, 10_000):
@@ -246,18 +257,10 @@ def _walk_cost_ref(levels, taker_side, qty, exclude, ref):
 @pytest.mark.parametrize("seed", range(4))
 def test_walk_cost_matches_the_reference_on_random_books(seed):
     from almm_rllib.core import book_nb as bk
-    from almm_rllib.core.schema import BUY, EV_LIMIT, FILL_DTYPE, SELL
+    from almm_rllib.core.schema import BUY, SELL
 
     rng = np.random.default_rng(50 + seed)
-    st = bk.new_book_state(512, 256, 1000)
-    fills = np.zeros(8, FILL_DTYPE)
-    orders = []
-    for k in range(int(rng.integers(0, 100))):
-        side = BUY if rng.random() < 0.5 else SELL
-        price = int(1000 - rng.integers(1, 30)) if side == BUY else int(1000 + rng.integers(0, 30))
-        lots, owner = int(rng.integers(1, 6)), int(rng.choice([0, 0, 1, 2]))
-        bk.apply_event_nb(st, fills, 0, EV_LIMIT, side, price, lots, owner, k + 1, 0.0)
-        orders.append((side, price, lots, owner))
+    st, orders = _random_book(rng, 100, 30)
     for taker in (BUY, SELL):
         for exclude in (0, 1, 2):
             for qty in (0, 1, 4, 25, 1000):

@@ -111,8 +111,11 @@ def liquidation_cost_any_nb(book, p, imp, agent, q, mid_money, sigma):
     traded against every resting order but the agent's own, walking from the best price (the book is not
     changed; lots the book cannot absorb pay the last price reached). Marking a position at a mid that the
     agent's own quote sets, and closing it there for free, would let a one-sided quote at the touch mark its
-    position up."""
+    position up. ``book`` None (the replay market, which liquidates against the real book itself): the impact
+    model's cost alone."""
     model = np.int64(p[P_IMPACT_MODEL])
+    if book is None:
+        return liquidation_cost_nb(model, imp, q, mid_money, sigma)
     if model != IMPACT_NONE:
         return liquidation_cost_nb(model, imp, q, mid_money, sigma)
     if q == 0.0:

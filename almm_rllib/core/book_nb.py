@@ -459,6 +459,15 @@ def _dry_match_nb(st, taker_side, limit, qty):
 
 
 @numba.njit(**NJIT_INLINE)
+def _walk_start_nb(st, taker_side):
+    """Where a taker of ``taker_side`` starts walking the opposite side, where the window ends and the price
+    step: (best opposite price or ``NO_PRICE``, one past the last price, +1 or -1)."""
+    if taker_side == BUY:
+        return st.hdr[H_BEST_ASK], st.hdr[H_LO] + st.hdr[H_WINDOW], 1
+    return st.hdr[H_BEST_BID], st.hdr[H_LO] - 1, -1
+
+
+@numba.njit(**NJIT_INLINE)
 def owner_walk_nb(st, taker_side, qty, owner):
     """A taker of ``taker_side`` for ``qty`` lots against ``owner``'s resting orders alone (the others ignored),
     without touching the book: (the first price holding ``owner``'s orders, their lots there, the deepest price
@@ -469,14 +478,7 @@ def owner_walk_nb(st, taker_side, qty, owner):
     first_lots = 0
     deepest = NO_PRICE
     filled = 0
-    if taker_side == BUY:
-        p = st.hdr[H_BEST_ASK]
-        end = st.hdr[H_LO] + st.hdr[H_WINDOW]
-        step = 1
-    else:
-        p = st.hdr[H_BEST_BID]
-        end = st.hdr[H_LO] - 1
-        step = -1
+    p, end, step = _walk_start_nb(st, taker_side)
     if p == NO_PRICE:
         return first, first_lots, deepest
     while p != end:
@@ -507,14 +509,7 @@ def walk_cost_nb(st, taker_side, qty, exclude_owner, ref):
     left = qty
     cost = 0.0
     last = ref
-    if taker_side == BUY:
-        p = st.hdr[H_BEST_ASK]
-        end = st.hdr[H_LO] + st.hdr[H_WINDOW]
-        step = 1
-    else:
-        p = st.hdr[H_BEST_BID]
-        end = st.hdr[H_LO] - 1
-        step = -1
+    p, end, step = _walk_start_nb(st, taker_side)
     if p != NO_PRICE:
         while p != end and left > 0:
             o = st.ask_head[p & mask] if taker_side == BUY else st.bid_head[p & mask]

@@ -349,7 +349,9 @@ def lob_step_nb(ms, dt):
     nfill = 0
     tape = ms.tape.shape[0] > 0
     ntape = 0
-    t_bb, t_ba, t_bq, t_aq = _touch_nb(ms.book)
+    t_bb, t_ba, t_bq, t_aq = NO_PRICE, NO_PRICE, 0, 0
+    if tape:
+        t_bb, t_ba, t_bq, t_aq = _touch_nb(ms.book)
     for j in range(n):
         x = ms.order[j]
         k = ms.kind[x]

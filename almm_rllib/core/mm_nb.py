@@ -44,7 +44,6 @@ from .agent_schema import (
     STEP_NEED_RANDOM,
     STEP_NON_FINITE,
 )
-from .impact_nb import liquidation_cost_nb
 from .nbopts import NJIT_HOT
 from .schema import BUY, NO_PRICE, SELL, STATUS_OK, STATUS_PENDING_FULL
 
@@ -456,9 +455,8 @@ def mm_reset_nb(ms, mp, es, acc, obs):
 @numba.njit(**NJIT_HOT)
 def _measure_nb(ms, mp, es, feat, obs, n, mid1, book):
     """Realised volatility, P&L (with the terminal liquidation), reward components and the observation.
-    ``book``: the market's book, which the terminal liquidation walks without an agent impact model
-    (``liquidation_cost_any_nb``); None (the replay market, which liquidates against the real book itself):
-    the impact model's cost alone."""
+    ``book``: the market's book, which the terminal liquidation walks without an agent impact model, or None
+    for the replay market (``liquidation_cost_any_nb``)."""
     # realised volatility: O(1) update of the ring of log mid returns
     w = es.shape[0] - ES_RING - n
     last = es[ES_LAST_MID]
@@ -487,12 +485,7 @@ def _measure_nb(ms, mp, es, feat, obs, n, mid1, book):
         q = f[FT_INV] * lot
         liq = 0.0
         if liquidate and q != 0.0:
-            if book is not None:
-                liq = liquidation_cost_any_nb(book, ms.p, ms.imp, a, q, mid_money, max(ms.f[mk.F_SIGMA], 0.0))
-            else:
-                liq = liquidation_cost_nb(
-                    np.int64(ms.p[mk.P_IMPACT_MODEL]), ms.imp, q, mid_money, max(ms.f[mk.F_SIGMA], 0.0)
-                )
+            liq = liquidation_cost_any_nb(book, ms.p, ms.imp, a, q, mid_money, max(ms.f[mk.F_SIGMA], 0.0))
         pnl = f[FT_CASH] + q * mid_money - liq
         dpnl = pnl - es[es.shape[0] - n + a]
         es[es.shape[0] - n + a] = pnl

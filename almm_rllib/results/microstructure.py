@@ -389,7 +389,6 @@ def record_simulator(
         TAPE_ASK_LOTS,
         TAPE_BID,
         TAPE_BID_LOTS,
-        TAPE_SIZE,
         TAPE_TIME,
     )
     from almm_rllib.core.schema import BUY, FILL_DTYPE, SELL
@@ -405,7 +404,7 @@ def record_simulator(
         raise ValueError(f"record_simulator needs the order-book market (model='lob'), got {cfg.model!r}")
     n = int(round(seconds / dt))
     tick, lot = float(cfg.tick_size), float(cfg.lot_size)
-    tape = bool(getattr(sim, "quote_tape", False))
+    tape = sim.quote_tape
 
     def quote() -> np.ndarray:
         bb, ba = sim.best_ticks()
@@ -423,7 +422,7 @@ def record_simulator(
         if f.size:
             fills.append(f)
         rows.append(sim.step_quotes() if tape else quote())
-    qr = np.concatenate(rows) if rows else np.zeros((0, TAPE_SIZE))
+    qr = np.concatenate(rows)
     f = np.concatenate(fills) if fills else np.zeros(0, FILL_DTYPE)
     # the kernel processes a step's events in time order; a stable sort keeps a walk's fills together anyway
     f = f[np.argsort(f["time"], kind="stable")]
