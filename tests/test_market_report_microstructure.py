@@ -127,6 +127,32 @@ def test_a_forced_failing_statistic_shows_its_reason(amzn):
     item = re.search(r"<li><b>spread mean \(ticks\)</b>: (.*?)</li>", html_page)
     assert item is not None and "+-25%" in item.group(1)
     assert html_page.count('<span class="fail">') == 1
+    assert "not a known gap of the model" in text.splitlines()[-1] and "not a known gap" in item.group(1)
+
+
+def test_a_known_gap_fails_with_its_measured_cause(amzn):
+    """Every known gap names rows the comparison has; a failing one is reported with its cause, in the text
+    and on the page, and the cause is not given to rows it does not name."""
+    names = [r["name"] for r in comparison.comparison_section(amzn, amzn)["rows"]]
+    for prefixes, cause in ms.KNOWN_GAPS:
+        for prefix in prefixes:
+            assert any(n.startswith(prefix) for n in names), prefix
+        assert cause.startswith("known gap of the model") and "docs/market-calibration.md" in cause
+    sim = copy.deepcopy(amzn)
+    sim["info"] = {"source": "simulator"}
+    sim["arrivals"]["fano"]["1"] = 4.0 * amzn["arrivals"]["fano"]["1"]  # outside the factor-2 band
+    sec = comparison.comparison_section(amzn, json.loads(json.dumps(mr.jsonable(sim))))
+    (row,) = comparison.failing(sec)
+    assert row["name"] == "Fano factor of counts in 1 s"
+    assert ms.known_gap(row["name"]) == dict(ms.KNOWN_GAPS)[("Fano factor of counts in 1 s",)]
+    line = comparison.format_comparison(sec).splitlines()[-1]
+    assert line.startswith("  - Fano factor of counts in 1 s: simulated") and "Cause: known gap" in line
+    html_page = "\n".join(page.microstructure_section({"microstructure": sec}))
+    assert "Cause: known gap of the model: market orders are a Hawkes process" in html_page
+    assert ms.known_gap("Fano factor of counts in 10 s") is None
+    assert ms.known_gap("maker markout 1 s, depth 0 ticks / half-spread") is None  # at the touch: no gap
+    assert ms.known_gap("maker markout 1 s, depth 2 ticks / half-spread").startswith("known gap")
+    assert ms.format_failures(ms.compare(amzn, amzn)) == ""
 
 
 def test_without_a_real_day_the_section_says_so(amzn):

@@ -63,6 +63,7 @@ __all__ = [
     "DEPTH_BUCKETS",
     "FANO_WINDOWS",
     "GROWTH_TOL",
+    "KNOWN_GAPS",
     "MARKOUT_HORIZONS",
     "SIGNATURE_S",
     "SIGN_LAGS",
@@ -74,10 +75,13 @@ __all__ = [
     "QuoteSeries",
     "arrivals",
     "compare",
+    "failure_cause",
+    "format_failures",
     "format_robustness",
     "format_rows",
     "format_stats",
     "group_executions",
+    "known_gap",
     "lobster_day",
     "main",
     "markouts",
@@ -106,6 +110,36 @@ N_BATCHES = 20
 MIN_POINTS = 10
 #: Relative half-width of the band on R(60 s)/R(1 s) (see :func:`compare`).
 GROWTH_TOL = 0.3
+
+#: Rows the shipped simulator is known to miss, with the measured cause ((row-name prefixes), cause). The report
+#: prints the cause beside a failing row that starts with a prefix; a failing row not listed here is not a
+#: known gap of the model (run ``--seeds`` to see whether it is one day's sampling noise). The measurements
+#: are in docs/market-calibration.md ("What the fit cannot close").
+KNOWN_GAPS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (
+        tuple(f"maker markout 1 s, depth {d} ticks" for d in ("1", "2", "3+")),
+        "known gap of the model: the simulated book is thin behind the touch (background orders rest 13+ ticks "
+        "behind their reference price), so a market order that reaches 2 ticks goes on to about 4.6 (the day's "
+        "stop at 2.5); the sweep rule then moves the efficient price near its deepest execution and the "
+        "requotes re-centre on it, so within a second the mid is past a fill behind the first price, where on "
+        "the day it stays short of it (docs/market-calibration.md, 'Measured at event resolution')",
+    ),
+    (
+        ("Fano factor of counts in 1 s",),
+        "known gap of the model: market orders are a Hawkes process with one exponential kernel, whose Fano "
+        "factor reaches its plateau within a second; the day's grows slowly from 5.3 at 1 s to 15.5 at 60 s. "
+        "A slower kernel or a second, slow kernel brings the 1-s factor down but breaks the signature plot "
+        "(docs/market-calibration.md, 'What the fit cannot close')",
+    ),
+)
+
+
+def known_gap(name: str) -> str | None:
+    """The measured cause of a row the simulator is known to miss (:data:`KNOWN_GAPS`), or None."""
+    for prefixes, cause in KNOWN_GAPS:
+        if name.startswith(prefixes):
+            return cause
+    return None
 
 
 class MicrostructureError(ValueError):
@@ -1014,6 +1048,20 @@ def format_rows(rows: list[CompareRow], real_name: str = "real", sim_name: str =
     )
 
 
+def failure_cause(name: str) -> str:
+    """Why a failing row fails, as far as it is known: its :func:`known_gap` or, for any other row, that it is
+    not a known gap of the model."""
+    return known_gap(name) or (
+        "not a known gap of the model: check with --seeds how often it fails (a band two standard errors wide "
+        "fails on some days by chance)"
+    )
+
+
+def format_failures(rows: list[CompareRow]) -> str:
+    """One line per failing row: its name and :func:`failure_cause` (empty when none fails)."""
+    return "\n".join(f"  - {r.name}: {failure_cause(r.name)}" for r in rows if r.verdict == "fail")
+
+
 # ------------------------------------------------------------------------------------------------------------
 # command line: python -m almm_rllib.results.microstructure
 
@@ -1108,7 +1156,10 @@ def main(argv: list[str] | None = None) -> int:
     elif args.seconds > 0:
         sim = microstructure_stats(simulator_day(seconds=args.seconds, seed=args.seed, dt=args.dt))
         print(format_stats(sim), end="\n\n")
-        print(format_rows(compare(real[0], sim), real[0]["info"].get("ticker") or "real", "simulator"))
+        rows = compare(real[0], sim)
+        print(format_rows(rows, real[0]["info"].get("ticker") or "real", "simulator"))
+        if any(r.verdict == "fail" for r in rows):
+            print("why the failing rows fail:\n" + format_failures(rows))
     return 0
 
 

@@ -9,8 +9,8 @@ into the report's JSON and writes them as text. Nothing here computes a statisti
 
 The section (``market_stats.json`` key ``microstructure``): ``real`` and ``simulated`` (each day's
 ``microstructure_stats``; ``real`` is None without LOBSTER data), ``rows`` (one dict per statistic: ``name``,
-``real``, ``sim``, ``band`` [lo, hi], ``verdict`` pass / fail / n/a, ``why``: the band's rule, which is the
-reason a failing statistic fails), the counts ``n_pass``, ``n_fail``, ``n_na``, ``n_total`` and the
+``real``, ``sim``, ``band`` [lo, hi], ``verdict`` pass / fail / n/a, ``why``: the band's rule; the text report adds
+each failing row's measured cause, :func:`~almm_rllib.results.microstructure.failure_cause`), the counts ``n_pass``, ``n_fail``, ``n_na``, ``n_total`` and the
 ``headline`` "N of M statistics within band".
 """
 
@@ -101,5 +101,6 @@ def _why_failed(r: dict) -> str:
     sim, real = _num(r["sim"]), _num(r["real"])
     side = "above" if sim > hi else "below"
     return (
-        f"simulated {sim:.3g} is {side} the band [{lo:.3g}, {hi:.3g}] around the real {real:.3g} ({r['why']})"
+        f"simulated {sim:.3g} is {side} the band [{lo:.3g}, {hi:.3g}] around the real {real:.3g} ({r['why']}). "
+        f"Cause: {ms.failure_cause(r['name'])}"
     )

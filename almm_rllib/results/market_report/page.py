@@ -9,6 +9,7 @@ import json
 from almm_rllib.results.html import img, table
 from almm_rllib.results.market_report.comparison import failing, headline, real_name
 from almm_rllib.results.market_report.summary import fmt, summary_rows
+from almm_rllib.results.microstructure import failure_cause
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1150px;margin:2em auto;
@@ -144,7 +145,7 @@ def microstructure_section(stats: dict, figs: dict[str, str] | None = None) -> l
         items = "".join(
             f"<li><b>{html.escape(r['name'])}</b>: simulated {fmt(r['sim'])}, band "
             f"[{fmt(r['band'][0])}, {fmt(r['band'][1])}] around {fmt(r['real'])}. "
-            f"Band rule: {html.escape(r['why'])}.</li>"
+            f"Band rule: {html.escape(r['why'])}. Cause: {html.escape(failure_cause(r['name']))}.</li>"
             for r in fails
         )
         p.append(f"<p>Failing statistics and why:</p><ul>{items}</ul>")
