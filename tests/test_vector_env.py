@@ -240,3 +240,36 @@ def test_iterations_without_an_episode_end_keep_the_last_episode_stats():
         cb.on_train_result(algorithm=None, result=result)
         seen.append(result["env_runners"].get("episode_return_mean"))
     assert seen == [None, 5.0, 5.0, 5.0, 7.0, 7.0]
+
+
+def test_market_making_metrics_are_carried_and_present_before_the_first_episode_ends():
+    # a Tune scheduler refuses a result without its metric (PBT raised "Cannot find metric env_runners/mm/sharpe"
+    # on a trial whose 600-s episodes outlasted its first batch): the keys are NaN until an episode ends, then
+    # carried over iterations in which none ends, each metric on its own
+    import types
+
+    from almm_rllib.core.agent_schema import RLLIB_ENV, RLLIB_ENV_MULTI
+    from almm_rllib.training.callbacks import MM_METRICS, MarketMakingCallbacks, expected_mm_keys
+
+    algo = types.SimpleNamespace(config=types.SimpleNamespace(env=RLLIB_ENV, env_config={}))
+    cb = MarketMakingCallbacks()
+    seen = []
+    for mm in (None, {"sharpe": 0.5, "pnl": 3.0}, None, {"sharpe": 0.7}, {"sharpe": float("nan")}):
+        result = {"env_runners": {} if mm is None else {"mm": dict(mm)}}
+        cb.on_train_result(algorithm=algo, result=result)
+        got = result["env_runners"]["mm"]
+        assert set(got) == set(MM_METRICS)
+        seen.append((got["sharpe"], got["pnl"]))
+    assert math.isnan(seen[0][0]) and math.isnan(seen[0][1])
+    assert seen[1:] == [(0.5, 3.0), (0.5, 3.0), (0.7, 3.0), (0.7, 3.0)]
+
+    multi = types.SimpleNamespace(
+        config=types.SimpleNamespace(env=RLLIB_ENV_MULTI, env_config={"n_agents": 2})
+    )
+    assert expected_mm_keys(multi.config) == tuple((a, k) for a in ("mm_0", "mm_1") for k in MM_METRICS)
+    cb = MarketMakingCallbacks()
+    result = {"env_runners": {"mm": {"mm_1": {"pnl": 2.0}}}}
+    cb.on_train_result(algorithm=multi, result=result)
+    got = result["env_runners"]["mm"]
+    assert got["mm_1"]["pnl"] == 2.0 and math.isnan(got["mm_0"]["sharpe"]) and set(got) == {"mm_0", "mm_1"}
+    assert expected_mm_keys(None) == () and expected_mm_keys(types.SimpleNamespace(env="other")) == ()

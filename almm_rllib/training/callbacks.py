@@ -21,6 +21,8 @@ import math
 from ray.rllib.callbacks.callbacks import RLlibCallback
 from ray.rllib.utils.metrics import NUM_ENV_STEPS_SAMPLED_LIFETIME
 
+from almm_rllib.core.agent_schema import RLLIB_ENV, RLLIB_ENV_MULTI, agent_ids
+
 #: Keys of the env's episode summary logged as training metrics.
 MM_METRICS = (
     "pnl",
@@ -64,6 +66,7 @@ class MarketMakingCallbacks(RLlibCallback):
         self.phase_index: int | None = None
         self.torch_threads = dict(torch_threads or {})
         self._episode_stats: dict[str, float] = {}
+        self._mm_stats: dict[tuple[str, ...], float] = {}
 
     # ------------------------------------------------------------------------------------- torch threads
     def on_environment_created(self, *, env_runner, **kwargs) -> None:
@@ -139,7 +142,7 @@ class MarketMakingCallbacks(RLlibCallback):
         )
 
     def on_train_result(self, *, algorithm, result: dict, **kwargs) -> None:
-        self._carry_episode_stats(result)
+        self._carry_episode_stats(result, expected_mm_keys(getattr(algorithm, "config", None)))
         if not self.curriculum:
             return
         steps = float(result.get(NUM_ENV_STEPS_SAMPLED_LIFETIME, self._steps(algorithm)) or 0)
@@ -149,11 +152,16 @@ class MarketMakingCallbacks(RLlibCallback):
         result[PHASE_INDEX_KEY] = index
         result[PHASE_KEY] = self.curriculum[index][0]
 
-    def _carry_episode_stats(self, result: dict) -> None:
+    def _carry_episode_stats(self, result: dict, mm_keys: tuple[tuple[str, ...], ...] = ()) -> None:
         """RLlib 2.60 reports NaN episode returns for an iteration in which no episode ended, which happens
         whenever a batch gives each env fewer steps than an episode (many envs per runner; every sub-env's
         300-step episodes end together). No new episode leaves the last-episodes window as it was, so the
-        previous values are kept: checkpoint ranking, TensorBoard and progress lines see no holes."""
+        previous values are kept: checkpoint ranking, TensorBoard and progress lines see no holes.
+
+        The market-making metrics (``env_runners/mm/...``) are not reported at all in such an iteration; they
+        are carried the same way, and ``mm_keys`` (paths under ``mm``, :func:`expected_mm_keys`) are set to
+        NaN until their first episode ends: a Tune scheduler (PBT, ASHA) refuses a result without its metric,
+        which stopped a PBT search whose trial drew 600-s episodes on a batch of 500 steps per env."""
         runners = result.get("env_runners")
         if not isinstance(runners, dict):
             return
@@ -163,6 +171,45 @@ class MarketMakingCallbacks(RLlibCallback):
                 self._episode_stats[key] = v
             elif key in self._episode_stats:
                 runners[key] = self._episode_stats[key]
+        mm = runners.get("mm")
+        mm = mm if isinstance(mm, dict) else {}
+        for path, v in _leaves(mm):
+            if isinstance(v, int | float) and not math.isnan(v):
+                self._mm_stats[path] = float(v)
+        for path in (*mm_keys, *self._mm_stats):
+            node = mm
+            for part in path[:-1]:
+                node = node.setdefault(part, {})
+                if not isinstance(node, dict):
+                    break
+            else:
+                v = node.get(path[-1])
+                if not isinstance(v, int | float) or math.isnan(v):
+                    node[path[-1]] = self._mm_stats.get(path, math.nan)
+        if mm:
+            runners["mm"] = mm
+
+
+def _leaves(d: dict, prefix: tuple[str, ...] = ()):
+    """``(path, value)`` of every non-dict value of a nested dict."""
+    for k, v in d.items():
+        if isinstance(v, dict):
+            yield from _leaves(v, (*prefix, str(k)))
+        else:
+            yield (*prefix, str(k)), v
+
+
+def expected_mm_keys(config) -> tuple[tuple[str, ...], ...]:
+    """Paths under ``env_runners/mm`` that the env's episodes will report (:meth:`on_episode_end`):
+    ``(metric,)`` for the single-agent env, ``(agent id, metric)`` per agent for the multi-agent one (its
+    ``n_agents``); none for an algorithm config that names neither."""
+    env = getattr(config, "env", None)
+    if env == RLLIB_ENV:
+        return tuple((k,) for k in MM_METRICS)
+    if env == RLLIB_ENV_MULTI:
+        n = (getattr(config, "env_config", None) or {}).get("n_agents", 1)
+        return tuple((aid, k) for aid in agent_ids(int(n)) for k in MM_METRICS)
+    return ()
 
 
 def _set_torch_threads(n: int | None) -> None:
@@ -185,5 +232,6 @@ __all__ = [
     "PHASE_KEY",
     "MarketMakingCallbacks",
     "_get_phase",
+    "expected_mm_keys",
     "make_callbacks",
 ]
