@@ -172,3 +172,23 @@ def test_targets_say_whether_the_pnl_lead_over_avellaneda_stoikov_is_significant
         assert tg["pnl_beats_as_significant"] is significant, tg
         md = targets_markdown(t)
         assert ("(difference" in md) and (("not significant" in md) is not significant), md
+
+
+def test_compare_resolves_trial_and_experiment_folders_like_evaluate(tmp_path, monkeypatch):
+    # almm compare --checkpoint NAME=<experiment folder> failed to load ("RLModule not found") where almm
+    # evaluate --checkpoint <experiment folder> takes the trial's last checkpoint: both now resolve alike
+    from almm_rllib.evaluation import compare as cmp
+    from almm_rllib.evaluation import runner
+
+    trial = tmp_path / "exp" / "PPO_trial_0"
+    for n in (1, 3, 10):
+        (trial / f"checkpoint_{n:06d}").mkdir(parents=True)
+    seen = {}
+    monkeypatch.setattr(
+        runner, "evaluate", lambda policies, *a, **kw: seen.update(p=policies, kw=kw) or "run"
+    )
+    assert (
+        cmp.run_compare([f"ppo={tmp_path / 'exp'}", f"sac={trial}"], None, [0], baselines=["random"]) == "run"
+    )
+    last = str(trial / "checkpoint_000010")
+    assert seen["p"] == [last, last, "random"] and seen["kw"]["policy_names"] == ["ppo", "sac"]

@@ -370,3 +370,35 @@ def test_sac_smoke_trains_and_its_checkpoint_is_evaluated_deterministically(ray_
     # re-rendering the run gives the same table
     assert main(["compare", "--run", str(run_dir)]) == 0
     assert (run_dir / "table.md").read_text() == md
+
+
+def test_trials_table_reads_searched_values_from_the_config_dict_form():
+    # AlgorithmConfig keeps train_batch_size_per_learner as the property of "_train_batch_size_per_learner": the
+    # table read NaN for it (a PBT run that did sample 2000 and 4000)
+    import types
+
+    from almm_rllib.training.search import trials_table
+
+    spec = {
+        "tune": {
+            "search_space": {
+                "training.train_batch_size_per_learner": {"choice": [2000, 4000]},
+                "training.entropy_coeff": {"loguniform": [1e-4, 1e-2]},
+                "environment.env_config.episode_seconds": {"choice": [150.0, 300.0]},
+            }
+        }
+    }
+    res = types.SimpleNamespace(
+        path="/x/trial_0",
+        config={
+            "_train_batch_size_per_learner": 4000,
+            "entropy_coeff": 0.003,
+            "env_config": {"episode_seconds": 150.0},
+        },
+        metrics={"env_runners": {"mm": {"sharpe": 0.2}}},
+        checkpoint=None,
+        error=None,
+    )
+    row = trials_table(spec, [res]).iloc[0]
+    assert row["training.train_batch_size_per_learner"] == 4000 and row["training.entropy_coeff"] == 0.003
+    assert row["environment.env_config.episode_seconds"] == 150.0 and row["env_runners/mm/sharpe"] == 0.2

@@ -64,13 +64,17 @@ def run_compare(
 ) -> Path:
     """Evaluate ``checkpoints`` (``name=DIR`` or ``DIR``) and the baselines (default: every one) on ``seeds``."""
     from almm_rllib.baselines import STRATEGIES
+    from almm_rllib.evaluation.commands import resolve_checkpoint_arg
     from almm_rllib.evaluation.runner import default_run_name, evaluate
 
     named = [_named(c) for c in checkpoints]
     names = [n or "" for n, _ in named]
     if any(names) and not all(names):
         raise ValueError("compare: name every checkpoint (name=DIR) or none")
-    policies = [p for _, p in named] + list(baselines if baselines is not None else STRATEGIES)
+    # a trial or experiment folder means its last checkpoint, as for almm evaluate
+    policies = [resolve_checkpoint_arg(p) for _, p in named] + list(
+        baselines if baselines is not None else STRATEGIES
+    )
     return evaluate(
         policies,
         env_config,
@@ -130,7 +134,8 @@ def add_compare_parser(sub) -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="NAME=DIR",
-        help="an agent's RLlib checkpoint (PPO or SAC), optionally named: ppo=DIR (repeatable)",
+        help="an agent's RLlib checkpoint (PPO or SAC; a checkpoint, trial or experiment folder, or 'latest'), "
+        "optionally named: ppo=DIR (repeatable)",
     )
     p.add_argument(
         "--baselines", nargs="*", metavar="POLICY", help="baseline specs (default: every baseline)"

@@ -462,7 +462,11 @@ def trials_table(spec: dict, results):
         flat = flatten_dict(dict(r.metrics or {}), delimiter="/")
         row = {"trial": pathlib.Path(r.path).name if r.path else None}
         for path in space:
-            row[path] = _get(r.config or {}, _dict_path(path))
+            keys = _dict_path(path)
+            v = _get(r.config or {}, keys)
+            if v is None and len(keys) == 1:  # a property of AlgorithmConfig: its dict form is "_<name>"
+                v = _get(r.config or {}, ["_" + keys[0]])
+            row[path] = v
         for k in REPORT_KEYS:
             row[k] = flat.get(k)
         row["checkpoint"] = r.checkpoint.path if r.checkpoint else None
