@@ -40,6 +40,7 @@ def test_seed_table_picks_the_best_agent_and_pairs_it_with_every_baseline():
     for title in (
         "Sharpe",
         "Total P&L ($)",
+        "P&L closed through the book ($)",
         "Max drawdown ($)",
         "Max drawdown (% of capital)",
         "Avg abs inventory",
@@ -170,8 +171,38 @@ def test_targets_say_whether_the_pnl_lead_over_avellaneda_stoikov_is_significant
         assert tg["pnl_diff_vs_as"] == pytest.approx(float(row["mean_diff"].iloc[0]))
         assert tg["pnl_p_vs_as"] == pytest.approx(float(row["p_value"].iloc[0]))
         assert tg["pnl_beats_as_significant"] is significant, tg
-        md = targets_markdown(t)
+        md = targets_markdown(t).split(". With every last position")[0]  # the mark-to-mid sentence
         assert ("(difference" in md) and (("not significant" in md) is not significant), md
+
+
+def test_targets_flag_a_pnl_lead_that_holds_only_marked_to_the_mid():
+    """An agent whose P&L beats Avellaneda-Stoikov marked to the mid but not once its last position is closed
+    through the book (a large position, or one its own quote marks): the table has the closed P&L column and
+    the paired difference, and the targets say the lead holds only marked to the mid."""
+    eps = make_episodes({"ppo": 5.0, "avellaneda_stoikov": 0.0}, seeds=range(30), noise=1.0)
+    ppo = eps[S.STRATEGY] == "ppo"
+    as_liq = eps.loc[~ppo].set_index(S.SEED)[S.TOTAL_PNL_LIQUIDATED]
+    # the agent's closed P&L: Avellaneda-Stoikov's plus noise around 0
+    eps.loc[ppo, S.TOTAL_PNL_LIQUIDATED] = as_liq.loc[
+        eps.loc[ppo, S.SEED]
+    ].to_numpy() + np.random.default_rng(1).normal(0.0, 3.0, 30)
+    t = seed_table(eps, ["ppo"])
+    tg = targets(t)
+    assert tg["pnl_beats_as_significant"] and not tg["pnl_liquidated_beats_as_significant"]
+    row = t.paired[
+        (t.paired["reference"] == "avellaneda_stoikov") & (t.paired["metric"] == S.TOTAL_PNL_LIQUIDATED)
+    ]
+    assert tg["pnl_liquidated_diff_vs_as"] == pytest.approx(float(row["mean_diff"].iloc[0]))
+    md = targets_markdown(t)
+    assert "the P&L lead holds only marked to the mid" in md
+    assert "P&L closed through the book ($)" in to_markdown(
+        t
+    ) and "Δ P&L closed through the book" in to_markdown(t)
+    # a lead that survives the close is not flagged
+    eps2 = make_episodes({"ppo": 5.0, "avellaneda_stoikov": 0.0}, seeds=range(30), noise=1.0)
+    t2 = seed_table(eps2, ["ppo"])
+    assert targets(t2)["pnl_liquidated_beats_as_significant"]
+    assert "holds only marked to the mid" not in targets_markdown(t2)
 
 
 def test_compare_resolves_trial_and_experiment_folders_like_evaluate(tmp_path, monkeypatch):

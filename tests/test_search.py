@@ -402,3 +402,15 @@ def test_trials_table_reads_searched_values_from_the_config_dict_form():
     row = trials_table(spec, [res]).iloc[0]
     assert row["training.train_batch_size_per_learner"] == 4000 and row["training.entropy_coeff"] == 0.003
     assert row["environment.env_config.episode_seconds"] == 150.0 and row["env_runners/mm/sharpe"] == 0.2
+
+
+def test_pbt_with_a_concurrency_limit_below_its_population_is_refused(tmp_path):
+    # with max_concurrent_trials 1 the searcher creates PBT's trials one at a time: none is ever paused for
+    # another and nothing is exploited (a random search that says PBT)
+    spec = _search_spec({"type": "pbt", "perturbation_interval": 1}, max_concurrent_trials=1)
+    with pytest.raises(ConfigError, match="tune.max_concurrent_trials.*never exploit one another"):
+        load_experiment(_write(tmp_path, spec))
+    spec["tune"]["max_concurrent_trials"] = 2  # the whole population at once: fine
+    assert load_experiment(_write(tmp_path, spec)).spec["tune"]["max_concurrent_trials"] == 2
+    spec = _search_spec({"type": "asha", "max_t": 2, "grace_period": 1}, max_concurrent_trials=1)
+    assert load_experiment(_write(tmp_path, spec))  # ASHA stops trials, it does not need them side by side

@@ -1,7 +1,9 @@
 """The seed's results table: every strategy on the same seeds, and the best agent paired against every baseline.
 
 Columns (metrics.md definitions, mean and 95% bootstrap interval over the episodes): Sharpe (per-episode,
-episode horizon), total P&L ($), maximum drawdown in money and in % of the env config's notional capital
+episode horizon), total P&L ($, the last position marked to the mid), the P&L with the last position closed
+through the book (``total_pnl_liquidated``: an agent's own quote can move the mid it is marked at, and a large
+position cannot be closed at the mid), maximum drawdown in money and in % of the env config's notional capital
 (``max_drawdown_pct`` x 100), average |inventory| (shares). The **best agent** is the agent (RL checkpoint)
 with the highest mean Sharpe; it is compared seed by seed with every baseline (agent minus baseline: mean
 difference, bootstrap interval, Wilcoxon signed-rank p-value), with :func:`stats.paired_comparison`.
@@ -23,12 +25,13 @@ from almm_rllib.results.report import fmt_ci, fmt_num, fmt_p
 SEED_COLUMNS = (
     (S.SHARPE, "Sharpe", 1.0),
     (S.TOTAL_PNL, "Total P&L ($)", 1.0),
+    (S.TOTAL_PNL_LIQUIDATED, "P&L closed through the book ($)", 1.0),
     (S.MAX_DRAWDOWN, "Max drawdown ($)", 1.0),
     (S.MAX_DRAWDOWN_PCT, "Max drawdown (% of capital)", 100.0),
     (S.AVG_ABS_INVENTORY, "Avg abs inventory (shares)", 1.0),
 )
 #: Metrics of the paired comparison of the best agent against each baseline.
-PAIRED_METRICS = (S.SHARPE, S.TOTAL_PNL, S.MAX_DRAWDOWN, S.AVG_ABS_INVENTORY)
+PAIRED_METRICS = (S.SHARPE, S.TOTAL_PNL, S.TOTAL_PNL_LIQUIDATED, S.MAX_DRAWDOWN, S.AVG_ABS_INVENTORY)
 #: Wilcoxon p below which a paired difference counts as significant (the issue's targets).
 SIGNIFICANCE = 0.05
 
@@ -161,6 +164,14 @@ def targets(t: SeedTable, *, as_name: str = "avellaneda_stoikov") -> dict[str, o
         out["pnl_p_vs_as"] = float(q["p_value"].iloc[0]) if len(q) else float("nan")
         # a higher mean is not a win when it is within noise (an agent that abstains "beats" a losing baseline)
         out["pnl_beats_as_significant"] = bool(out["pnl_beats_as"] and out["pnl_p_vs_as"] < SIGNIFICANCE)
+        # the same once every last position is closed through the book: a lead that exists only marked to the
+        # mid is the value of a position nobody could sell at that mid
+        q = t.paired[(t.paired["reference"] == as_name) & (t.paired["metric"] == S.TOTAL_PNL_LIQUIDATED)]
+        out["pnl_liquidated_diff_vs_as"] = float(q["mean_diff"].iloc[0]) if len(q) else float("nan")
+        out["pnl_liquidated_p_vs_as"] = float(q["p_value"].iloc[0]) if len(q) else float("nan")
+        out["pnl_liquidated_beats_as_significant"] = bool(
+            out["pnl_liquidated_diff_vs_as"] > 0 and out["pnl_liquidated_p_vs_as"] < SIGNIFICANCE
+        )
         out["inventory_below_as"] = bool(
             mean[(a, S.AVG_ABS_INVENTORY)] < mean[(as_name, S.AVG_ABS_INVENTORY)]
         )
@@ -185,6 +196,17 @@ def targets_markdown(t: SeedTable) -> str:
         lines.append(
             f"; avg |inventory| below Avellaneda-Stoikov: {'yes' if tg['inventory_below_as'] else 'no'}"
         )
+        liq = tg["pnl_liquidated_p_vs_as"]
+        lines.append(
+            f". With every last position closed through the book, P&L against Avellaneda-Stoikov: difference "
+            f"{fmt_num(tg['pnl_liquidated_diff_vs_as'])}, p={fmt_p(liq)} "
+            f"({'significant' if liq < SIGNIFICANCE else 'not significant'})"
+        )
+        if tg["pnl_beats_as_significant"] and not tg["pnl_liquidated_beats_as_significant"]:
+            lines.append(
+                ": the P&L lead holds only marked to the mid, so the agent's Sharpe and total P&L value a "
+                "position it could not close at that price"
+            )
     return "".join(lines) + ".\n"
 
 

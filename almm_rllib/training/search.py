@@ -6,7 +6,7 @@ Schema (every key optional; unknown keys and impossible values are refused namin
       metric: env_runners/mm/sharpe     # result key that ranks trials (default: the callbacks' episode Sharpe)
       mode: max                         # max | min
       num_samples: 8                    # trials (with grid values: repeats of the whole grid)
-      max_concurrent_trials: 1          # 0 = as many as the CPUs allow
+      max_concurrent_trials: 1          # 0 = as many as the CPUs allow (pbt: must be 0 or >= num_samples)
       scheduler:                        # fifo (default) | asha | pbt
         type: pbt                       # tune.schedulers.PopulationBasedTraining
         time_attr: training_iteration
@@ -239,6 +239,18 @@ def _validate_scheduler(tune: dict, source: str, domains: dict) -> None:
     if not isinstance(sch, dict) or sch.get("type") not in SCHEDULERS:
         raise _err(source, "tune.scheduler.type", f"must be one of {', '.join(SCHEDULERS)}, got {sch!r}")
     kind = sch["type"]
+    n, limit = tune.get("num_samples", 1), tune.get("max_concurrent_trials", 0)
+    if kind == "pbt" and 0 < limit < n:
+        # the limit makes the searcher create trials `limit` at a time, so PBT never has a paused or pending
+        # trial to switch to: every trial runs to its end alone and nothing is exploited (measured: 8 trials
+        # with limit 1 ran one after another, no exploit in the log)
+        raise _err(
+            source,
+            "tune.max_concurrent_trials",
+            f"is {limit} with {n} PBT trials: trials would be created {limit} at a time and never exploit one "
+            "another (a random search); leave it 0, the CPUs decide how many run at once and PBT pauses and "
+            "resumes the rest",
+        )
     for k, v in sch.items():
         if k not in SCHEDULER_KEYS[kind]:
             known = ", ".join(sorted(SCHEDULER_KEYS[kind]))
