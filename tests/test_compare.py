@@ -223,3 +223,27 @@ def test_compare_resolves_trial_and_experiment_folders_like_evaluate(tmp_path, m
     )
     last = str(trial / "checkpoint_000010")
     assert seen["p"] == [last, last, "random"] and seen["kw"]["policy_names"] == ["ppo", "sac"]
+
+
+def test_sharpe_target_is_a_relative_gain_that_also_reads_negative_baselines():
+    # on the replayed day every baseline's mean Sharpe is negative: the ratio to the best one means nothing
+    # (printed "n/ax" before), the gain relative to its size does
+    eps = make_episodes(
+        {"ppo": 0.0, "avellaneda_stoikov": 0.0, "static_spread": 0.0}, seeds=range(30), noise=0.1
+    )
+    sharpe = {"ppo": 0.05, "avellaneda_stoikov": -0.3, "static_spread": -0.1}
+    for name, v in sharpe.items():
+        eps.loc[eps[S.STRATEGY] == name, S.SHARPE] = v + np.random.default_rng(len(name)).normal(0, 0.01, 30)
+    t = seed_table(eps, ["ppo"])
+    tg = targets(t)
+    mean = eps.groupby(S.STRATEGY)[S.SHARPE].mean()
+    assert tg["best_baseline"] == "static_spread"
+    assert tg["sharpe_gain_over_best_baseline"] == pytest.approx(
+        (mean["ppo"] - mean["static_spread"]) / abs(mean["static_spread"])
+    )
+    assert tg["sharpe_target_met"]  # +150% of its size, p << 0.05
+    md = targets_markdown(t)
+    assert "n/a" not in md.split(";")[0] and "of its size" in md and ": met (needs +20% or more" in md
+    # a positive best baseline: the same rule as a ratio of 1.2
+    eps.loc[eps[S.STRATEGY] == "static_spread", S.SHARPE] = 0.045
+    assert not targets(seed_table(eps, ["ppo"]))["sharpe_target_met"]  # +11%: below 20%
