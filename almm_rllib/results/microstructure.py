@@ -114,7 +114,7 @@ GROWTH_TOL = 0.3
 #: Rows the shipped simulator is known to miss, with the measured cause ((row-name prefixes), cause). The report
 #: prints the cause beside a failing row that starts with a prefix; a failing row not listed here is not a
 #: known gap of the model (run ``--seeds`` to see whether it is one day's sampling noise). The measurements
-#: are in docs/market-calibration.md ("What the fit cannot close").
+#: are in docs/market-calibration.md ("Measured at event resolution" and "The two failing rows, re-scanned over 16 seeds").
 KNOWN_GAPS: tuple[tuple[tuple[str, ...], str], ...] = (
     (
         tuple(f"maker markout 1 s, depth {d} ticks" for d in ("1", "2", "3+")),
@@ -129,7 +129,7 @@ KNOWN_GAPS: tuple[tuple[tuple[str, ...], str], ...] = (
         "known gap of the model: market orders are a Hawkes process with one exponential kernel, whose Fano "
         "factor reaches its plateau within a second; the day's grows slowly from 5.3 at 1 s to 15.5 at 60 s. "
         "A slower kernel or a second, slow kernel brings the 1-s factor down but breaks the signature plot "
-        "(docs/market-calibration.md, 'What the fit cannot close')",
+        "(docs/market-calibration.md, 'The two failing rows, re-scanned over 16 seeds')",
     ),
 )
 
