@@ -114,7 +114,8 @@ GROWTH_TOL = 0.3
 #: Rows the shipped simulator is known to miss, with the measured cause ((row-name prefixes), cause). The report
 #: prints the cause beside a failing row that starts with a prefix; a failing row not listed here is not a
 #: known gap of the model (run ``--seeds`` to see whether it is one day's sampling noise). The measurements
-#: are in docs/market-calibration.md ("Measured at event resolution" and "The two failing rows, re-scanned over 16 seeds").
+#: are in docs/market-calibration.md ("Measured at event resolution" and "The two failing rows, re-scanned over
+#: 16 seeds").
 KNOWN_GAPS: tuple[tuple[tuple[str, ...], str], ...] = (
     (
         tuple(f"maker markout 1 s, depth {d} ticks" for d in ("1", "2", "3+")),

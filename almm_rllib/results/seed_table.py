@@ -136,6 +136,14 @@ def to_markdown(t: SeedTable, *, names: dict[str, str] | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _paired(t: SeedTable, reference: str, metric: str) -> tuple[float, float]:
+    """(mean difference, Wilcoxon p) of the best agent against ``reference`` on ``metric`` (NaN if absent)."""
+    q = t.paired[(t.paired["reference"] == reference) & (t.paired["metric"] == metric)]
+    if not len(q):
+        return float("nan"), float("nan")
+    return float(q["mean_diff"].iloc[0]), float(q["p_value"].iloc[0])
+
+
 def targets(t: SeedTable, *, as_name: str = "avellaneda_stoikov") -> dict[str, object]:
     """The issue's targets for the best agent: Sharpe 20% or more above the best baseline's (relative to its
     size: 1.2 x for a positive Sharpe) with Wilcoxon p < 0.05,
@@ -146,14 +154,13 @@ def targets(t: SeedTable, *, as_name: str = "avellaneda_stoikov") -> dict[str, o
         return {}
     a = t.best_agent
     best_base = max(bases, key=lambda b: mean[(b, S.SHARPE)])
-    p = t.paired[(t.paired["reference"] == best_base) & (t.paired["metric"] == S.SHARPE)]["p_value"]
     out: dict[str, object] = {
         "best_agent": a,
         "best_baseline": best_base,
         "sharpe_ratio_to_best_baseline": float(mean[(a, S.SHARPE)] / mean[(best_base, S.SHARPE)])
         if mean[(best_base, S.SHARPE)] > 0
         else float("nan"),
-        "sharpe_p_vs_best_baseline": float(p.iloc[0]) if len(p) else float("nan"),
+        "sharpe_p_vs_best_baseline": _paired(t, best_base, S.SHARPE)[1],
         "sharpe_agent": float(mean[(a, S.SHARPE)]),
         "sharpe_best_baseline": float(mean[(best_base, S.SHARPE)]),
     }
@@ -166,16 +173,14 @@ def targets(t: SeedTable, *, as_name: str = "avellaneda_stoikov") -> dict[str, o
     )
     if as_name in bases:
         out["pnl_beats_as"] = bool(mean[(a, S.TOTAL_PNL)] > mean[(as_name, S.TOTAL_PNL)])
-        q = t.paired[(t.paired["reference"] == as_name) & (t.paired["metric"] == S.TOTAL_PNL)]
-        out["pnl_diff_vs_as"] = float(q["mean_diff"].iloc[0]) if len(q) else float("nan")
-        out["pnl_p_vs_as"] = float(q["p_value"].iloc[0]) if len(q) else float("nan")
+        out["pnl_diff_vs_as"], out["pnl_p_vs_as"] = _paired(t, as_name, S.TOTAL_PNL)
         # a higher mean is not a win when it is within noise (an agent that abstains "beats" a losing baseline)
         out["pnl_beats_as_significant"] = bool(out["pnl_beats_as"] and out["pnl_p_vs_as"] < SIGNIFICANCE)
         # the same once every last position is closed through the book: a lead that exists only marked to the
         # mid is the value of a position nobody could sell at that mid
-        q = t.paired[(t.paired["reference"] == as_name) & (t.paired["metric"] == S.TOTAL_PNL_LIQUIDATED)]
-        out["pnl_liquidated_diff_vs_as"] = float(q["mean_diff"].iloc[0]) if len(q) else float("nan")
-        out["pnl_liquidated_p_vs_as"] = float(q["p_value"].iloc[0]) if len(q) else float("nan")
+        out["pnl_liquidated_diff_vs_as"], out["pnl_liquidated_p_vs_as"] = _paired(
+            t, as_name, S.TOTAL_PNL_LIQUIDATED
+        )
         out["pnl_liquidated_beats_as_significant"] = bool(
             out["pnl_liquidated_diff_vs_as"] > 0 and out["pnl_liquidated_p_vs_as"] < SIGNIFICANCE
         )

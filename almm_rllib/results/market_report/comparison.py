@@ -9,9 +9,9 @@ into the report's JSON and writes them as text. Nothing here computes a statisti
 
 The section (``market_stats.json`` key ``microstructure``): ``real`` and ``simulated`` (each day's
 ``microstructure_stats``; ``real`` is None without LOBSTER data), ``rows`` (one dict per statistic: ``name``,
-``real``, ``sim``, ``band`` [lo, hi], ``verdict`` pass / fail / n/a, ``why``: the band's rule; the text report adds
-each failing row's measured cause, :func:`~almm_rllib.results.microstructure.failure_cause`), the counts ``n_pass``, ``n_fail``, ``n_na``, ``n_total`` and the
-``headline`` "N of M statistics within band".
+``real``, ``sim``, ``band`` [lo, hi], ``verdict`` pass / fail / n/a, ``why``: the band's rule; the text and the
+page add each failing row's measured cause, :func:`~almm_rllib.results.microstructure.failure_cause`), the
+counts ``n_pass``, ``n_fail``, ``n_na``, ``n_total`` and the ``headline`` "N of M statistics within band".
 """
 
 from __future__ import annotations
