@@ -358,9 +358,11 @@ def test_a_background_sweep_moves_the_price_as_if_the_agents_quotes_were_not_the
     assert shorter > 0 and moved > 0  # the agent's lots did shorten the walk, and the sweep rule did bind
 
 
-def _market_size_ref(drawn, u, p_walk, p_clear, at_best):
+def _market_size_ref(drawn, u, p_walk, p_clear, at_best, beyond=False):
     """Slow reference of ``flow_nb.market_size_nb``: lots a background market order takes."""
     lots = max(1, int(math.floor(drawn + 0.5)))
+    if u < p_walk and beyond:
+        return at_best + lots
     if u < p_walk or at_best < 1:
         return lots
     if u < p_walk + p_clear:
@@ -373,8 +375,16 @@ def test_market_order_size_matches_the_reference_rule():
     from almm_rllib.core.schema import BUY, SELL
 
     rng = np.random.default_rng(5)
-    for p_walk, p_clear in [(1.0, 0.0), (0.0, 0.0), (0.0, 1.0), (0.2, 0.5)]:
-        cfg = MarketConfig.preset(DEFAULT_PRESET, {"flow": {"p_walk": p_walk, "p_clear": p_clear}})
+    for p_walk, p_clear, beyond in [
+        (1.0, 0.0, False),
+        (0.0, 0.0, False),
+        (0.0, 1.0, False),
+        (0.2, 0.5, False),
+        (1.0, 0.0, True),
+        (0.2, 0.5, True),
+    ]:
+        flow = {"p_walk": p_walk, "p_clear": p_clear, "walk_beyond_best": beyond}
+        cfg = MarketConfig.preset(DEFAULT_PRESET, {"flow": flow})
         sim = MarketSimulator(cfg, n_agents=0, seed=3)
         for k in range(200):
             if k % 20 == 0:
@@ -386,8 +396,26 @@ def test_market_order_size_matches_the_reference_rule():
             for side in (BUY, SELL):
                 best = ba if side == BUY else bb
                 at_best = 0 if best is None else sim.level_lots(SELL if side == BUY else BUY, best)
-                want = _market_size_ref(d[mk.U_SIZE], d[mk.U_WALK], p_walk, p_clear, at_best)
+                want = _market_size_ref(d[mk.U_SIZE], d[mk.U_WALK], p_walk, p_clear, at_best, beyond)
                 assert market_size_nb(sim.state, d, side) == want
+
+
+def test_market_orders_that_walk_beyond_the_best_always_walk():
+    """``walk_beyond_best``: an order of the ``p_walk`` share takes the whole opposite best queue and more, so
+    every one that meets a second price level trades at two prices or more (the walk's length is set by the
+    book behind the touch)."""
+    flow = {"p_walk": 1.0, "p_clear": 0.0, "walk_beyond_best": True}
+    sim = MarketSimulator(MarketConfig.preset(DEFAULT_PRESET, {"flow": flow}), n_agents=0, seed=8)
+    walked = one_price = 0
+    for _ in range(2000):
+        sim.step(1.0)
+        f = sim.step_fills()
+        for oid in np.unique(f["taker_order_id"]):
+            prices = f["price"][f["taker_order_id"] == oid]
+            walked += prices.min() < prices.max()
+            one_price += prices.min() == prices.max()
+    # one price only when the order emptied its whole side (no second level to reach)
+    assert walked > 200 and one_price < 0.05 * walked, (walked, one_price)
 
 
 def test_market_orders_sized_to_the_touch_do_not_walk():

@@ -108,6 +108,8 @@ def test_calibrate_market_on_a_small_window_writes_a_preset_that_loads(tmp_path,
             "300",
             "--base",
             DEFAULT_PRESET,
+            "--set",
+            "flow.walk_beyond_best=true",
             "--out",
             str(out),
         ]
@@ -132,6 +134,9 @@ def test_calibrate_market_on_a_small_window_writes_a_preset_that_loads(tmp_path,
         and "--window 900 --seconds" not in fit["command"]
     )
     assert "--ticker AMZN --name amzn_test --seed 7 --seconds 300 --budget 2 --rounds 2" in fit["command"]
+    # a value set on the starting preset is kept (not a fitted key), recorded and in the command line
+    assert cfg.flow.walk_beyond_best is True and fit["start_overrides"] == ["flow.walk_beyond_best=true"]
+    assert fit["command"].endswith("--set flow.walk_beyond_best=true --out " + str(out))
     assert fit["moments"]["evaluations"] <= 2 and math.isfinite(fit["moments"]["objective_value"])
     assert len(cfg.regimes.diffusion_scale) == cfg.n_regimes
     assert all(0 < s <= 1 for s in cfg.regimes.diffusion_scale)
@@ -165,6 +170,12 @@ def test_missing_folder_unknown_ticker_and_corrupt_file_are_clear_errors(tmp_pat
     msg.write_text("\n".join(lines) + "\n")
     err = _refused(capsys, tmp_path, "--lobster", str(day), "--ticker", "AMZN")
     assert "almm calibrate-market: --lobster:" in err and msg.name in err and "line 11" in err
+    err = _refused(
+        capsys, tmp_path, "--lobster", str(LOBSTER), "--ticker", "AMZN", "--set", "flow.p_wlak=0.1"
+    )
+    assert "flow.p_wlak" in err and "calibrate-market --set" in err
+    err = _refused(capsys, tmp_path, "--lobster", str(LOBSTER), "--ticker", "AMZN", "--set", "flow.p_walk=2")
+    assert "flow.p_walk must be a probability in [0, 1]" in err
     err = _refused(capsys, tmp_path, "--lobster", str(day), "--ticker", "AMZN", "--base", "nope")
     assert "--base 'nope' is not a known market preset" in err and "generic_large_tick" in err
 

@@ -66,6 +66,7 @@ from .market_state_nb import (
     P_SIZE_SIGMA,
     P_STALE_MARGIN,
     P_STALE_RATE,
+    P_WALK_BEYOND,
     R_CANCEL_MULT,
     R_LIMIT_MULT,
     R_MARKET_MULT,
@@ -234,14 +235,17 @@ def requote_price_nb(ms, side, u_dist, t):
 @numba.njit(**NJIT_INLINE)
 def market_size_nb(ms, d, side):
     """Lots a background market order of ``side`` takes (``FlowConfig.p_walk``, ``p_clear``): a share
-    ``p_walk`` its drawn size (it may walk the book), a share ``p_clear`` exactly the background volume at the
-    background's best opposite price, the rest its drawn size capped by that volume. The agents' quotes do not
+    ``p_walk`` its drawn size (it may walk the book), or with ``walk_beyond_best`` the background volume at the
+    background's best opposite price plus its drawn size (it always walks, as far as the depth behind the
+    touch lets it), a share ``p_clear`` exactly that volume, the rest its drawn size capped by that volume. The agents' quotes do not
     size the order (it executes against them all the same), so they cannot change its impact."""
     qty = size_lots_nb(0.0, d[U_SIZE])
     u = d[U_WALK]
-    if u < ms.p[P_P_WALK]:
+    if u < ms.p[P_P_WALK] and ms.p[P_WALK_BEYOND] == 0.0:
         return qty
     best, at_best, _ = bk.owner_walk_nb(ms.book, side, 0, BACKGROUND_OWNER)
+    if u < ms.p[P_P_WALK]:
+        return qty + max(at_best, 0)
     if best == NO_PRICE:
         return qty
     if at_best < 1:

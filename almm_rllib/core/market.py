@@ -141,6 +141,7 @@ def _params(cfg: MarketConfig) -> np.ndarray:
     p[mk.P_RQ_DIST_P] = fl.requote_distance_p
     p[mk.P_STALE_RATE] = fl.cancel_stale_rate
     p[mk.P_STALE_MARGIN] = fl.cancel_stale_margin
+    p[mk.P_WALK_BEYOND] = 1.0 if fl.walk_beyond_best else 0.0
     return p
 
 

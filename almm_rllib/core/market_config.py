@@ -204,6 +204,11 @@ class FlowConfig(Config):
     at most the volume resting at that price (their drawn size capped by it). Real market orders are sized to
     the liquidity at the touch: large price changes come from gaps in the book, rarely from orders larger than
     the best queue (Farmer, Gillemot, Lillo, Mike & Sen 2004). 1 = every order takes its drawn size."""
+    walk_beyond_best: bool = False
+    """How an order of the ``p_walk`` share is sized: False, its drawn size (it walks only when that is larger
+    than the opposite best queue); True, the whole volume at the background's opposite best plus its drawn
+    size, so it always walks, and how far depends on the depth behind the touch, not on the tail of the size
+    distribution."""
     p_clear: float = 0.4
     """Share of background market orders that take exactly the whole volume at the opposite best price
     (whatever their drawn size): orders sized to clear the best queue, which make the mid move at once (the

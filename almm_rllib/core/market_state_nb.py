@@ -111,7 +111,8 @@ P_RQ_DIST_MIN = 58  #: ticks added to a requote's drawn distance from the effici
 P_RQ_DIST_P = 59  #: geometric success probability of a requote's distance
 P_STALE_RATE = 60  #: extra cancellation hazard per tick a background quote is stale (flow.cancel_stale_rate)
 P_STALE_MARGIN = 61  #: ticks from the fair price inside which a background quote counts as stale
-P_SIZE = 62
+P_WALK_BEYOND = 62  #: 1: an order that may walk takes the background's best volume plus its drawn size
+P_SIZE = 63
 
 # per-regime table columns (MarketState.reg)
 R_VOL = 0

@@ -444,14 +444,17 @@ def calibrate_market(
     vol_seconds: float = 12000.0,
     window_s: float | None = None,
     base: str | None = None,
+    overrides: list[str] | None = None,
     out_dir: str | Path = PRESET_DIR,
     command: str = "",
     log: Callable[[str], None] = print,
 ) -> Path:
     """Fit a preset named ``name`` to the LOBSTER day of ``ticker`` in ``lobster`` (module docstring) and
     write it to ``out_dir/NAME.json``. Starts from the preset ``base`` (default: ``name`` if it exists,
-    else the default market). Nothing is written unless every stage succeeds."""
+    else the default market) with ``overrides`` (``--set key.path=value``, e.g. a mechanism switched on or a
+    value the moments stage does not fit) applied to it. Nothing is written unless every stage succeeds."""
     from almm_rllib.core.market_config import PRESETS
+    from almm_rllib.env.overrides import apply_overrides
     from almm_rllib.results.microstructure import lobster_day, microstructure_stats
 
     if not name or not name.replace("_", "").isalnum():
@@ -465,6 +468,8 @@ def calibrate_market(
             f"--base {start!r} is not a known market preset (known: {', '.join(sorted(PRESETS))})"
         )
     market = copy.deepcopy(PRESETS[start]) if start else MarketConfig().to_dict()
+    market = apply_overrides(market, overrides, where="calibrate-market --set")
+    MarketConfig.from_dict(market, source="calibrate-market --set")  # a wrong key or value named now
     data = read_day(lobster, ticker, window_s)
     real = microstructure_stats(lobster_day(data))
     log(
@@ -503,6 +508,7 @@ def calibrate_market(
             "seconds_per_simulation": seconds,
             "budget": budget,
             "base_preset": start,
+            "start_overrides": list(overrides or []),
             "direct": direct,
             "moments": {
                 "fitted": [k for k, *_ in FIT_PARAMS],
@@ -559,6 +565,8 @@ def _command_line(args) -> str:
             parts.append(
                 f"--{k.replace('_', '-')} {v:g}" if isinstance(v, float) else f"--{k.replace('_', '-')} {v}"
             )
+    for text in args.overrides:
+        parts.append(f"--set {text}")
     if Path(args.out).resolve() != PRESET_DIR:
         parts.append(f"--out {args.out}")
     return " ".join(parts)
@@ -581,6 +589,7 @@ def _cmd_calibrate_market(args) -> int:
             vol_seconds=args.vol_seconds,
             window_s=args.window,
             base=args.base,
+            overrides=args.overrides,
             out_dir=args.out,
             command=_command_line(args),
         )
@@ -610,6 +619,14 @@ def add_calibrate_market_parser(sub):
     p.add_argument("--window", type=positive_number, default=None, help="use the day's first N seconds only")
     p.add_argument(
         "--base", default=None, help="preset to start from (default: NAME if known, else the default)"
+    )
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set a market key on the starting preset before fitting (repeatable), e.g. flow.p_walk=0.05",
     )
     p.add_argument(
         "--out", default=str(PRESET_DIR), help="folder of the preset files (default: the package's)"
