@@ -92,12 +92,12 @@ def test_propagator_matches_the_sum_over_orders(seed):
 
 def _exogenous(**over) -> MarketConfig:
     """The default market with the lean of uninformed market orders off, market orders taking their drawn size
-    and the sweep rule off, so that every background sign and size, hence the efficient price, is independent
+    (not sized by the book: ``walk_beyond_best`` off too) and the sweep rule off, so that every background sign and size, hence the efficient price, is independent
     of the book (and of the agents)."""
     return MarketConfig.preset(
         DEFAULT_PRESET,
         {
-            "flow": {"informed_slope": 0.0, "p_walk": 1.0, "p_clear": 0.0},
+            "flow": {"informed_slope": 0.0, "p_walk": 1.0, "p_clear": 0.0, "walk_beyond_best": False},
             "formation": {"walk_gap_ticks": None},
             **over,
         },
