@@ -138,7 +138,7 @@ def _cmd_dashboard(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from almm_rllib.env.overrides import positive_int, positive_number, run_name_arg
+    from almm_rllib.env.overrides import add_set_option, positive_int, positive_number, run_name_arg
 
     ap = argparse.ArgumentParser(
         prog="almm",
@@ -150,7 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="command", metavar="COMMAND")
     p = sub.add_parser("demo", help="train a small PPO market maker, evaluate it against every baseline")
     p.add_argument("--experiment", default="experiments/ppo_local.yaml", help="experiment YAML to train")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    add_set_option(p)
     p.add_argument("--seeds", default="20", help="evaluation seeds: N, a-b or a list (default 20)")
     p.add_argument("--storage", default="results/tune", help="Tune storage path (default results/tune)")
     p.add_argument("--out", default="results", help="where the evaluation run folder goes")

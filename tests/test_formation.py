@@ -92,8 +92,8 @@ def test_propagator_matches_the_sum_over_orders(seed):
 
 def _exogenous(**over) -> MarketConfig:
     """The default market with the lean of uninformed market orders off, market orders taking their drawn size
-    (not sized by the book: ``walk_beyond_best`` off too) and the sweep rule off, so that every background sign and size, hence the efficient price, is independent
-    of the book (and of the agents)."""
+    (not sized by the book: ``walk_beyond_best`` off too) and the sweep rule off, so that every background sign
+    and size, hence the efficient price, is independent of the book (and of the agents)."""
     return MarketConfig.preset(
         DEFAULT_PRESET,
         {

@@ -368,6 +368,8 @@ def _parse_env(text: str) -> tuple[str, str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from almm_rllib.env.overrides import add_set_option
+
     ap = argparse.ArgumentParser(
         prog="python -m almm_rllib.cluster.submit",
         description="Submit `almm train EXPERIMENT` to a Ray cluster (ray job submit), follow the logs, exit "
@@ -381,14 +383,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="the cluster's dashboard, http://HOST:8265 (default: $RAY_ADDRESS, else the local cluster)",
     )
-    ap.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a key of the YAML, passed on to `almm train --set` (repeatable)",
-    )
+    add_set_option(ap, "override a key of the YAML, passed on to `almm train --set` (repeatable)")
     ap.add_argument(
         "--storage",
         default=None,

@@ -237,8 +237,9 @@ def market_size_nb(ms, d, side):
     """Lots a background market order of ``side`` takes (``FlowConfig.p_walk``, ``p_clear``): a share
     ``p_walk`` its drawn size (it may walk the book), or with ``walk_beyond_best`` the background volume at the
     background's best opposite price plus its drawn size (it always walks, as far as the depth behind the
-    touch lets it), a share ``p_clear`` exactly that volume, the rest its drawn size capped by that volume. The agents' quotes do not
-    size the order (it executes against them all the same), so they cannot change its impact."""
+    touch lets it), a share ``p_clear`` exactly that volume, the rest its drawn size capped by that volume. The
+    agents' quotes do not size the order (it executes against them all the same), so they cannot change its
+    impact."""
     qty = size_lots_nb(0.0, d[U_SIZE])
     u = d[U_WALK]
     if u < ms.p[P_P_WALK] and ms.p[P_WALK_BEYOND] == 0.0:

@@ -116,6 +116,14 @@ def apply_overrides(data: Mapping, overrides: list[str] | None, *, where: str = 
     return out
 
 
+def add_set_option(parser: argparse.ArgumentParser, help: str | None = None) -> None:
+    """The repeatable ``--set KEY=VALUE`` option of a command line, collected in ``args.overrides`` (read with
+    :func:`apply_overrides`)."""
+    parser.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help=help
+    )
+
+
 def parse_params(text: str, *, where: str) -> dict[str, Any]:
     """``"a=1,b=x,c=5e-2"`` -> ``{"a": 1, "b": "x", "c": 0.05}`` (values as :func:`parse_value` reads them)."""
     params: dict[str, Any] = {}

@@ -599,7 +599,7 @@ def _cmd_calibrate_market(args) -> int:
 
 
 def add_calibrate_market_parser(sub):
-    from almm_rllib.env.overrides import positive_int, positive_number
+    from almm_rllib.env.overrides import add_set_option, positive_int, positive_number
 
     p = sub.add_parser(
         "calibrate-market", help=_cmd_calibrate_market.__doc__, description=_cmd_calibrate_market.__doc__
@@ -620,13 +620,8 @@ def add_calibrate_market_parser(sub):
     p.add_argument(
         "--base", default=None, help="preset to start from (default: NAME if known, else the default)"
     )
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="set a market key on the starting preset before fitting (repeatable), e.g. flow.p_walk=0.05",
+    add_set_option(
+        p, "set a market key on the starting preset before fitting (repeatable), e.g. flow.p_walk=0.05"
     )
     p.add_argument(
         "--out", default=str(PRESET_DIR), help="folder of the preset files (default: the package's)"

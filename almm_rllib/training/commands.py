@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from almm_rllib.env.overrides import positive_int, positive_number
+from almm_rllib.env.overrides import add_set_option, positive_int, positive_number
 
 
 def add_train_parser(sub) -> None:
@@ -15,13 +15,8 @@ def add_train_parser(sub) -> None:
         description="Train a PPO or SAC market maker from an experiment YAML (see experiments/README.md).",
     )
     p.add_argument("experiment", help="experiment YAML, e.g. experiments/ppo_local.yaml")
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a key of the YAML (dotted path, YAML value), e.g. --set stop.training_iteration=5",
+    add_set_option(
+        p, "override a key of the YAML (dotted path, YAML value), e.g. --set stop.training_iteration=5"
     )
     p.add_argument(
         "--resume",
