@@ -481,24 +481,53 @@ def test_informed_orders_trade_toward_the_coming_move():
     assert agree > 0.7, agree
 
 
+def test_the_orders_whose_impact_is_taken_back_are_the_informed_ones():
+    """Kyle accounting (``F_INFO_ADV``): the impact taken back as the information arrives is that of the orders
+    the side rule made informed, ``U_ANCHOR`` in ``[p_follow, p_follow + p_informed)``, not the first
+    ``p_informed`` of the uniform (the followers' share, when ``p_follow`` > 0: the rule the kernel used before
+    this test). A state that tells the branches apart: the last order sold and the coming move is up, so an
+    informed order buys and a follower sells (and the other way round)."""
+    from almm_rllib.core.flow_nb import informed_order_nb, market_side_nb
+    from almm_rllib.core.schema import BUY, SELL
+
+    p_fol, p_inf = 0.45, 0.3
+    flow = {"p_follow": p_fol, "p_informed": p_inf, "p_metaorder": 0.1}
+    sim = MarketSimulator(MarketConfig.preset(DEFAULT_PRESET, {"flow": flow}), n_agents=0, seed=1)
+    sim.step(1.0)
+    ms = sim.state
+    grid = (np.arange(4000) + 0.5) / 4000
+    for last, coming, informed_side in ((-1.0, 1.0, BUY), (1.0, -1.0, SELL)):
+        flags = np.zeros(grid.size, bool)
+        for k, u in enumerate(grid):
+            ms.f[mk.F_LAST_SIGN], ms.f[mk.F_INFO_SUM] = last, coming
+            d = np.zeros(mk.N_DRAWS)
+            d[mk.U_ANCHOR] = u
+            flags[k] = informed_order_nb(ms, d)
+            side = market_side_nb(ms, d, sim.time)
+            if flags[k]:
+                assert side == informed_side, u
+            if u < p_fol:
+                assert side != informed_side and not flags[k], u
+        assert np.array_equal(flags, (grid >= p_fol) & (grid < p_fol + p_inf))
+
+
 @pytest.mark.parametrize("regime", ["low", "medium", "high"])
 def test_realised_mid_volatility_per_regime_within_10_percent(regime):
     """The regimes keep their meaning: the configured volatility is the mid's total (latent diffusion scaled by
     ``regimes.diffusion_scale`` + every market order's impact + the book's noise). Measured on the default
-    preset, the mid's log changes sampled every 10 s in the pinned regime, 1,200 of them (a relative standard
-    error of 2% on the volatility)."""
-    cfg = MarketConfig.preset(DEFAULT_PRESET, {"regimes": {"switching": False, "initial": regime}})
-    sim = MarketSimulator(cfg, n_agents=0, seed=11)
-    sim.run_background(300, 1.0)
-    n, dt = 1200, 10.0
-    mid = np.empty(n + 1)
-    mid[0] = sim.mid_ticks()
-    for k in range(n):
-        sim.run_background(10, 1.0)  # 1-s steps, as the env takes them
-        mid[k + 1] = sim.mid_ticks()
-    vol = np.diff(np.log(mid)).std(ddof=1) / math.sqrt(dt)
+    preset as ``almm calibrate-market`` measures it (``regime_mid_vol``: the mid's log changes sampled every
+    10 s in the pinned regime after a 300-s warm-up), pooled over 16 seeds of 12,000 s (19,200 changes).
+    One seed is not enough: the bursts and metaorders cluster the mid's moves, so one 12,000-s run's estimate
+    scatters by 7-8% (measured over 20 seeds), which a 10% bound cannot tell from a bias; pooled, the
+    standard error is under 2%."""
+    from almm_rllib.evaluation.market_fit import regime_mid_vol
+
+    cfg = MarketConfig.preset(DEFAULT_PRESET)
+    market = cfg.to_dict()
+    vols = np.array([regime_mid_vol(market, regime, 12_000.0, seed) for seed in range(100, 116)])
+    vol = math.sqrt(np.mean(vols**2))
     want = cfg.regimes.volatility[cfg.regimes.index(regime)]
-    assert abs(vol / want - 1) < 0.10, (vol, want)
+    assert abs(vol / want - 1) < 0.10, (vol, want, vols / want)
 
 
 def test_diffusion_scale_scales_the_latent_diffusion_only():

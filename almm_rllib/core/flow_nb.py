@@ -405,6 +405,15 @@ def market_side_nb(ms, d, t):
 
 
 @numba.njit(**NJIT_INLINE)
+def informed_order_nb(ms, d):
+    """Whether a background market order with draws ``d`` is informed: the branch of ``_choose_side_nb`` that
+    trades on ``F_INFO_SUM``, ``U_ANCHOR`` in ``[p_follow, p_follow + p_informed)`` (the followers' share comes
+    first). The one rule for both the side and the Kyle accounting of its impact (``F_INFO_ADV``)."""
+    u = d[U_ANCHOR] - ms.p[P_P_FOLLOW]
+    return u >= 0.0 and u < ms.p[P_P_INFORMED]
+
+
+@numba.njit(**NJIT_INLINE)
 def _choose_side_nb(ms, d, t):
     """A share ``p_follow`` repeats the side of the last background market order (herding and order
     splitting over seconds: the short memory of signs, ``sign_acf`` at lags 1-5); a share ``p_informed`` trades
@@ -419,7 +428,7 @@ def _choose_side_nb(ms, d, t):
     if u < 0.0:  # a follower with nothing to follow yet leans like the rest
         return lean_side_nb(ms, (u + p_fol) / p_fol, t)
     p_inf = ms.p[P_P_INFORMED]
-    if u < p_inf:
+    if informed_order_nb(ms, d):
         s = ms.f[F_INFO_SUM]
         if s > 0.0 or (s == 0.0 and u < 0.5 * p_inf):
             return BUY

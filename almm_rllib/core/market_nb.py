@@ -36,6 +36,7 @@ from .flow_nb import (
     bg_limit_price_nb,
     gen_arrivals_nb,
     gen_cancels_nb,
+    informed_order_nb,
     market_side_nb,
     market_size_nb,
     requote_price_nb,
@@ -282,7 +283,7 @@ def _bg_market_event_nb(ms, x, nfill):
     sign = 1.0 if side == BUY else -1.0
     perm = market_order_impact_nb(ms, t, sign, qty)
     perm += walk_floor_nb(ms, t, sign, deepest)
-    if d[U_ANCHOR] < ms.p[P_P_INFORMED]:
+    if informed_order_nb(ms, d):
         ms.f[F_INFO_ADV] += perm  # an informed order: its permanent impact anticipates the coming move
     if status == STATUS_FILL_BUFFER_FULL or nfill2 == nfill:
         return status, nfill2
