@@ -481,12 +481,12 @@ def test_informed_orders_trade_toward_the_coming_move():
     assert agree > 0.7, agree
 
 
-def test_the_orders_whose_impact_is_taken_back_are_the_informed_ones():
-    """Kyle accounting (``F_INFO_ADV``): the impact taken back as the information arrives is that of the orders
-    the side rule made informed, ``U_ANCHOR`` in ``[p_follow, p_follow + p_informed)``, not the first
-    ``p_informed`` of the uniform (the followers' share, when ``p_follow`` > 0: the rule the kernel used before
-    this test). A state that tells the branches apart: the last order sold and the coming move is up, so an
-    informed order buys and a follower sells (and the other way round)."""
+def test_informed_orders_are_the_side_rule_branch_that_reads_the_signal():
+    """``flow_nb.informed_order_nb`` names the orders the side rule makes informed: ``U_ANCHOR`` in
+    ``[p_follow, p_follow + p_informed)`` (the followers' share comes first). A state that tells the branches
+    apart: the last order sold and the coming move is up, so an informed order buys and a follower sells (and
+    the other way round). (The Kyle take-back in ``market_nb`` does not use this rule yet: a known defect, see
+    docs/market-calibration.md, "The informed orders' accounting".)"""
     from almm_rllib.core.flow_nb import informed_order_nb, market_side_nb
     from almm_rllib.core.schema import BUY, SELL
 
@@ -516,15 +516,16 @@ def test_realised_mid_volatility_per_regime_within_10_percent(regime):
     """The regimes keep their meaning: the configured volatility is the mid's total (latent diffusion scaled by
     ``regimes.diffusion_scale`` + every market order's impact + the book's noise). Measured on the default
     preset as ``almm calibrate-market`` measures it (``regime_mid_vol``: the mid's log changes sampled every
-    10 s in the pinned regime after a 300-s warm-up), pooled over 16 seeds of 12,000 s (19,200 changes).
+    10 s in the pinned regime after a 300-s warm-up), pooled over 40 seeds of 12,000 s (48,000 changes).
     One seed is not enough: the bursts and metaorders cluster the mid's moves, so one 12,000-s run's estimate
-    scatters by 7-8% (measured over 20 seeds), which a 10% bound cannot tell from a bias; pooled, the
-    standard error is under 2%."""
+    scatters by 7-8% (measured over 20 seeds), which a 10% bound cannot tell from a bias; pooled over 40, the
+    standard error is about 1.3%. Measured 2026-11-30: low 1.073, medium 1.056, high 0.953 of the configured
+    volatility (16 of these seeds alone put low at 1.107: the margin is thin)."""
     from almm_rllib.evaluation.market_fit import regime_mid_vol
 
     cfg = MarketConfig.preset(DEFAULT_PRESET)
     market = cfg.to_dict()
-    vols = np.array([regime_mid_vol(market, regime, 12_000.0, seed) for seed in range(100, 116)])
+    vols = np.array([regime_mid_vol(market, regime, 12_000.0, seed) for seed in range(100, 140)])
     vol = math.sqrt(np.mean(vols**2))
     want = cfg.regimes.volatility[cfg.regimes.index(regime)]
     assert abs(vol / want - 1) < 0.10, (vol, want, vols / want)

@@ -7,7 +7,7 @@ The class defaults are the ``amzn_2012_06_21`` preset (``PRESETS`` at the end of
 ``presets/NAME.json``; a YAML picks one with ``market: {preset: NAME}``), written by ``almm calibrate-market``
 (``evaluation/market_fit.py``; what was fitted, the objective, the data, the seed and the command line are in
 the file's ``fit``): AMZN's price level and tick, the day's market-order rate and sizes, Hawkes-clustered
-arrivals, metaorder and follower signs, informed flow on the latent diffusion's next 20 s, a square-root
+arrivals, metaorder and follower signs, informed flow on the latent diffusion's next 35 s, a square-root
 propagator impact, sweeps that move the efficient price to near their deepest execution
 (``formation.walk_gap_ticks``), market orders sized to the best queue (``flow.p_walk``, ``flow.p_clear``), and
 per-regime ``diffusion_scale`` so that the configured volatility is the mid's total. A test holds the class

@@ -14,7 +14,9 @@ and 2 of :mod:`market_nb`, and the price side of item 6).
   permanent impact brings part of that move forward; it is kept in ``F_INFO_ADV`` and taken back out of the
   price at rate ``1 / info_lead`` as the information itself arrives (Kyle: informed trading incorporates the
   information early, it does not add to it), so the price's variance over long horizons stays the latent
-  diffusion's plus the uninformed orders' impact. Jumps are not anticipated.
+  diffusion's plus the uninformed orders' impact. Jumps are not anticipated. Known defect: ``market_nb`` applies
+  the take-back to the orders with ``U_ANCHOR < p_informed``, which with ``flow.p_follow`` > 0 are followers,
+  not the informed ones (docs/market-calibration.md, "The informed orders' accounting").
 * **Impact of market orders** (a propagator with an exponential kernel decaying to a permanent part): a market
   order of ``v`` lots and sign ``eps`` moves the efficient price by ``eps * I(v) * (perm + (1 - perm) *
   exp(-decay * (t - t_order)))`` ticks, ``I(v) = impact_ticks * (v / impact_ref_lots) ** impact_exponent``.
