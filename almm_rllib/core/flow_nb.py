@@ -408,7 +408,9 @@ def market_side_nb(ms, d, t):
 def informed_order_nb(ms, d):
     """Whether a background market order with draws ``d`` is informed: the branch of ``_choose_side_nb`` that
     trades on ``F_INFO_SUM``, ``U_ANCHOR`` in ``[p_follow, p_follow + p_informed)`` (the followers' share comes
-    first). The one rule for both the side and the Kyle accounting of its impact (``F_INFO_ADV``)."""
+    first). The side rule's test of "informed"; the Kyle take-back of the impact (``F_INFO_ADV``, in
+    ``market_nb``) should use it too and does not yet (a known defect, docs/market-calibration.md, "The informed
+    orders' accounting")."""
     u = d[U_ANCHOR] - ms.p[P_P_FOLLOW]
     return u >= 0.0 and u < ms.p[P_P_INFORMED]
 
