@@ -485,8 +485,7 @@ def test_informed_orders_are_the_side_rule_branch_that_reads_the_signal():
     """``flow_nb.informed_order_nb`` names the orders the side rule makes informed: ``U_ANCHOR`` in
     ``[p_follow, p_follow + p_informed)`` (the followers' share comes first). A state that tells the branches
     apart: the last order sold and the coming move is up, so an informed order buys and a follower sells (and
-    the other way round). (The Kyle take-back in ``market_nb`` does not use this rule yet: a known defect, see
-    docs/market-calibration.md, "The informed orders' accounting".)"""
+    the other way round)."""
     from almm_rllib.core.flow_nb import informed_order_nb, market_side_nb
     from almm_rllib.core.schema import BUY, SELL
 
@@ -509,6 +508,91 @@ def test_informed_orders_are_the_side_rule_branch_that_reads_the_signal():
             if u < p_fol:
                 assert side != informed_side and not flags[k], u
         assert np.array_equal(flags, (grid >= p_fol) & (grid < p_fol + p_inf))
+
+
+def _takeback_sim(informed_takeback, follower_takeback, p_fol=0.45, p_inf=0.3):
+    fm = {"informed_takeback": informed_takeback, "follower_takeback": follower_takeback}
+    flow = {"p_follow": p_fol, "p_informed": p_inf, "p_metaorder": 0.1}
+    sim = MarketSimulator(
+        MarketConfig.preset(DEFAULT_PRESET, {"flow": flow, "formation": fm}), n_agents=0, seed=3
+    )
+    sim.run_background(60, 1.0)
+    return sim
+
+
+@pytest.mark.parametrize(("ti", "tf"), [(0.0, 2 / 3), (1.0, 0.0), (0.5, 0.25), (1.0, 1.0), (0.0, 0.0)])
+def test_the_takeback_bands_are_the_stated_shares_of_followers_and_informed_orders(ti, tf):
+    """``flow_nb.takeback_order_nb``: an order's permanent impact is taken back when its ``U_ANCHOR`` is in the
+    first ``follower_takeback`` of the followers' band ``[0, p_follow)`` or the first ``informed_takeback`` of
+    the informed band ``[p_follow, p_follow + p_informed)`` (``informed_order_nb``); never for the metaorder
+    children and the leaning orders above."""
+    from almm_rllib.core.flow_nb import informed_order_nb, takeback_order_nb
+
+    p_fol, p_inf = 0.45, 0.3
+    ms = _takeback_sim(ti, tf, p_fol, p_inf).state
+    grid = (np.arange(8000) + 0.5) / 8000
+    got = np.zeros(grid.size, bool)
+    informed = np.zeros(grid.size, bool)
+    for k, u in enumerate(grid):
+        d = np.zeros(mk.N_DRAWS)
+        d[mk.U_ANCHOR] = u
+        got[k] = takeback_order_nb(ms, d)
+        informed[k] = informed_order_nb(ms, d)
+    want = (grid < tf * p_fol) | (informed & (grid - p_fol < ti * p_inf))
+    assert np.array_equal(got, want)
+    assert got.mean() == pytest.approx(tf * p_fol + ti * p_inf, abs=2 / grid.size)
+
+
+def test_the_default_takeback_is_the_rule_the_amzn_preset_was_fitted_with():
+    """The AMZN preset's shares (informed 0, followers 2/3) take back exactly the orders with ``U_ANCHOR <
+    p_informed`` (0.3 < ``p_follow`` = 0.45): the rule the kernel applied, under the name of Kyle's accounting,
+    when the preset was fitted and every figure of the report and the README was measured
+    (docs/market-calibration.md, "The take-back, made explicit"). 2/3 * 0.45 is 0.3 to the last bit."""
+    from almm_rllib.core.flow_nb import takeback_order_nb
+
+    cfg = MarketConfig.preset(DEFAULT_PRESET)
+    fm, fl = cfg.formation, cfg.flow
+    assert (fm.informed_takeback, fl.p_informed, fl.p_follow) == (0.0, 0.3, 0.45)
+    assert fm.follower_takeback * fl.p_follow == fl.p_informed
+    ms = MarketSimulator(cfg, n_agents=0, seed=3).state
+    rng = np.random.default_rng(0)
+    us = np.concatenate([rng.random(20_000), np.nextafter(0.3, [0.0, 1.0]), [0.3, 0.45]])
+    for u in us:
+        d = np.zeros(mk.N_DRAWS)
+        d[mk.U_ANCHOR] = u
+        assert takeback_order_nb(ms, d) == (u < fl.p_informed), u
+
+
+@pytest.mark.parametrize(("ti", "tf"), [(1.0, 0.0), (0.0, 1.0)])
+def test_a_taken_back_impact_leaves_the_efficient_price_at_rate_one_over_info_lead(ti, tf):
+    """A background market order's permanent move of the efficient price (square-root part + sweep) goes into
+    ``F_INFO_ADV`` exactly when ``takeback_order_nb`` says so, and one step of ``dt`` then takes
+    ``dt / info_lead`` of it back out of ``F_FAIR``."""
+    from almm_rllib.core.flow_nb import takeback_order_nb
+    from almm_rllib.core.price_nb import advance_fair_nb
+
+    sim = _takeback_sim(ti, tf)
+    ms = sim.state
+    rng = np.random.default_rng(5)
+    lead = sim.config.formation.info_lead
+    seen = {True: 0, False: 0}
+    for u in rng.random(200):
+        sim.run_background(1, 1.0)  # a fresh book state around the price for each order
+        d = rng.random(mk.N_DRAWS)
+        d[mk.U_ANCHOR] = u
+        ms.bg_draws[0] = d
+        ms.ev["time"][0] = sim.time
+        fair0, adv0 = ms.f[mk.F_FAIR], ms.f[mk.F_INFO_ADV]
+        back = takeback_order_nb(ms, d)
+        mk._bg_market_event_nb(ms, 0, 0)
+        moved = ms.f[mk.F_FAIR] - fair0  # of a price near 22,270 ticks: a few 1e-12 of rounding
+        assert ms.f[mk.F_INFO_ADV] - adv0 == pytest.approx(moved if back else 0.0, abs=1e-8), u
+        seen[bool(back)] += moved != 0.0
+    assert seen[True] > 10 and seen[False] > 10, seen
+    adv = ms.f[mk.F_INFO_ADV]
+    assert adv != 0.0
+    advance_fair_nb(ms, 2.0, ms.i[mk.I_REGIME])
+    assert ms.f[mk.F_INFO_ADV] == pytest.approx(adv * (1.0 - 2.0 / lead), rel=1e-12)
 
 
 @pytest.mark.parametrize("regime", ["low", "medium", "high"])
@@ -621,6 +705,8 @@ def test_env_config_takes_a_market_preset():
         ({"flow": {"hawkes_decay": 0.0}}, "flow.hawkes_decay must be > 0"),
         ({"formation": {"impact_exponent": 1.5}}, "formation.impact_exponent must be in (0, 1]"),
         ({"formation": {"permanent_share": -0.1}}, "formation.permanent_share must be in [0, 1]"),
+        ({"formation": {"informed_takeback": 1.5}}, "formation.informed_takeback must be in [0, 1]"),
+        ({"formation": {"follower_takeback": -0.2}}, "formation.follower_takeback must be in [0, 1]"),
         ({"formation": {"transient_halflife": 0}}, "formation.transient_halflife must be finite and > 0"),
         ({"formation": {"info_lead": 0.0}}, "formation.info_lead must be > 0 when flow.p_informed > 0"),
         ({"formation": {"impact_ticks": -1}}, "formation.impact_ticks must be finite and >= 0"),

@@ -8,7 +8,7 @@ ticks and lots for the rule-based strategies). ``FIT``: the probe's fill rates a
 ``A exp(-k d)``; ``SCORES``: the chosen candidates on the calibration seeds; ``GRID``: every candidate.
 """
 
-MARKET_FINGERPRINT = "sha256:fea72d6920e6c58b"
+MARKET_FINGERPRINT = "sha256:d9a60e24596e1ae2"
 
 CALIBRATION = {
     "market": "order-book market: $222.7, tick 0.01, lot 100 shares, relative volatility per sqrt(s) by regime (low 7.169e-05, medium 9.374e-05, high 0.0001323)",
@@ -23,8 +23,8 @@ CALIBRATION = {
     },
     "seeds": "1000000-1000023",
     "objective": "mean per-episode sharpe (metrics.md) over the calibration seeds; admissible when at most 0.02 of the steps had an action outside the env's box",
-    "date": "2026-11-30",
-    "wall_s": 82.3,
+    "date": "2026-12-01",
+    "wall_s": 56.7,
 }
 
 FIT = {

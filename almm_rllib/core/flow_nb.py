@@ -66,6 +66,8 @@ from .market_state_nb import (
     P_SIZE_SIGMA,
     P_STALE_MARGIN,
     P_STALE_RATE,
+    P_TAKEBACK_FOL,
+    P_TAKEBACK_INF,
     P_WALK_BEYOND,
     R_CANCEL_MULT,
     R_LIMIT_MULT,
@@ -408,11 +410,23 @@ def market_side_nb(ms, d, t):
 def informed_order_nb(ms, d):
     """Whether a background market order with draws ``d`` is informed: the branch of ``_choose_side_nb`` that
     trades on ``F_INFO_SUM``, ``U_ANCHOR`` in ``[p_follow, p_follow + p_informed)`` (the followers' share comes
-    first). The side rule's test of "informed"; the Kyle take-back of the impact (``F_INFO_ADV``, in
-    ``market_nb``) should use it too and does not yet (a known defect, docs/market-calibration.md, "The informed
-    orders' accounting")."""
+    first). The side rule's test of "informed", and the band ``takeback_order_nb`` reads."""
     u = d[U_ANCHOR] - ms.p[P_P_FOLLOW]
     return u >= 0.0 and u < ms.p[P_P_INFORMED]
+
+
+@numba.njit(**NJIT_INLINE)
+def takeback_order_nb(ms, d):
+    """Whether the permanent impact of a background market order with draws ``d`` leaves the efficient price
+    again at rate ``1 / info_lead`` (``F_INFO_ADV``, ``price_nb``): the first ``formation.follower_takeback``
+    of the followers' band of ``U_ANCHOR`` (``[0, p_follow)``) and the first ``formation.informed_takeback`` of
+    the informed band (``[p_follow, p_follow + p_informed)``, ``informed_order_nb``). By the order's uniform,
+    the same one the side rule reads, so no draw is added."""
+    u = d[U_ANCHOR]
+    p_fol = ms.p[P_P_FOLLOW]
+    if u < p_fol:
+        return u < ms.p[P_TAKEBACK_FOL] * p_fol
+    return informed_order_nb(ms, d) and u - p_fol < ms.p[P_TAKEBACK_INF] * ms.p[P_P_INFORMED]
 
 
 @numba.njit(**NJIT_INLINE)

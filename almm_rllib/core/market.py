@@ -127,6 +127,8 @@ def _params(cfg: MarketConfig) -> np.ndarray:
     p[mk.P_IMP_DECAY] = math.log(2.0) / fm.transient_halflife
     p[mk.P_INFO_LEAD] = fm.info_lead
     p[mk.P_WALK_GAP] = -1.0 if fm.walk_gap_ticks is None else fm.walk_gap_ticks
+    p[mk.P_TAKEBACK_INF] = fm.informed_takeback
+    p[mk.P_TAKEBACK_FOL] = fm.follower_takeback
     p[mk.P_HAWKES_N] = fl.hawkes_branching
     p[mk.P_HAWKES_BETA] = fl.hawkes_decay
     p[mk.P_P_INFORMED] = fl.p_informed

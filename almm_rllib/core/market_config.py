@@ -341,6 +341,21 @@ class FormationConfig(Config):
     """Seconds by which the informed traders (``flow.p_informed``) know the latent diffusion's increments before
     they reach the efficient price (0 = no informed signal; the diffusion applies at once). The warm-up should
     last at least this long so that the signal starts in its steady state."""
+    informed_takeback: float = 0.0
+    """Share of the informed market orders (``flow.p_informed``) whose permanent impact (square-root part and
+    sweep move) leaves the efficient price again as the information they traded on arrives, at rate
+    ``1 / info_lead``, in [0, 1]. 1 is Kyle's accounting: informed trading brings the coming move forward and
+    adds nothing to it, so the price's long-run variance is the diffusion's plus the uninformed orders' impact.
+    0 (the AMZN preset): the informed orders' impact stays, on top of the move they anticipated; their signal
+    then predicts the price beyond their own impact. Which orders: by the order's own uniform, so a share, not a
+    fraction of every order's impact (docs/market-calibration.md, "The take-back, made explicit")."""
+    follower_takeback: float = 0.6666666666666666
+    """Share of the follower market orders (``flow.p_follow``, herding: they repeat the last order's side and
+    know nothing) whose permanent impact leaves the efficient price at the same rate ``1 / info_lead``, in
+    [0, 1]: for them the take-back is a slow transient part, which keeps the followers' short sign memory from
+    trending the price. The AMZN preset's 2/3 is the rule its every figure was fitted and measured with (the
+    first ``p_informed`` = 0.3 of the uniform, which the side rule gives to followers since ``p_follow`` = 0.45
+    comes first). With ``info_lead`` = 0 nothing is taken back."""
     walk_gap_ticks: float | None = 4.0
     """A sweep is information: after a market order (background or an agent's) whose deepest execution was at
     price ``P``, the efficient price (permanent + transient + the agents' temporary impact) is moved, permanently,
@@ -363,11 +378,9 @@ class FormationConfig(Config):
         for f in ("impact_ref_lots", "transient_halflife"):
             x = getattr(self, f)
             check(math.isfinite(x) and x > 0, f, f"must be finite and > 0, got {x}")
-        check(
-            0 <= self.permanent_share <= 1,
-            "permanent_share",
-            f"must be in [0, 1], got {self.permanent_share}",
-        )
+        for f in ("permanent_share", "informed_takeback", "follower_takeback"):
+            x = getattr(self, f)
+            check(0 <= x <= 1, f, f"must be in [0, 1], got {x}")
         if self.walk_gap_ticks is not None:
             g = self.walk_gap_ticks
             check(math.isfinite(g) and g >= 0, "walk_gap_ticks", f"must be None or finite and >= 0, got {g}")

@@ -40,6 +40,7 @@ from .flow_nb import (
     market_size_nb,
     requote_price_nb,
     size_lots_nb,
+    takeback_order_nb,
 )
 from .market_state_nb import *  # noqa: F403  (re-export: the state layout is part of the kernel's interface)
 from .market_state_nb import (
@@ -68,7 +69,6 @@ from .market_state_nb import (
     MARKET_ERR_EVENTS_FULL,
     MARKET_ERR_RNG,
     O_SIZE,
-    P_P_INFORMED,
     P_P_REFILL,
     P_P_REQUOTE,
     P_SIZE_MODEL,
@@ -282,13 +282,9 @@ def _bg_market_event_nb(ms, x, nfill):
     sign = 1.0 if side == BUY else -1.0
     perm = market_order_impact_nb(ms, t, sign, qty)
     perm += walk_floor_nb(ms, t, sign, deepest)
-    # KNOWN DEFECT, kept because the shipped presets are fitted to it: the impact taken back as the information
-    # arrives (Kyle) should be the informed orders' (``informed_order_nb``: U_ANCHOR in [p_follow, p_follow +
-    # p_informed)), but this rule, written before flow.p_follow existed, takes the first p_informed of the
-    # uniform: with followers on, those are followers, and the informed orders' impact stays on top of the
-    # information. Fixing it changes the default market and needs a new preset (docs/market-calibration.md,
-    # "The informed orders' accounting"; branch kyle-fix).
-    if d[U_ANCHOR] < ms.p[P_P_INFORMED]:
+    # the share of followers and informed orders whose impact leaves as the information arrives (Kyle for the
+    # informed; formation.informed_takeback, formation.follower_takeback)
+    if takeback_order_nb(ms, d):
         ms.f[F_INFO_ADV] += perm
     if status == STATUS_FILL_BUFFER_FULL or nfill2 == nfill:
         return status, nfill2

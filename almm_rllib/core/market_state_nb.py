@@ -26,9 +26,7 @@ F_TRANS = 5  #: transient part of the market orders' impact on the efficient pri
 F_INFO_SUM = 6  #: latent Brownian increments drawn but not yet in the efficient price (the informed signal)
 F_HAWKES = 7  #: excess intensity of market-order arrivals over the baseline, per second (Hawkes)
 F_TRANS_T = 8  #: time F_TRANS was last brought up to date, seconds
-F_INFO_ADV = (
-    9  #: permanent impact of informed orders not yet offset by the information they anticipated, ticks
-)
+F_INFO_ADV = 9  #: permanent impact being taken back at rate 1 / info_lead (formation.*_takeback), ticks
 F_LAST_SIGN = (
     10  #: side of the last background market order (+1 buy, -1 sell, 0 none yet; kept when p_follow > 0)
 )
@@ -112,7 +110,11 @@ P_RQ_DIST_P = 59  #: geometric success probability of a requote's distance
 P_STALE_RATE = 60  #: extra cancellation hazard per tick a background quote is stale (flow.cancel_stale_rate)
 P_STALE_MARGIN = 61  #: ticks from the fair price inside which a background quote counts as stale
 P_WALK_BEYOND = 62  #: 1: an order that may walk takes the background's best volume plus its drawn size
-P_SIZE = 63
+P_TAKEBACK_INF = (
+    63  #: share of informed market orders whose permanent impact leaves as the information arrives
+)
+P_TAKEBACK_FOL = 64  #: share of follower market orders whose permanent impact leaves at the same rate
+P_SIZE = 65
 
 # per-regime table columns (MarketState.reg)
 R_VOL = 0

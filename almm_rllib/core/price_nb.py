@@ -10,13 +10,13 @@ and 2 of :mod:`market_nb`, and the price side of item 6).
   With ``formation.info_lead`` > 0 each step's Brownian increment is drawn ``info_lead`` seconds before it
   reaches the efficient price (kept in ``MarketState.info``, applied with the regime's volatility in force when
   it arrives, so a pinned regime's volatility is exactly the configured one). The increments drawn but not yet
-  applied are what the informed traders know: their sum ``F_INFO_SUM`` is the coming move. An informed order's
-  permanent impact brings part of that move forward; it is kept in ``F_INFO_ADV`` and taken back out of the
-  price at rate ``1 / info_lead`` as the information itself arrives (Kyle: informed trading incorporates the
-  information early, it does not add to it), so the price's variance over long horizons stays the latent
-  diffusion's plus the uninformed orders' impact. Jumps are not anticipated. Known defect: ``market_nb`` applies
-  the take-back to the orders with ``U_ANCHOR < p_informed``, which with ``flow.p_follow`` > 0 are followers,
-  not the informed ones (docs/market-calibration.md, "The informed orders' accounting").
+  applied are what the informed traders know: their sum ``F_INFO_SUM`` is the coming move. The permanent
+  impact of a stated share of the informed orders (``formation.informed_takeback``; 1 is Kyle's accounting:
+  informed trading brings the information forward, it does not add to it) and of the followers
+  (``formation.follower_takeback``: a slow transient part for orders that know nothing) is kept in
+  ``F_INFO_ADV`` and taken back out of the price at rate ``1 / info_lead`` (which orders:
+  ``flow_nb.takeback_order_nb``). The AMZN preset takes back none of the informed orders' impact and 2/3 of
+  the followers' (docs/market-calibration.md, "The take-back, made explicit"). Jumps are not anticipated.
 * **Impact of market orders** (a propagator with an exponential kernel decaying to a permanent part): a market
   order of ``v`` lots and sign ``eps`` moves the efficient price by ``eps * I(v) * (perm + (1 - perm) *
   exp(-decay * (t - t_order)))`` ticks, ``I(v) = impact_ticks * (v / impact_ref_lots) ** impact_exponent``.
