@@ -108,6 +108,8 @@ def test_calibrate_market_on_a_small_window_writes_a_preset_that_loads(tmp_path,
             "300",
             "--base",
             DEFAULT_PRESET,
+            "--fit-seeds",
+            "2",
             "--set",
             "flow.walk_beyond_best=true",
             "--out",
@@ -136,11 +138,28 @@ def test_calibrate_market_on_a_small_window_writes_a_preset_that_loads(tmp_path,
     assert "--ticker AMZN --name amzn_test --seed 7 --seconds 300 --budget 2 --rounds 2" in fit["command"]
     # a value set on the starting preset is kept (not a fitted key), recorded and in the command line
     assert cfg.flow.walk_beyond_best is True and fit["start_overrides"] == ["flow.walk_beyond_best=true"]
-    assert fit["command"].endswith("--set flow.walk_beyond_best=true --out " + str(out))
+    assert fit["command"].endswith("--fit-seeds 2 --set flow.walk_beyond_best=true --out " + str(out))
+    assert fit["fit_seeds"] == 2 and "averaged over 2 seeds" in fit["moments"]["objective"]
     assert fit["moments"]["evaluations"] <= 2 and math.isfinite(fit["moments"]["objective_value"])
     assert len(cfg.regimes.diffusion_scale) == cfg.n_regimes
     assert all(0 < s <= 1 for s in cfg.regimes.diffusion_scale)
     assert fit["data"]["message_file"].endswith("AMZN_2012-06-21_34200000_57600000_message_1.csv")
+
+
+def test_the_moments_objective_over_seeds_is_the_mean_of_the_one_seed_objectives():
+    """``--fit-seeds N``: the moments stage scores a market by the mean over seeds ``seed .. seed + N - 1`` of
+    the objective and of the failing rows (one simulated day carries that day's noise)."""
+    from almm_rllib.data.lobster import read_lobster
+    from almm_rllib.results.microstructure import lobster_day, microstructure_stats
+
+    real = microstructure_stats(lobster_day(read_lobster(*mf.find_lobster_pair(LOBSTER, "AMZN"))))
+    market = MarketConfig().to_dict()
+    one = [mf.market_objective(real, market, 600.0, s) for s in (3, 4, 5)]
+    obj, fails = mf.market_objective(real, market, 600.0, 3, n_seeds=3)
+    assert obj == pytest.approx(np.mean([o for o, _ in one]), rel=1e-12)
+    assert fails == pytest.approx(np.mean([f for _, f in one]), rel=1e-12)
+    assert len({o for o, _ in one}) == 3  # the seeds are different days
+    assert mf.market_objective(real, market, 600.0, 4) == one[1]
 
 
 def _refused(capsys, tmp_path, *args) -> str:
@@ -178,6 +197,22 @@ def test_missing_folder_unknown_ticker_and_corrupt_file_are_clear_errors(tmp_pat
     assert "flow.p_walk must be a probability in [0, 1]" in err
     err = _refused(capsys, tmp_path, "--lobster", str(day), "--ticker", "AMZN", "--base", "nope")
     assert "--base 'nope' is not a known market preset" in err and "generic_large_tick" in err
+    with pytest.raises(SystemExit) as exit_:  # refused by the parser, before anything runs
+        cli_main(
+            [
+                "calibrate-market",
+                "--lobster",
+                str(LOBSTER),
+                "--ticker",
+                "AMZN",
+                "--name",
+                "x",
+                "--fit-seeds",
+                "0",
+            ]
+        )
+    assert exit_.value.code == 2
+    assert "argument --fit-seeds: must be an integer >= 1, got 0" in capsys.readouterr().err
 
 
 def test_write_preset_replaces_atomically(tmp_path):

@@ -17,7 +17,9 @@ Three stages, each recorded in the preset file it writes (``core/presets/NAME.js
    minimising :func:`objective`: the mean over the rows of :func:`~almm_rllib.results.microstructure.compare`
    of ``((sim - real) / band half-width) ** 2`` (capped at ``CAP`` per row so one row does not decide), i.e.
    weights from the tolerance bands. Every evaluation simulates the same ``--seconds`` with the same ``--seed``
-   (common random numbers), so the objective is a deterministic function of the parameters.
+   (common random numbers), so the objective is a deterministic function of the parameters. With
+   ``--fit-seeds N`` it is the mean over seeds ``seed .. seed + N - 1``: one simulated day's rows carry that
+   day's noise (the failing rows of the AMZN preset range from 0 to 7 over seeds), which a one-seed fit learns.
 3. **Volatility scaling** (:func:`fit_diffusion_scale`): market orders move the price on top of the latent
    diffusion, so each regime's ``diffusion_scale`` is set (two secant steps per regime, pinned regime, same
    seed) so that the mid's realised volatility at 10-s sampling is the configured one.
@@ -263,12 +265,20 @@ def _headroom_row(real: dict, impact_only: dict):
     )
 
 
-def market_objective(real: dict, market: dict, seconds: float, seed: int) -> tuple[float, int]:
+def market_objective(
+    real: dict, market: dict, seconds: float, seed: int, n_seeds: int = 1
+) -> tuple[float, float]:
     """:func:`objective` of ``market`` (a full mapping): ``seconds`` simulated with ``seed``, and half as long
-    with the diffusion almost off for the headroom row."""
-    return objective(
-        real, sim_stats(market, seconds, seed), sim_stats(_impact_only(market), seconds / 2, seed)
-    )
+    with the diffusion almost off for the headroom row; with ``n_seeds`` > 1, the mean of the objective and of
+    the failing rows over seeds ``seed .. seed + n_seeds - 1``."""
+    objs, fails = [], []
+    for s in range(seed, seed + n_seeds):
+        o, f = objective(real, sim_stats(market, seconds, s), sim_stats(_impact_only(market), seconds / 2, s))
+        objs.append(o)
+        fails.append(f)
+    if n_seeds == 1:
+        return objs[0], fails[0]
+    return float(np.mean(objs)), float(np.mean(fails))
 
 
 def objective(real: dict, sim: dict, impact_only: dict | None = None) -> tuple[float, int]:
@@ -305,6 +315,7 @@ def fit_moments(
     seconds: float,
     seed: int,
     budget: int,
+    n_seeds: int = 1,
     params=FIT_PARAMS,
     log: Callable[[str], None] = print,
 ) -> dict:
@@ -325,9 +336,9 @@ def fit_moments(
             except ConfigError:  # e.g. p_informed + p_metaorder >= 1: out of the feasible set
                 cache[key] = (math.inf, -1)
                 return cache[key]
-            cache[key] = market_objective(real, mk, seconds, seed)
+            cache[key] = market_objective(real, mk, seconds, seed, n_seeds)
             trace.append({**vals, "objective": cache[key][0], "fails": cache[key][1]})
-            log(f"  [{len(cache):3d}] objective {cache[key][0]:.3f}, {cache[key][1]} rows fail: {vals}")
+            log(f"  [{len(cache):3d}] objective {cache[key][0]:.3f}, {cache[key][1]:g} rows fail: {vals}")
         return cache[key]
 
     best = f(x)
@@ -441,6 +452,7 @@ def calibrate_market(
     seconds: float = 7200.0,
     budget: int = 150,
     rounds: int = 2,
+    fit_seeds: int = 1,
     vol_seconds: float = 12000.0,
     window_s: float | None = None,
     base: str | None = None,
@@ -461,6 +473,8 @@ def calibrate_market(
         raise CalibrationError(f"--name {name!r}: a preset name is letters, digits and underscores")
     if not (seconds >= 120 and vol_seconds >= 120 and 1 <= rounds <= budget):
         raise CalibrationError("--seconds and --vol-seconds must be >= 120 and 1 <= --rounds <= --budget")
+    if not (isinstance(fit_seeds, int) and fit_seeds >= 1):
+        raise CalibrationError(f"--fit-seeds must be an integer >= 1, got {fit_seeds!r}")
     t0 = time.perf_counter()
     start = base or (name if name in PRESETS else None)
     if start is not None and start not in PRESETS:
@@ -487,15 +501,16 @@ def calibrate_market(
         market = with_values(market, {"regimes.diffusion_scale": scales})
         scales_trace.append(scales)
         n = budget // rounds + (budget % rounds if rnd == rounds else 0)
-        log(f"round {rnd}/{rounds}, stage 2: moments, {n} simulations of {seconds:g} s, seed {seed}")
-        mom = fit_moments(real, market, seconds=seconds, seed=seed, budget=n, log=log)
+        seeds = f"seed {seed}" if fit_seeds == 1 else f"seeds {seed}-{seed + fit_seeds - 1}"
+        log(f"round {rnd}/{rounds}, stage 2: moments, {n} evaluations of {seconds:g} s, {seeds}")
+        mom = fit_moments(real, market, seconds=seconds, seed=seed, budget=n, n_seeds=fit_seeds, log=log)
         market = with_values(market, mom["values"])
         moments.append({k: v for k, v in mom.items() if k != "trace"})
     log(f"final stage 3: diffusion scale per regime ({vol_seconds:g} s each, seed {seed})")
     scales, vol_checks = fit_diffusion_scale(market, seconds=vol_seconds, seed=seed, log=log)
     market = with_values(market, {"regimes.diffusion_scale": scales})
     MarketConfig.from_dict(market, source="calibrate-market")  # the result is a valid market
-    final_obj, final_fails = market_objective(real, market, seconds, seed)
+    final_obj, final_fails = market_objective(real, market, seconds, seed, fit_seeds)
     doc = {
         "name": name,
         "description": f"Fitted to the LOBSTER day {data.message_path.name} by almm calibrate-market.",
@@ -506,6 +521,7 @@ def calibrate_market(
             "window_s": window_s,
             "seed": seed,
             "seconds_per_simulation": seconds,
+            "fit_seeds": fit_seeds,
             "budget": budget,
             "base_preset": start,
             "start_overrides": list(overrides or []),
@@ -513,7 +529,8 @@ def calibrate_market(
             "moments": {
                 "fitted": [k for k, *_ in FIT_PARAMS],
                 "values": mom["values"],
-                "objective": "mean over compare() rows and the 10-s volatility (+-10%) of min(16, ((sim - band centre) / band half-width)^2)",
+                "objective": "mean over compare() rows and the 10-s volatility (+-10%) of min(16, ((sim - band centre) / band half-width)^2)"
+                + ("" if fit_seeds == 1 else f", averaged over {fit_seeds} seeds; rows failing: their mean"),
                 "start_objective": moments[0]["start_objective"],
                 "objective_value": mom["objective"],
                 "rows_failing": mom["fails"],
@@ -534,7 +551,7 @@ def calibrate_market(
     }
     path = write_preset(out_dir, name, doc)
     log(
-        f"wrote {path}: objective {mom['start_objective']:.3f} -> {final_obj:.3f}, {final_fails} rows fail, "
+        f"wrote {path}: objective {mom['start_objective']:.3f} -> {final_obj:.3f}, {final_fails:g} rows fail, "
         f"{doc['fit']['wall_seconds']:.0f} s"
     )
     return path
@@ -557,6 +574,7 @@ def _command_line(args) -> str:
         "vol_seconds",
         "window",
         "base",
+        "fit_seeds",
     )
     parts = ["almm calibrate-market"]
     for k in opts:
@@ -586,6 +604,7 @@ def _cmd_calibrate_market(args) -> int:
             seconds=args.seconds,
             budget=args.budget,
             rounds=args.rounds,
+            fit_seeds=args.fit_seeds,
             vol_seconds=args.vol_seconds,
             window_s=args.window,
             base=args.base,
@@ -619,6 +638,12 @@ def add_calibrate_market_parser(sub):
     p.add_argument("--window", type=positive_number, default=None, help="use the day's first N seconds only")
     p.add_argument(
         "--base", default=None, help="preset to start from (default: NAME if known, else the default)"
+    )
+    p.add_argument(
+        "--fit-seeds",
+        type=positive_int,
+        default=1,
+        help="the moments objective is the mean over this many seeds from --seed (default 1)",
     )
     add_set_option(
         p, "set a market key on the starting preset before fitting (repeatable), e.g. flow.p_walk=0.05"
