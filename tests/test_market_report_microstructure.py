@@ -155,6 +155,59 @@ def test_a_known_gap_fails_with_its_measured_cause(amzn):
     assert ms.format_failures(ms.compare(amzn, amzn)) == ""
 
 
+def test_the_verdicts_are_repeated_over_simulated_days(tmp_path):
+    """``robustness_days`` (``almm market-report --days``): the comparison is run again on seeds ``seed ..
+    seed + N - 1`` at the report's length; the first day is the table's own run (same failing count), each
+    row's count of failing days is at most N and at least 1 for the table's failing rows, and the text and the
+    page say it, with each failing row's count beside its cause."""
+    _need_data()
+    n = 3
+    path = mr.market_report(
+        MarketConfig(),
+        seconds=1500.0,
+        pinned_seconds=300.0,
+        burn_in_seconds=60.0,
+        seed=3,
+        out_dir=tmp_path,
+        compare_lobster=DATA,
+        robustness_days=n,
+    )
+    st = json.loads((path.parent / mr.STATS_FILE).read_text(encoding="utf-8"))
+    sec = st["microstructure"]
+    rb = sec["robustness"]
+    assert rb["seeds"] == [3, 4, 5] and len(rb["fails_per_seed"]) == n
+    assert rb["fails_per_seed"][0] == sec["n_fail"]  # the first day is the table's
+    assert rb["mean_fails"] == pytest.approx(np.mean(rb["fails_per_seed"]))
+    assert rb["at_most_one"] == sum(f <= 1 for f in rb["fails_per_seed"])
+    assert sum(rb["row_fails"].values()) == sum(rb["fails_per_seed"])
+    assert all(1 <= k <= n for k in rb["row_fails"].values())
+    names = {r["name"] for r in sec["rows"]}
+    assert set(rb["row_fails"]) <= names
+    for r in comparison.failing(sec):
+        assert rb["row_fails"][r["name"]] >= 1
+    text = mr.format_summary(st)
+    assert f"Over {n} simulated days (seeds 3-5, the first is the table's)" in text
+    for name, k in rb["row_fails"].items():
+        assert f"  {name}: fails on {k} of {n} days" in text
+    for r in comparison.failing(sec):
+        line = next(x for x in text.splitlines() if x.startswith(f"  - {r['name']}: simulated"))
+        assert line.endswith(f"(fails on {rb['row_fails'][r['name']]} of {n} simulated days)")
+    html_page = path.read_text(encoding="utf-8")
+    assert 'id="robustness"' in html_page and f"Over {n} simulated days" in html_page
+    # off by default in the API, refused when negative
+    with pytest.raises(ValueError, match="robustness_days must be an integer >= 0"):
+        mr.market_report(MarketConfig(), seconds=300.0, out_dir=tmp_path, robustness_days=-1)
+
+
+def test_market_report_days_option_is_checked_by_the_parser(capsys):
+    from almm_rllib.cli import main as cli_main
+
+    with pytest.raises(SystemExit) as exit_:
+        cli_main(["market-report", "--days", "-2", "--no-lobster"])
+    assert exit_.value.code == 2
+    assert "argument --days: must be an integer >= 0, got -2" in capsys.readouterr().err
+
+
 def test_without_a_real_day_the_section_says_so(amzn):
     sec = comparison.comparison_section(None, amzn)
     assert sec["rows"] == [] and sec["n_total"] == 0

@@ -147,6 +147,17 @@ def positive_int(text: str) -> int:
     return n
 
 
+def nonnegative_int(text: str) -> int:
+    """argparse ``type=``: an integer >= 0 (argparse names the option in its one-line error)."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {n}")
+    return n
+
+
 def check_folder_name(name: str, *, where: str = "--run-name") -> str:
     """A run folder's name: one path component (no ``/``, ``\\``, ``..``, not empty, not hidden), so the run
     lands inside its ``--out`` folder. Returns ``name``; raises ConfigError naming ``where``."""

@@ -1084,6 +1084,7 @@ def seed_robustness(
     config: MarketConfig | None = None,
     seconds: float = SESSION_SECONDS,
     dt: float = 1.0,
+    burn_in_seconds: float = 300.0,
 ) -> dict:
     """:func:`compare` of ``real`` with a simulator run on each of ``seeds``: one seed's verdicts carry the
     sampling noise of a single day (a row whose band is two standard errors wide fails by chance now and then),
@@ -1094,7 +1095,8 @@ def seed_robustness(
         raise ValueError("seed_robustness: give at least one seed")
     per_seed, counts = [], {}
     for seed in seeds:
-        rows = compare(real, microstructure_stats(simulator_day(config, seconds=seconds, seed=seed, dt=dt)))
+        day = simulator_day(config, seconds=seconds, seed=seed, dt=dt, burn_in_seconds=burn_in_seconds)
+        rows = compare(real, microstructure_stats(day))
         failed = [r.name for r in rows if r.verdict == "fail"]
         per_seed.append(len(failed))
         for name in failed:

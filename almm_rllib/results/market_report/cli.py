@@ -50,6 +50,7 @@ def _cmd_market_report(args: argparse.Namespace) -> int:
             seed=args.seed,
             out_dir=args.out,
             compare_lobster=compare,
+            robustness_days=args.days,
         )
     except (ValueError, FileNotFoundError) as e:
         print(f"almm market-report: error: {e}", file=sys.stderr)
@@ -62,6 +63,8 @@ def _cmd_market_report(args: argparse.Namespace) -> int:
 
 def add_market_report_parser(subparsers) -> argparse.ArgumentParser:
     """Add the ``market-report`` subcommand to an ``argparse`` subparsers object."""
+    from almm_rllib.env.overrides import nonnegative_int
+
     p = subparsers.add_parser(
         "market-report",
         help=_cmd_market_report.__doc__,
@@ -82,6 +85,13 @@ def add_market_report_parser(subparsers) -> argparse.ArgumentParser:
     )
     p.add_argument("--dt", type=float, default=1.0, help="step length in seconds (default 1)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--days",
+        type=nonnegative_int,
+        default=16,
+        help="simulated days (seeds SEED..SEED+N-1, each as long as the run) over which the microstructure "
+        "verdicts are repeated, to show how often each statistic fails (default 16; 0: the one day only)",
+    )
     p.add_argument("--out", default="market_report", help="output folder (default ./market_report)")
     p.add_argument(
         "--config", default=None, metavar="FILE.yaml", help="YAML mapping of MarketConfig overrides"

@@ -11,7 +11,10 @@ The section (``market_stats.json`` key ``microstructure``): ``real`` and ``simul
 ``microstructure_stats``; ``real`` is None without LOBSTER data), ``rows`` (one dict per statistic: ``name``,
 ``real``, ``sim``, ``band`` [lo, hi], ``verdict`` pass / fail / n/a, ``why``: the band's rule; the text and the
 page add each failing row's measured cause, :func:`~almm_rllib.results.microstructure.failure_cause`), the
-counts ``n_pass``, ``n_fail``, ``n_na``, ``n_total`` and the ``headline`` "N of M statistics within band".
+counts ``n_pass``, ``n_fail``, ``n_na``, ``n_total`` and the ``headline`` "N of M statistics within band";
+with ``robustness`` (:func:`robustness`), the same comparison over several simulated days: ``seeds``,
+``fails_per_seed``, ``mean_fails``, ``at_most_one`` (days with at most one failing row) and ``row_fails`` (each
+row that failed on some day: on how many).
 """
 
 from __future__ import annotations
@@ -54,6 +57,44 @@ def comparison_section(real: dict | None, sim: dict) -> dict:
     return sec
 
 
+def robustness(
+    real: dict, config: MarketConfig, *, seeds: list[int], seconds: float, dt: float, burn_in_seconds: float
+) -> dict:
+    """:func:`~almm_rllib.results.microstructure.seed_robustness` of the market on ``seeds`` (the report's
+    length, step and burn-in, so the first seed's day is the table's own when it is the report's seed), with
+    the number of days on which at most one row fails."""
+    res = ms.seed_robustness(
+        real, seeds, config=config, seconds=seconds, dt=dt, burn_in_seconds=burn_in_seconds
+    )
+    res["at_most_one"] = sum(f <= 1 for f in res["fails_per_seed"])
+    return res
+
+
+def robustness_lines(sec: dict) -> list[str]:
+    """The robustness of the verdicts as sentences (none without ``robustness``)."""
+    rb = sec.get("robustness")
+    if not rb:
+        return []
+    n, seeds = len(rb["seeds"]), rb["seeds"]
+    span = f"seed {seeds[0]}" if n == 1 else f"seeds {seeds[0]}-{seeds[-1]}"
+    out = [
+        f"Over {n} simulated days ({span}, the first is the table's): failing rows per day "
+        f"{', '.join(str(f) for f in rb['fails_per_seed'])}; mean {rb['mean_fails']:.2f}; at most one on "
+        f"{rb['at_most_one']} of {n} days. One day's verdicts carry its sampling noise: a row that fails on few "
+        "days is near its band's edge, one that fails on most is a gap of the model."
+    ]
+    out += [f"  {name}: fails on {k} of {n} days" for name, k in rb["row_fails"].items()]
+    return out
+
+
+def days_failing(sec: dict, name: str) -> str:
+    """``" (fails on k of N simulated days)"`` for a row, or "" without ``robustness``."""
+    rb = sec.get("robustness")
+    if not rb:
+        return ""
+    return f" (fails on {rb['row_fails'].get(name, 0)} of {len(rb['seeds'])} simulated days)"
+
+
 def real_name(sec: dict) -> str:
     """Short name of the real day (its ticker and date), for column heads."""
     info = (sec.get("real") or {}).get("info") or {}
@@ -86,7 +127,8 @@ def format_comparison(sec: dict) -> str:
     fails = failing(sec)
     if fails:
         out.append("Failing statistics and why:")
-        out += [f"  - {r['name']}: {_why_failed(r)}" for r in fails]
+        out += [f"  - {r['name']}: {_why_failed(r)}{days_failing(sec, r['name'])}" for r in fails]
+    out += robustness_lines(sec)
     return "\n".join(out)
 
 

@@ -7,7 +7,13 @@ import html
 import json
 
 from almm_rllib.results.html import img, table
-from almm_rllib.results.market_report.comparison import failing, headline, real_name
+from almm_rllib.results.market_report.comparison import (
+    days_failing,
+    failing,
+    headline,
+    real_name,
+    robustness_lines,
+)
 from almm_rllib.results.market_report.summary import fmt, summary_rows
 from almm_rllib.results.microstructure import failure_cause
 
@@ -145,10 +151,16 @@ def microstructure_section(stats: dict, figs: dict[str, str] | None = None) -> l
         items = "".join(
             f"<li><b>{html.escape(r['name'])}</b>: simulated {fmt(r['sim'])}, band "
             f"[{fmt(r['band'][0])}, {fmt(r['band'][1])}] around {fmt(r['real'])}. "
-            f"Band rule: {html.escape(r['why'])}. Cause: {html.escape(failure_cause(r['name']))}.</li>"
+            f"Band rule: {html.escape(r['why'])}. Cause: {html.escape(failure_cause(r['name']))}."
+            f"{html.escape(days_failing(sec, r['name']))}</li>"
             for r in fails
         )
         p.append(f"<p>Failing statistics and why:</p><ul>{items}</ul>")
+    rb_lines = robustness_lines(sec)
+    if rb_lines:
+        p.append(f'<p id="robustness">{html.escape(rb_lines[0])}</p>')
+        if len(rb_lines) > 1:
+            p.append("<ul>" + "".join(f"<li>{html.escape(x.strip())}</li>" for x in rb_lines[1:]) + "</ul>")
     head = ["statistic", real_name(sec), "simulated", "band", "verdict", "why"]
     lines = ["<table>", "<tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr>"]
     for r in sec["rows"]:

@@ -12,7 +12,11 @@ import numpy as np
 
 from almm_rllib.results.market_report import figures, page
 from almm_rllib.results.market_report.checks import plausibility_checks
-from almm_rllib.results.market_report.comparison import comparison_section, simulated_microstructure
+from almm_rllib.results.market_report.comparison import (
+    comparison_section,
+    robustness,
+    simulated_microstructure,
+)
 from almm_rllib.results.market_report.real_data import default_lobster_dir, lobster_section
 from almm_rllib.results.market_report.record_stats import fair_stats, market_stats, pinned_summary, valid_rows
 from almm_rllib.results.market_report.simulate import default_seconds, pinned_config, simulate
@@ -60,6 +64,7 @@ def market_report(
     lags: int = 20,
     coarse: int = 10,
     vol_tolerance: float = 0.25,
+    robustness_days: int = 0,
 ) -> Path:
     """Run the background market alone, measure it, and write ``report.html`` and ``market_stats.json``.
 
@@ -82,11 +87,17 @@ def market_report(
         burn_in_seconds: unrecorded run after the simulator's own warm-up, so the book starts in steady state.
         lags: autocorrelation lags; coarse: steps per coarse return; vol_tolerance: the volatility check's
             relative tolerance.
+        robustness_days: with a real day to compare with, also run the comparison on this many simulated days
+            (seeds ``seed`` .. ``seed + robustness_days - 1``, the first being the table's own run) and report
+            how often each statistic fails (``microstructure.robustness``): one simulated day's verdicts
+            carry that day's sampling noise. 0: no such runs.
 
     Returns:
         The path of ``report.html``. Both files are written under temporary names and renamed when complete.
     """
     config, seconds = _checked_args(config, seconds, dt, coarse)
+    if not (isinstance(robustness_days, int) and robustness_days >= 0):
+        raise ValueError(f"robustness_days must be an integer >= 0, got {robustness_days!r}")
     if pinned_seconds is None:
         pinned_seconds = seconds
     rc = config.regimes
@@ -109,6 +120,15 @@ def market_report(
         config, seconds=seconds, dt=dt, seed=seed, burn_in_seconds=burn_in_seconds
     )
     micro = comparison_section(lob_sec.pop("microstructure") if lob_sec else None, micro_sim)
+    if robustness_days > 0 and micro["real"] is not None:
+        micro["robustness"] = robustness(
+            micro["real"],
+            config,
+            seeds=list(range(seed, seed + robustness_days)),
+            seconds=seconds,
+            dt=dt,
+            burn_in_seconds=burn_in_seconds,
+        )
     meta = _meta(config, seed, seconds, pinned_seconds, burn_in_seconds, dt, coarse, lags, switching)
     stats = {
         "meta": meta,
