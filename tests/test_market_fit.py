@@ -110,6 +110,8 @@ def test_calibrate_market_on_a_small_window_writes_a_preset_that_loads(tmp_path,
             DEFAULT_PRESET,
             "--fit-seeds",
             "2",
+            "--vol-seeds",
+            "2",
             "--set",
             "flow.walk_beyond_best=true",
             "--out",
@@ -138,7 +140,10 @@ def test_calibrate_market_on_a_small_window_writes_a_preset_that_loads(tmp_path,
     assert "--ticker AMZN --name amzn_test --seed 7 --seconds 300 --budget 2 --rounds 2" in fit["command"]
     # a value set on the starting preset is kept (not a fitted key), recorded and in the command line
     assert cfg.flow.walk_beyond_best is True and fit["start_overrides"] == ["flow.walk_beyond_best=true"]
-    assert fit["command"].endswith("--fit-seeds 2 --set flow.walk_beyond_best=true --out " + str(out))
+    assert fit["command"].endswith(
+        "--fit-seeds 2 --vol-seeds 2 --set flow.walk_beyond_best=true --out " + str(out)
+    )
+    assert fit["diffusion_scale"]["seeds"] == 2
     assert fit["fit_seeds"] == 2 and "averaged over 2 seeds" in fit["moments"]["objective"]
     assert fit["moments"]["evaluations"] <= 2 and math.isfinite(fit["moments"]["objective_value"])
     assert len(cfg.regimes.diffusion_scale) == cfg.n_regimes
@@ -160,6 +165,26 @@ def test_the_moments_objective_over_seeds_is_the_mean_of_the_one_seed_objectives
     assert fails == pytest.approx(np.mean([f for _, f in one]), rel=1e-12)
     assert len({o for o, _ in one}) == 3  # the seeds are different days
     assert mf.market_objective(real, market, 600.0, 4) == one[1]
+
+
+def test_stage_3_pools_seeds_and_keeps_a_scale_already_within_tolerance():
+    """``--vol-seeds N``: each regime's volatility is the root mean square over N seeds of the one-seed
+    figures; a regime within ``VOL_KEEP`` of its configured volatility keeps its scale, one outside gets a new
+    one (here the default market with its configured volatilities moved by +-30%)."""
+    market = MarketConfig().to_dict()
+    one = [mf.regime_mid_vol(market, "medium", 1200.0, s) for s in (3, 4)]
+    assert mf.pooled_mid_vol(market, "medium", 1200.0, 3, 2) == pytest.approx(
+        math.sqrt(np.mean(np.square(one)))
+    )
+    vols = [mf.pooled_mid_vol(market, r, 1200.0, 3, 2) for r in market["regimes"]["names"]]
+    near = mf.with_values(market, {"regimes.volatility": [v * 1.02 for v in vols]})
+    scales, checks = mf.fit_diffusion_scale(near, seconds=1200.0, seed=3, n_seeds=2, log=lambda _: None)
+    assert scales == list(market["regimes"]["diffusion_scale"]) and all(c["kept"] for c in checks)
+    far = mf.with_values(market, {"regimes.volatility": [vols[0] * 0.7, vols[1] * 1.3, vols[2] * 1.3]})
+    scales, checks = mf.fit_diffusion_scale(far, seconds=1200.0, seed=3, n_seeds=2, log=lambda _: None)
+    assert not any(c.get("kept") for c in checks)
+    assert scales[0] < market["regimes"]["diffusion_scale"][0]  # less volatile wanted: less diffusion
+    assert all(0 < x <= 1 for x in scales)
 
 
 def _refused(capsys, tmp_path, *args) -> str:
