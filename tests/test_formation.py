@@ -543,24 +543,27 @@ def test_the_takeback_bands_are_the_stated_shares_of_followers_and_informed_orde
     assert got.mean() == pytest.approx(tf * p_fol + ti * p_inf, abs=2 / grid.size)
 
 
-def test_the_default_takeback_is_the_rule_the_amzn_preset_was_fitted_with():
-    """The AMZN preset's shares (informed 0, followers 2/3) take back exactly the orders with ``U_ANCHOR <
-    p_informed`` (0.3 < ``p_follow`` = 0.45): the rule the kernel applied, under the name of Kyle's accounting,
-    when the preset was fitted and every figure of the report and the README was measured
-    (docs/market-calibration.md, "The take-back, made explicit"). 2/3 * 0.45 is 0.3 to the last bit."""
+def test_the_default_takeback_is_the_followers_and_two_thirds_of_them_was_the_old_rule():
+    """The AMZN preset's shares (informed 0, followers 1) take back exactly the followers' band ``U_ANCHOR <
+    p_follow``. The preset before it had followers 2/3, which takes back exactly ``U_ANCHOR < p_informed``
+    (0.3 < ``p_follow`` = 0.45): the rule the kernel applied, under the name of Kyle's accounting, when that
+    preset was fitted (docs/market-calibration.md, "The take-back, made explicit"); 2/3 * 0.45 is 0.3 to the
+    last bit, so the old market is reproduced bit for bit by its parameters."""
     from almm_rllib.core.flow_nb import takeback_order_nb
 
     cfg = MarketConfig.preset(DEFAULT_PRESET)
     fm, fl = cfg.formation, cfg.flow
-    assert (fm.informed_takeback, fl.p_informed, fl.p_follow) == (0.0, 0.3, 0.45)
-    assert fm.follower_takeback * fl.p_follow == fl.p_informed
-    ms = MarketSimulator(cfg, n_agents=0, seed=3).state
+    assert (fm.informed_takeback, fm.follower_takeback, fl.p_informed, fl.p_follow) == (0.0, 1.0, 0.3, 0.45)
+    old = MarketConfig.preset(DEFAULT_PRESET, {"formation": {"follower_takeback": 0.6666666666666666}})
+    assert old.formation.follower_takeback * fl.p_follow == fl.p_informed
     rng = np.random.default_rng(0)
-    us = np.concatenate([rng.random(20_000), np.nextafter(0.3, [0.0, 1.0]), [0.3, 0.45]])
-    for u in us:
-        d = np.zeros(mk.N_DRAWS)
-        d[mk.U_ANCHOR] = u
-        assert takeback_order_nb(ms, d) == (u < fl.p_informed), u
+    us = np.concatenate([rng.random(20_000), np.nextafter([0.3, 0.45], [0.0, 0.0]), [0.3, 0.45]])
+    for c, limit in ((cfg, fl.p_follow), (old, fl.p_informed)):
+        ms = MarketSimulator(c, n_agents=0, seed=3).state
+        for u in us:
+            d = np.zeros(mk.N_DRAWS)
+            d[mk.U_ANCHOR] = u
+            assert takeback_order_nb(ms, d) == (u < limit), (u, limit)
 
 
 @pytest.mark.parametrize(("ti", "tf"), [(1.0, 0.0), (0.0, 1.0)])

@@ -199,16 +199,16 @@ class FlowConfig(Config):
     """Share of background market orders that repeat the side of the last background market order (herding,
     an order split over seconds): the short memory of order signs, which decays geometrically with the lag
     (``sign_acf`` at lags 1-5), beside the metaorders' long memory."""
-    p_walk: float = 0.35
+    p_walk: float = 0.045
     """Share of background market orders that may walk the book beyond the opposite best price; the others take
     at most the volume resting at that price (their drawn size capped by it). Real market orders are sized to
     the liquidity at the touch: large price changes come from gaps in the book, rarely from orders larger than
     the best queue (Farmer, Gillemot, Lillo, Mike & Sen 2004). 1 = every order takes its drawn size."""
-    walk_beyond_best: bool = False
+    walk_beyond_best: bool = True
     """How an order of the ``p_walk`` share is sized: False, its drawn size (it walks only when that is larger
-    than the opposite best queue); True, the whole volume at the background's opposite best plus its drawn
-    size, so it always walks, and how far depends on the depth behind the touch, not on the tail of the size
-    distribution."""
+    than the opposite best queue); True (the AMZN preset, whose ``p_walk`` 0.045 is then the day's share of
+    walking orders, 4.5%), the whole volume at the background's opposite best plus its drawn size, so it always
+    walks, and how far depends on the depth behind the touch, not on the tail of the size distribution."""
     p_clear: float = 0.4
     """Share of background market orders that take exactly the whole volume at the opposite best price
     (whatever their drawn size): orders sized to clear the best queue, which make the mid move at once (the
@@ -327,7 +327,7 @@ class FormationConfig(Config):
     ticks in its direction, a share ``permanent_share`` for good and the rest decaying exponentially; informed
     traders see the latent diffusion ``info_lead`` seconds before it reaches the price."""
 
-    impact_ticks: float = 1.0
+    impact_ticks: float = 1.15
     """Total impact of a market order of ``impact_ref_lots`` lots, ticks (0 = market orders move nothing)."""
     impact_exponent: float = 0.5
     """Concavity of impact in size, in (0, 1]: 0.5 is the square-root law."""
@@ -349,13 +349,13 @@ class FormationConfig(Config):
     0 (the AMZN preset): the informed orders' impact stays, on top of the move they anticipated; their signal
     then predicts the price beyond their own impact. Which orders: by the order's own uniform, so a share, not a
     fraction of every order's impact (docs/market-calibration.md, "The take-back, made explicit")."""
-    follower_takeback: float = 0.6666666666666666
+    follower_takeback: float = 1.0
     """Share of the follower market orders (``flow.p_follow``, herding: they repeat the last order's side and
     know nothing) whose permanent impact leaves the efficient price at the same rate ``1 / info_lead``, in
     [0, 1]: for them the take-back is a slow transient part, which keeps the followers' short sign memory from
-    trending the price. The AMZN preset's 2/3 is the rule its every figure was fitted and measured with (the
-    first ``p_informed`` = 0.3 of the uniform, which the side rule gives to followers since ``p_follow`` = 0.45
-    comes first). With ``info_lead`` = 0 nothing is taken back."""
+    trending the price. The AMZN preset takes back all of it (1); the preset before it had 2/3, the first
+    ``p_informed`` = 0.3 of the uniform, which the side rule gives to followers since ``p_follow`` = 0.45 comes
+    first, the rule the kernel applied by accident. With ``info_lead`` = 0 nothing is taken back."""
     walk_gap_ticks: float | None = 4.0
     """A sweep is information: after a market order (background or an agent's) whose deepest execution was at
     price ``P``, the efficient price (permanent + transient + the agents' temporary impact) is moved, permanently,
@@ -479,6 +479,7 @@ class MarketConfig(Config):
     """Background flow run at reset before the episode starts, so the book is in its steady state."""
     regimes: RegimeConfig = dataclasses.field(
         default_factory=lambda: RegimeConfig(
+            limit_rate_mult=(1.0, 1.2, 1.6),
             market_rate_mult=(0.7, 1.0, 1.4),
             cancel_rate_mult=(0.6, 1.0, 1.4),
             diffusion_scale=(0.841, 0.5098, 0.8073),

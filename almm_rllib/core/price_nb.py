@@ -15,7 +15,7 @@ and 2 of :mod:`market_nb`, and the price side of item 6).
   informed trading brings the information forward, it does not add to it) and of the followers
   (``formation.follower_takeback``: a slow transient part for orders that know nothing) is kept in
   ``F_INFO_ADV`` and taken back out of the price at rate ``1 / info_lead`` (which orders:
-  ``flow_nb.takeback_order_nb``). The AMZN preset takes back none of the informed orders' impact and 2/3 of
+  ``flow_nb.takeback_order_nb``). The AMZN preset takes back none of the informed orders' impact and all of
   the followers' (docs/market-calibration.md, "The take-back, made explicit"). Jumps are not anticipated.
 * **Impact of market orders** (a propagator with an exponential kernel decaying to a permanent part): a market
   order of ``v`` lots and sign ``eps`` moves the efficient price by ``eps * I(v) * (perm + (1 - perm) *

@@ -37,6 +37,7 @@ import dataclasses
 import json
 import math
 import os
+import shlex
 import tempfile
 import time
 from collections.abc import Callable
@@ -82,10 +83,11 @@ VOL_SAMPLING_S = 10.0
 #: Relative band of the mid's volatility in the moments stage's objective.
 VOL_TOL = 0.1
 #: Stage 3 keeps a regime's ``diffusion_scale`` when the mid's volatility measured with it is within this
-#: share of the configured one: at 10-s sampling the diffusion moves the mid little (the book trails the
-#: efficient price), so a secant through two noisy measurements moved scales by tens of percent for a few
-#: percent of volatility (docs/market-calibration.md, "Stage 3 pooled over seeds").
-VOL_KEEP = 0.07
+#: share of the configured one (the per-regime test's 10%, less the ~1.5% noise of a 40-seed pool): at 10-s
+#: sampling the diffusion moves the mid little (the book trails the efficient price), so a secant through two
+#: noisy measurements moved scales by tens of percent for a few percent of volatility, and not always the
+#: right way (docs/market-calibration.md, "A new preset, measured over 144 days").
+VOL_KEEP = 0.09
 #: Headroom row of the moments stage: with the latent diffusion almost off (``diffusion_scale`` =
 #: ``HEADROOM_SCALE``), the mid's volatility must stay below this share of the day's, so that stage 3 can
 #: reach every regime's configured volatility by scaling the diffusion (the impact of the market orders alone
@@ -626,7 +628,9 @@ def _command_line(args) -> str:
                 f"--{k.replace('_', '-')} {v:g}" if isinstance(v, float) else f"--{k.replace('_', '-')} {v}"
             )
     for text in args.overrides:
-        parts.append(f"--set {text}")
+        parts.append(
+            f"--set {shlex.quote(text)}"
+        )  # a list value has spaces: the line must paste into a shell
     if Path(args.out).resolve() != PRESET_DIR:
         parts.append(f"--out {args.out}")
     return " ".join(parts)
