@@ -43,7 +43,8 @@ def test_spaces_and_ids_come_from_the_schema():
 
 def test_observation_decodes_to_the_env_state():
     """The kernel encodes with the schema's indices and scales; decode_observation undoes them exactly."""
-    env = MarketMakingGymEnv({**SMALL, "inventory_limit_lots": 7})
+    # 300 s: the inventory feature needs fills, and a random quote on the AMZN preset may wait a minute for one
+    env = MarketMakingGymEnv({**SMALL, "episode_seconds": 300.0, "inventory_limit_lots": 7})
     core = env.core
     obs, info = env.reset(seed=3)
 
@@ -68,7 +69,7 @@ def test_observation_decodes_to_the_env_state():
     assert d.spread_ticks == pytest.approx(ba - bb, rel=1e-6)
     rng = np.random.default_rng(0)
     seen_inv = set()
-    for _ in range(40):
+    for _ in range(300):
         a = rng.uniform(env.action_space.low, env.action_space.high).astype(np.float32)
         a[A.ACT_BID_OFFSET] = a[A.ACT_ASK_OFFSET] = rng.uniform(-1.0, 2.0)
         obs, _, _, done, info = env.step(a)
