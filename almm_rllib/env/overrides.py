@@ -136,26 +136,25 @@ def parse_params(text: str, *, where: str) -> dict[str, Any]:
     return params
 
 
-def positive_int(text: str) -> int:
-    """argparse ``type=``: an integer >= 1 (argparse names the option in its one-line error)."""
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {n}")
-    return n
+def _int_at_least(lo: int, name: str):
+    """argparse ``type=``: an integer >= ``lo`` (argparse names the option in its one-line error)."""
+
+    def parse(text: str) -> int:
+        try:
+            n = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {lo}, got {text!r}") from None
+        if n < lo:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {lo}, got {n}")
+        return n
+
+    parse.__name__ = parse.__qualname__ = name
+    parse.__doc__ = f"argparse ``type=``: an integer >= {lo}."
+    return parse
 
 
-def nonnegative_int(text: str) -> int:
-    """argparse ``type=``: an integer >= 0 (argparse names the option in its one-line error)."""
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}") from None
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {n}")
-    return n
+positive_int = _int_at_least(1, "positive_int")
+nonnegative_int = _int_at_least(0, "nonnegative_int")
 
 
 def check_folder_name(name: str, *, where: str = "--run-name") -> str:
