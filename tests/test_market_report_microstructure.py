@@ -55,9 +55,9 @@ def amzn() -> dict:
     return ms.microstructure_stats(ms.lobster_day(read_lobster(mpath, opath)))
 
 
-def test_report_shows_every_statistic_beside_amzn_with_its_verdict(tmp_path):
-    _need_data()
-    path = mr.market_report(
+def _short_report(tmp_path, **kw) -> pathlib.Path:
+    """A 1,500-s report of the default market on seed 3 beside the LOBSTER day (short pinned runs)."""
+    return mr.market_report(
         MarketConfig(),
         seconds=1500.0,
         pinned_seconds=300.0,
@@ -65,7 +65,13 @@ def test_report_shows_every_statistic_beside_amzn_with_its_verdict(tmp_path):
         seed=3,
         out_dir=tmp_path,
         compare_lobster=DATA,
+        **kw,
     )
+
+
+def test_report_shows_every_statistic_beside_amzn_with_its_verdict(tmp_path):
+    _need_data()
+    path = _short_report(tmp_path)
     st = json.loads((path.parent / mr.STATS_FILE).read_text(encoding="utf-8"))
     sec = st["microstructure"]
     assert "microstructure" not in st["lobster"]  # stored once, in the section
@@ -156,27 +162,20 @@ def test_a_known_gap_fails_with_its_measured_cause(amzn):
 
 
 def test_the_verdicts_are_repeated_over_simulated_days(tmp_path):
-    """``robustness_days`` (``almm market-report --days``): the comparison is run again on seeds ``seed ..
-    seed + N - 1`` at the report's length; the first day is the table's own run (same failing count), each
-    row's count of failing days is at most N and at least 1 for the table's failing rows, and the text and the
-    page say it, with each failing row's count beside its cause."""
+    """``robustness_days`` (``almm market-report --days``): the comparison over seeds ``seed .. seed + N - 1``
+    at the report's length; the first day is the table's own run, reused (the same failing count as the table,
+    and as that day simulated afresh), each row's count of failing days is at most N and at least 1 for the
+    table's failing rows, and the text and the page say it, with each failing row's count beside its cause."""
     _need_data()
     n = 3
-    path = mr.market_report(
-        MarketConfig(),
-        seconds=1500.0,
-        pinned_seconds=300.0,
-        burn_in_seconds=60.0,
-        seed=3,
-        out_dir=tmp_path,
-        compare_lobster=DATA,
-        robustness_days=n,
-    )
+    path = _short_report(tmp_path, robustness_days=n)
     st = json.loads((path.parent / mr.STATS_FILE).read_text(encoding="utf-8"))
     sec = st["microstructure"]
     rb = sec["robustness"]
     assert rb["seeds"] == [3, 4, 5] and len(rb["fails_per_seed"]) == n
     assert rb["fails_per_seed"][0] == sec["n_fail"]  # the first day is the table's
+    afresh = ms.seed_robustness(sec["real"], [3], config=MarketConfig(), seconds=1500.0, burn_in_seconds=60.0)
+    assert afresh["fails_per_seed"] == rb["fails_per_seed"][:1]
     assert rb["mean_fails"] == pytest.approx(np.mean(rb["fails_per_seed"]))
     assert rb["at_most_one"] == sum(f <= 1 for f in rb["fails_per_seed"])
     assert sum(rb["row_fails"].values()) == sum(rb["fails_per_seed"])

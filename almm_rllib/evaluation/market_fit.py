@@ -402,6 +402,11 @@ def regime_mid_vol(market: dict, regime: str, seconds: float, seed: int, samplin
     return float(np.diff(np.log(mid)).std(ddof=1) / math.sqrt(sampling))
 
 
+def _seeds_label(seed: int, n: int) -> str:
+    """``"seed 7"`` or ``"seeds 7-46"``: the consecutive seeds from ``seed`` a stage uses, for its log line."""
+    return f"seed {seed}" if n == 1 else f"seeds {seed}-{seed + n - 1}"
+
+
 def pooled_mid_vol(market: dict, regime: str, seconds: float, seed: int, n_seeds: int = 1) -> float:
     """:func:`regime_mid_vol` pooled over seeds ``seed .. seed + n_seeds - 1`` (root mean square: the
     volatility of all their changes together)."""
@@ -513,7 +518,6 @@ def calibrate_market(
     for opt, n in (("--fit-seeds", fit_seeds), ("--vol-seeds", vol_seeds)):
         if not (isinstance(n, int) and n >= 1):
             raise CalibrationError(f"{opt} must be an integer >= 1, got {n!r}")
-    vseeds = f"seed {seed}" if vol_seeds == 1 else f"seeds {seed}-{seed + vol_seeds - 1}"
     t0 = time.perf_counter()
     start = base or (name if name in PRESETS else None)
     if start is not None and start not in PRESETS:
@@ -533,19 +537,23 @@ def calibrate_market(
     log(f"stage 1, direct estimates: {direct['applied']}")
     moments, scales_trace = [], []
     for rnd in range(1, rounds + 1):
-        log(f"round {rnd}/{rounds}, stage 3: diffusion scale per regime ({vol_seconds:g} s each, {vseeds})")
+        log(
+            f"round {rnd}/{rounds}, stage 3: diffusion scale per regime ({vol_seconds:g} s each, {_seeds_label(seed, vol_seeds)})"
+        )
         scales, vol_checks = fit_diffusion_scale(
             market, seconds=vol_seconds, seed=seed, n_seeds=vol_seeds, log=log
         )
         market = with_values(market, {"regimes.diffusion_scale": scales})
         scales_trace.append(scales)
         n = budget // rounds + (budget % rounds if rnd == rounds else 0)
-        seeds = f"seed {seed}" if fit_seeds == 1 else f"seeds {seed}-{seed + fit_seeds - 1}"
+        seeds = _seeds_label(seed, fit_seeds)
         log(f"round {rnd}/{rounds}, stage 2: moments, {n} evaluations of {seconds:g} s, {seeds}")
         mom = fit_moments(real, market, seconds=seconds, seed=seed, budget=n, n_seeds=fit_seeds, log=log)
         market = with_values(market, mom["values"])
         moments.append({k: v for k, v in mom.items() if k != "trace"})
-    log(f"final stage 3: diffusion scale per regime ({vol_seconds:g} s each, {vseeds})")
+    log(
+        f"final stage 3: diffusion scale per regime ({vol_seconds:g} s each, {_seeds_label(seed, vol_seeds)})"
+    )
     scales, vol_checks = fit_diffusion_scale(
         market, seconds=vol_seconds, seed=seed, n_seeds=vol_seeds, log=log
     )
@@ -628,9 +636,8 @@ def _command_line(args) -> str:
                 f"--{k.replace('_', '-')} {v:g}" if isinstance(v, float) else f"--{k.replace('_', '-')} {v}"
             )
     for text in args.overrides:
-        parts.append(
-            f"--set {shlex.quote(text)}"
-        )  # a list value has spaces: the line must paste into a shell
+        # a list value has spaces: quoted, so that the line pastes into a shell
+        parts.append(f"--set {shlex.quote(text)}")
     if Path(args.out).resolve() != PRESET_DIR:
         parts.append(f"--out {args.out}")
     return " ".join(parts)

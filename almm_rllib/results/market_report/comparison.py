@@ -12,7 +12,8 @@ The section (``market_stats.json`` key ``microstructure``): ``real`` and ``simul
 ``real``, ``sim``, ``band`` [lo, hi], ``verdict`` pass / fail / n/a, ``why``: the band's rule; the text and the
 page add each failing row's measured cause, :func:`~almm_rllib.results.microstructure.failure_cause`), the
 counts ``n_pass``, ``n_fail``, ``n_na``, ``n_total`` and the ``headline`` "N of M statistics within band";
-with ``robustness`` (:func:`robustness`), the same comparison over several simulated days: ``seeds``,
+with ``robustness`` (:func:`~almm_rllib.results.microstructure.seed_robustness`), the same comparison over
+several simulated days: ``seeds``,
 ``fails_per_seed``, ``mean_fails``, ``at_most_one`` (days with at most one failing row) and ``row_fails`` (each
 row that failed on some day: on how many).
 """
@@ -55,19 +56,6 @@ def comparison_section(real: dict | None, sim: dict) -> dict:
     }
     sec["headline"] = headline(sec)
     return sec
-
-
-def robustness(
-    real: dict, config: MarketConfig, *, seeds: list[int], seconds: float, dt: float, burn_in_seconds: float
-) -> dict:
-    """:func:`~almm_rllib.results.microstructure.seed_robustness` of the market on ``seeds`` (the report's
-    length, step and burn-in, so the first seed's day is the table's own when it is the report's seed), with
-    the number of days on which at most one row fails."""
-    res = ms.seed_robustness(
-        real, seeds, config=config, seconds=seconds, dt=dt, burn_in_seconds=burn_in_seconds
-    )
-    res["at_most_one"] = sum(f <= 1 for f in res["fails_per_seed"])
-    return res
 
 
 def robustness_lines(sec: dict) -> list[str]:

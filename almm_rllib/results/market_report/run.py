@@ -12,15 +12,12 @@ import numpy as np
 
 from almm_rllib.results.market_report import figures, page
 from almm_rllib.results.market_report.checks import plausibility_checks
-from almm_rllib.results.market_report.comparison import (
-    comparison_section,
-    robustness,
-    simulated_microstructure,
-)
+from almm_rllib.results.market_report.comparison import comparison_section, simulated_microstructure
 from almm_rllib.results.market_report.real_data import default_lobster_dir, lobster_section
 from almm_rllib.results.market_report.record_stats import fair_stats, market_stats, pinned_summary, valid_rows
 from almm_rllib.results.market_report.simulate import default_seconds, pinned_config, simulate
 from almm_rllib.results.market_report.summary import mean_order_lots, summary_rows
+from almm_rllib.results.microstructure import seed_robustness
 
 if TYPE_CHECKING:
     from almm_rllib.core.market_config import MarketConfig
@@ -121,13 +118,14 @@ def market_report(
     )
     micro = comparison_section(lob_sec.pop("microstructure") if lob_sec else None, micro_sim)
     if robustness_days > 0 and micro["real"] is not None:
-        micro["robustness"] = robustness(
+        micro["robustness"] = seed_robustness(
             micro["real"],
-            config,
-            seeds=list(range(seed, seed + robustness_days)),
+            list(range(seed, seed + robustness_days)),
+            config=config,
             seconds=seconds,
             dt=dt,
             burn_in_seconds=burn_in_seconds,
+            known={seed: micro_sim},  # the table's own day, not simulated again
         )
     meta = _meta(config, seed, seconds, pinned_seconds, burn_in_seconds, dt, coarse, lags, switching)
     stats = {
