@@ -9,8 +9,9 @@
 * Ctrl-C (SIGINT) and SIGTERM stop the run at once: the workers ignore SIGINT (the terminal sends it to the
   whole process group; the parent decides), and leaving the ``with`` block with an exception *terminates* the
   workers instead of waiting for their running chunks (``ProcessPoolExecutor.shutdown`` would wait: 54 s on
-  600 seeds). :func:`sigterm_as_interrupt` makes SIGTERM raise ``KeyboardInterrupt`` in the parent while the
-  pool runs, so both signals take the same path.
+  600 seeds), and the process can exit right after, even when a worker was ended halfway through sending its
+  result (:meth:`WorkerPool.terminate`). :func:`sigterm_as_interrupt` makes SIGTERM raise
+  ``KeyboardInterrupt`` in the parent while the pool runs, so both signals take the same path.
 
 The start method is ``fork`` when this process has loaded neither torch nor Ray (workers inherit the imported
 modules and compiled kernels) and ``spawn`` otherwise (forking a process that runs OpenMP or Ray threads can
@@ -100,7 +101,9 @@ class WorkerPool:
     def terminate(self, grace_s: float = 1.0) -> None:
         """Cancel what is queued and end every worker now: SIGTERM, then SIGKILL after ``grace_s``."""
         procs = list((getattr(self.executor, "_processes", None) or {}).values())
-        thread = getattr(self.executor, "_executor_manager_thread", None)  # shutdown() forgets it
+        # shutdown() forgets these
+        thread = getattr(self.executor, "_executor_manager_thread", None)
+        results = getattr(self.executor, "_result_queue", None)
         self.executor.shutdown(wait=False, cancel_futures=True)
         for p in procs:
             with contextlib.suppress(Exception):
@@ -112,6 +115,15 @@ class WorkerPool:
                 if p.is_alive():
                     p.kill()
                     p.join(1.0)
+        # A worker ended while it was sending a result (a chunk's steps: ~0.6 MB, written to the pipe in pieces)
+        # leaves the pool's manager thread blocked reading the rest of that message, and the interpreter's exit
+        # hook joins that thread: the process never exits. This process holds the last write end of the result
+        # pipe once the workers are gone; closing it ends the read (EOF), the thread takes the pool as broken
+        # and ends. Nothing in this process writes to that pipe.
+        writer = getattr(results, "_writer", None)
+        if writer is not None:
+            with contextlib.suppress(OSError):
+                writer.close()
         # concurrent.futures' exit hook wakes the pool's manager thread through a pipe that the killed workers'
         # shutdown may have broken or closed by then (an "Exception ignored ... BrokenPipeError / Bad file
         # descriptor" traceback at exit, seen under load): keep the wake-up, without the traceback
