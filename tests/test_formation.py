@@ -14,7 +14,7 @@ from scipy import stats
 
 from almm_rllib.core import market_nb as mk
 from almm_rllib.core.config import ConfigError
-from almm_rllib.core.hawkes_nb import hawkes_times_nb
+from almm_rllib.core.hawkes_nb import hawkes2_times_nb, hawkes_times_nb
 from almm_rllib.core.market import MarketSimulator
 from almm_rllib.core.market_config import DEFAULT_PRESET, PRESETS, MarketConfig
 from almm_rllib.core.price_nb import propagator_path_nb
@@ -68,6 +68,85 @@ def test_hawkes_arrivals_pass_the_time_rescaling_test():
     assert stats.kstest(comp, "expon").pvalue > 0.01
     counts = np.bincount((t // 10).astype(int))
     assert counts.var() / counts.mean() > 1.5  # clustered, unlike Poisson (1)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_two_kernel_hawkes_excesses_match_the_sums_over_arrivals(seed):
+    """Each kernel's excess just before every arrival, and at the horizon, is its own sum over the past
+    arrivals (the reference run once per kernel on the same arrival times)."""
+    rng = np.random.default_rng(50 + seed)
+    mu = rng.uniform(0.1, 2.0)
+    n1, n2 = rng.uniform(0.0, 0.6), rng.uniform(0.05, 0.3)
+    b1, b2 = rng.uniform(2.0, 10.0), rng.uniform(0.02, 0.5)
+    e0 = rng.uniform(0.0, 2.0, size=2)
+    times = np.zeros(5000)
+    before = np.zeros((5000, 2))
+    k, end1, end2 = hawkes2_times_nb(
+        mu, n1 * b1, b1, n2 * b2, b2, 100.0, e0, rng.random(60_000), times, before
+    )
+    assert 5 < k < len(times)
+    t = list(times[:k])
+    np.testing.assert_allclose(before[:k, 0], ref.hawkes_excess_before_ref(t, e0[0], n1 * b1, b1), rtol=1e-9)
+    np.testing.assert_allclose(before[:k, 1], ref.hawkes_excess_before_ref(t, e0[1], n2 * b2, b2), rtol=1e-9)
+    assert end1 == pytest.approx(
+        ref.hawkes_intensity_ref(100.0, t, 0.0, n1 * b1, b1) + e0[0] * math.exp(-b1 * 100.0), rel=1e-9
+    )
+    assert end2 == pytest.approx(
+        ref.hawkes_intensity_ref(100.0, t, 0.0, n2 * b2, b2) + e0[1] * math.exp(-b2 * 100.0), rel=1e-9
+    )
+
+
+def test_two_kernel_hawkes_arrivals_pass_the_time_rescaling_test():
+    """The two-kernel process's compensator increments between arrivals are i.i.d. Exp(1) (so taking the
+    earliest of three first arrivals is exact), its mean rate is mu / (1 - n1 - n2), and its Fano factor keeps
+    growing past the fast kernel's time scale, unlike one kernel of the same total branching."""
+    rng = np.random.default_rng(8)
+    mu, n1, b1, n2, b2, horizon = 0.3, 0.5, 5.0, 0.25, 0.05, 40_000.0
+    cap = 200_000
+    times = np.zeros(cap)
+    before = np.zeros((cap, 2))
+    k, _, _ = hawkes2_times_nb(
+        mu, n1 * b1, b1, n2 * b2, b2, horizon, np.zeros(2), rng.random(4 * cap), times, before
+    )
+    t = times[:k]
+    assert k < cap
+    rate = mu / (1 - n1 - n2)
+    assert abs(k / horizon - rate) < 6 * math.sqrt(k) / horizon / (1 - n1 - n2)
+    gaps = np.diff(t)
+    comp = mu * gaps
+    for j, (n, b) in enumerate(((n1, b1), (n2, b2))):
+        comp += (before[:-1, j] + n * b)[: k - 1] / b * (1 - np.exp(-b * gaps))
+    sums = [
+        ref.hawkes_compensator_ref(t[j], t[j + 1], list(t[: j + 1]), 0.0, mu, n1 * b1, b1)
+        + ref.hawkes_compensator_ref(t[j], t[j + 1], list(t[: j + 1]), 0.0, 0.0, n2 * b2, b2)
+        for j in (0, 1, 2, 10)
+    ]
+    np.testing.assert_allclose(comp[[0, 1, 2, 10]], sums, rtol=1e-9)
+    assert stats.kstest(comp, "expon").pvalue > 0.01
+
+    def fano(w):
+        c = np.bincount((t // w).astype(int), minlength=int(horizon // w))[: int(horizon // w)]
+        return c.var() / c.mean()
+
+    # the fast kernel alone saturates near 1 / (1 - n1)^2 = 4 within a second; the slow one keeps it growing
+    assert fano(1.0) < 6.0 and fano(60.0) > 2.0 * fano(1.0)
+
+
+def test_one_kernel_market_is_unchanged_by_the_slow_kernel_switch():
+    """hawkes_slow_branching = 0 leaves the market drawing exactly as the one-kernel process (its decay is then
+    never read); > 0 changes the arrivals."""
+    base = MarketConfig().to_dict()
+    base["flow"]["hawkes_slow_branching"] = 0.0
+
+    def record(flow):
+        m = {**base, "flow": {**base["flow"], **flow}}
+        sim = MarketSimulator(MarketConfig.from_dict(m, source="t"), n_agents=0, seed=3)
+        return sim.run_background(200, 1.0, record=True)
+
+    a = record({})
+    np.testing.assert_array_equal(a, record({"hawkes_slow_decay": 0.37}))
+    b = record({"hawkes_branching": 0.6, "hawkes_slow_branching": 0.15, "hawkes_slow_decay": 0.05})
+    assert a.shape != b.shape or not np.array_equal(a, b)
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -706,6 +785,15 @@ def test_env_config_takes_a_market_preset():
         ({"flow": {"metaorder_count": 0}}, "flow.metaorder_count must be >= 1"),
         ({"flow": {"hawkes_branching": 1.0}}, "flow.hawkes_branching must be in [0, 1)"),
         ({"flow": {"hawkes_decay": 0.0}}, "flow.hawkes_decay must be > 0"),
+        (
+            {"flow": {"hawkes_branching": 0.7, "hawkes_slow_branching": 0.3}},
+            "flow.hawkes_slow_branching must be >= 0 and, plus hawkes_branching, < 1",
+        ),
+        (
+            {"flow": {"hawkes_slow_branching": 0.1, "hawkes_slow_decay": 0.0}},
+            "flow.hawkes_slow_decay must be > 0",
+        ),
+        ({"flow": {"hawkes_slow_decay": -1.0}}, "flow.hawkes_slow_decay must be finite and >= 0"),
         ({"formation": {"impact_exponent": 1.5}}, "formation.impact_exponent must be in (0, 1]"),
         ({"formation": {"permanent_share": -0.1}}, "formation.permanent_share must be in [0, 1]"),
         ({"formation": {"informed_takeback": 1.5}}, "formation.informed_takeback must be in [0, 1]"),

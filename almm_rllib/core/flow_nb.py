@@ -14,7 +14,8 @@
   side is chosen on arrival (``market_side_nb``): informed, a metaorder's child, or leaning toward the
   efficient price.
 * **Clustering**: market-order arrivals are a Hawkes process (``flow.hawkes_branching`` > 0, :mod:`hawkes_nb`)
-  of the same mean rate as the Poisson one it replaces.
+  of the same mean rate as the Poisson one it replaces, with a second, slow kernel when
+  ``flow.hawkes_slow_branching`` > 0.
 """
 
 from __future__ import annotations
@@ -23,10 +24,11 @@ import numba
 import numpy as np
 
 from . import book_nb as bk
-from .hawkes_nb import hawkes_after_nb, hawkes_wait_nb
+from .hawkes_nb import hawkes_after_nb, hawkes_wait2_nb, hawkes_wait_nb
 from .market_state_nb import (
     F_FAIR,
     F_HAWKES,
+    F_HAWKES_SLOW,
     F_INFO_SUM,
     F_LAST_MID,
     F_LAST_SIGN,
@@ -44,7 +46,9 @@ from .market_state_nb import (
     P_DIST_MODEL,
     P_DIST_P,
     P_HAWKES_BETA,
+    P_HAWKES_BETA_SLOW,
     P_HAWKES_N,
+    P_HAWKES_N_SLOW,
     P_INFORMED,
     P_INSIDE,
     P_LIMIT_RATE,
@@ -148,7 +152,7 @@ def gen_arrivals_nb(ms, n, t0, dt, r):
             rate = mkt_rate
         if rate <= 0.0:
             continue
-        if stream == 2 and p[P_HAWKES_N] > 0.0:
+        if stream == 2 and (p[P_HAWKES_N] > 0.0 or p[P_HAWKES_N_SLOW] > 0.0):
             n = _gen_hawkes_market_nb(ms, n, t0, dt, rate)
             if n < 0:
                 return -1
@@ -260,27 +264,42 @@ def market_size_nb(ms, d, side):
 
 @numba.njit(**NJIT_INLINE)
 def _gen_hawkes_market_nb(ms, n, t0, dt, rate):
-    """Background market orders over [t0, t0 + dt) as a Hawkes process of mean rate ``rate`` (branching ratio
-    ``P_HAWKES_N``, kernel decay ``P_HAWKES_BETA``; excess intensity carried in ``F_HAWKES``). Returns the new
-    event count or -1 if full."""
-    branching = ms.p[P_HAWKES_N]
-    beta = ms.p[P_HAWKES_BETA]
-    mu = rate * (1.0 - branching)
-    alpha = branching * beta
+    """Background market orders over [t0, t0 + dt) as a Hawkes process of mean rate ``rate``: the fast kernel
+    (branching ratio ``P_HAWKES_N``, decay ``P_HAWKES_BETA``, excess in ``F_HAWKES``) and, when
+    ``P_HAWKES_N_SLOW`` > 0, the slow one (``P_HAWKES_BETA_SLOW``, ``F_HAWKES_SLOW``; a third uniform per
+    candidate, so a one-kernel market draws exactly as before). Returns the new event count or -1 if full."""
+    n1 = ms.p[P_HAWKES_N]
+    beta1 = ms.p[P_HAWKES_BETA]
+    n2 = ms.p[P_HAWKES_N_SLOW]
+    beta2 = ms.p[P_HAWKES_BETA_SLOW]
+    mu = rate * (1.0 - n1 - n2)
+    alpha1 = n1 * beta1
+    alpha2 = n2 * beta2
     cap = ms.ev.shape[0]
-    exc = ms.f[F_HAWKES]
+    e1 = ms.f[F_HAWKES]
+    e2 = ms.f[F_HAWKES_SLOW]
     t = 0.0
     while True:
-        w = hawkes_wait_nb(exc, mu, beta, uni_nb(ms, S_FLOW), uni_nb(ms, S_FLOW))
+        if n2 > 0.0:
+            u1 = uni_nb(ms, S_FLOW)
+            u2 = uni_nb(ms, S_FLOW)
+            w = hawkes_wait2_nb(e1, e2, mu, beta1, beta2, u1, u2, uni_nb(ms, S_FLOW))
+        else:
+            w = hawkes_wait_nb(e1, mu, beta1, uni_nb(ms, S_FLOW), uni_nb(ms, S_FLOW))
         if t + w >= dt:
-            exc *= np.exp(-beta * (dt - t))
+            e1 *= np.exp(-beta1 * (dt - t))
+            if n2 > 0.0:
+                e2 *= np.exp(-beta2 * (dt - t))
             break
         t += w
-        exc = hawkes_after_nb(exc, beta, alpha, w)
+        e1 = hawkes_after_nb(e1, beta1, alpha1, w)
+        if n2 > 0.0:
+            e2 = hawkes_after_nb(e2, beta2, alpha2, w)
         if n >= cap:
             return -1
         n = _push_market_nb(ms, n, t0 + t)
-    ms.f[F_HAWKES] = exc
+    ms.f[F_HAWKES] = e1
+    ms.f[F_HAWKES_SLOW] = e2
     return n
 
 

@@ -131,6 +131,8 @@ def _params(cfg: MarketConfig) -> np.ndarray:
     p[mk.P_TAKEBACK_FOL] = fm.follower_takeback
     p[mk.P_HAWKES_N] = fl.hawkes_branching
     p[mk.P_HAWKES_BETA] = fl.hawkes_decay
+    p[mk.P_HAWKES_N_SLOW] = fl.hawkes_slow_branching
+    p[mk.P_HAWKES_BETA_SLOW] = fl.hawkes_slow_decay
     p[mk.P_P_INFORMED] = fl.p_informed
     p[mk.P_P_META] = fl.p_metaorder
     p[mk.P_META_TAIL] = fl.metaorder_tail

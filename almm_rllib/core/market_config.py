@@ -227,6 +227,12 @@ class FlowConfig(Config):
     number of market orders each one triggers. 0 = Poisson. ``market_rate`` stays the mean rate."""
     hawkes_decay: float = 10.0
     """Decay rate of the Hawkes kernel, per second (the clusters last about 1 / decay)."""
+    hawkes_slow_branching: float = 0.0
+    """Branching ratio of a second, slow Hawkes kernel (0 = one kernel). With it the Fano factor of market-order
+    counts keeps growing from 1-s to 60-s windows, as on a real day, instead of saturating at
+    ``1 / (1 - hawkes_branching) ** 2`` within a second. ``hawkes_branching + hawkes_slow_branching`` < 1."""
+    hawkes_slow_decay: float = 0.1
+    """Decay rate of the slow kernel, per second."""
     p_requote: float = 1.0
     """Probability that a background market order which traded brings, at once, a new background limit order
     on its own side (a buy brings a bid), priced ``requote_distance`` ticks behind the efficient price the order
@@ -251,6 +257,7 @@ class FlowConfig(Config):
             "cancel_stale_rate",
             "informed_slope",
             "hawkes_decay",
+            "hawkes_slow_decay",
         ):
             x = getattr(self, f)
             check(math.isfinite(x) and x >= 0, f, f"must be finite and >= 0, got {x}")
@@ -286,6 +293,16 @@ class FlowConfig(Config):
         )
         if self.hawkes_branching > 0:
             check(self.hawkes_decay > 0, "hawkes_decay", f"must be > 0, got {self.hawkes_decay}")
+        check(
+            self.hawkes_slow_branching >= 0 and self.hawkes_branching + self.hawkes_slow_branching < 1,
+            "hawkes_slow_branching",
+            f"must be >= 0 and, plus hawkes_branching, < 1 (>= 1 explodes), got {self.hawkes_slow_branching} + "
+            f"{self.hawkes_branching}",
+        )
+        if self.hawkes_slow_branching > 0:
+            check(
+                self.hawkes_slow_decay > 0, "hawkes_slow_decay", f"must be > 0, got {self.hawkes_slow_decay}"
+            )
         check(
             self.requote_distance_min >= 0,
             "requote_distance_min",

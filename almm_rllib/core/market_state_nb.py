@@ -30,6 +30,7 @@ F_INFO_ADV = 9  #: permanent impact being taken back at rate 1 / info_lead (form
 F_LAST_SIGN = (
     10  #: side of the last background market order (+1 buy, -1 sell, 0 none yet; kept when p_follow > 0)
 )
+F_HAWKES_SLOW = 11  #: excess intensity of the slow Hawkes kernel (flow.hawkes_slow_branching > 0), per second
 F_SIZE = 16
 
 # int header (MarketState.i)
@@ -114,7 +115,9 @@ P_TAKEBACK_INF = (
     63  #: share of informed market orders whose permanent impact leaves as the information arrives
 )
 P_TAKEBACK_FOL = 64  #: share of follower market orders whose permanent impact leaves at the same rate
-P_SIZE = 65
+P_HAWKES_N_SLOW = 65  #: branching ratio of the slow Hawkes kernel (flow.hawkes_slow_branching; 0: one kernel)
+P_HAWKES_BETA_SLOW = 66  #: decay rate of the slow Hawkes kernel, per second
+P_SIZE = 67
 
 # per-regime table columns (MarketState.reg)
 R_VOL = 0
