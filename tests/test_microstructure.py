@@ -3,6 +3,7 @@ slow per-event reference on random streams, the real AMZN day, and a short simul
 
 from __future__ import annotations
 
+import copy
 import math
 import pathlib
 
@@ -454,14 +455,16 @@ def test_seed_robustness_counts_each_rows_failures_over_seeds(amzn, capsys):
     _, real = amzn
     seeds, secs = [1, 2], 2_000.0
     res = ms.seed_robustness(real, seeds, seconds=secs)
-    direct = [
-        [
-            r.name
-            for r in ms.compare(real, ms.microstructure_stats(ms.simulator_day(seconds=secs, seed=s)))
-            if r.verdict == "fail"
-        ]
-        for s in seeds
-    ]
+    days = [ms.microstructure_stats(ms.simulator_day(seconds=secs, seed=s)) for s in seeds]
+    direct = [[r.name for r in ms.compare(real, d) if r.verdict == "fail"] for d in days]
+    # each row's figure per seed, and the pooled statistics are the days' mean
+    for j, d in enumerate(days):
+        for r in ms.compare(real, d):
+            got = res["row_values"][r.name][j]
+            assert got == r.sim or (math.isnan(got) and math.isnan(r.sim)), r.name
+    assert res["pooled"]["spread"]["mean_ticks"] == pytest.approx(
+        np.mean([d["spread"]["mean_ticks"] for d in days])
+    )
     assert res["fails_per_seed"] == [len(f) for f in direct]
     assert res["mean_fails"] == pytest.approx(np.mean([len(f) for f in direct]))
     for name, k in res["row_fails"].items():
@@ -473,3 +476,40 @@ def test_seed_robustness_counts_each_rows_failures_over_seeds(amzn, capsys):
     assert ms.main(["--lobster", str(DATA), "--tickers", "AMZN", "--seconds", "2000", "--seeds", "1,2"]) == 0
     out = capsys.readouterr().out
     assert "failing rows per seed (1, 2): " + ", ".join(str(x) for x in res["fails_per_seed"]) in out
+    assert "the mean over these 2 days against the real day:" in out
+
+
+def test_pool_stats_is_the_mean_of_the_days_with_the_standard_error_of_a_mean():
+    a = {
+        "name": "simulator seed 1",
+        "info": {"source": "simulator", "seed": 1},
+        "response": {"1": {"hs": 1.0, "hs_se": 0.3, "n": 10}},
+        "response_growth": {"value": 2.0, "se": 0.4},
+        "return_acf": [0.1, float("nan")],
+        "fano": {"1": float("nan")},
+        "flag": True,
+    }
+    b = copy.deepcopy(a)
+    b["response"]["1"].update(hs=3.0, hs_se=0.4, n=30)
+    b["response_growth"].update(value=4.0, se=0.3)
+    b["return_acf"] = [0.3, 0.2]
+    b["info"]["seed"] = 2
+    p = ms.pool_stats([a, b])
+    assert p["response"]["1"]["hs"] == 2.0 and p["response"]["1"]["n"] == 20.0
+    assert p["response"]["1"]["hs_se"] == pytest.approx(0.25)  # sqrt(0.09 + 0.16) / 2
+    assert p["response_growth"] == {"value": 3.0, "se": pytest.approx(0.25)}
+    assert p["return_acf"][0] == pytest.approx(0.2) and p["return_acf"][1] == 0.2  # NaN days left out
+    assert math.isnan(p["fano"]["1"]) and p["flag"] is True
+    assert p["info"] == {"source": "simulator", "seed": 1.5, "days": 2}
+    assert p["name"] == "simulator seed 1 and 1 more days (mean)"
+    one = ms.pool_stats([a])
+    assert one["response"] == a["response"] and one["info"]["days"] == 1 and one["name"] == a["name"]
+    with pytest.raises(ValueError, match="at least one day"):
+        ms.pool_stats([])
+
+
+def test_real_rank_places_the_real_day_among_the_simulated_days():
+    assert ms.real_rank(5.0, [1.0, 2.0, 9.0, 10.0]) == 0.5
+    assert ms.real_rank(0.5, [1.0, 2.0]) == 0.0 and ms.real_rank(3.0, [1.0, 2.0]) == 1.0
+    assert ms.real_rank(2.0, [1.0, 2.0, 3.0, float("nan")]) == 0.5  # a tie counts half; NaN left out
+    assert math.isnan(ms.real_rank(1.0, [float("nan")])) and math.isnan(ms.real_rank(float("nan"), [1.0]))

@@ -86,6 +86,8 @@ __all__ = [
     "main",
     "markouts",
     "microstructure_stats",
+    "pool_stats",
+    "real_rank",
     "record_simulator",
     "response_function",
     "response_growth",
@@ -1036,17 +1038,24 @@ def format_stats(st: dict) -> str:
     return "\n".join(out)
 
 
-def format_rows(rows: list[CompareRow], real_name: str = "real", sim_name: str = "sim") -> str:
-    """The comparison as a plain-text table, with a count of verdicts."""
+def format_rows(
+    rows: list[CompareRow],
+    real_name: str = "real",
+    sim_name: str = "sim",
+    extra: list[tuple[str, list[Any]]] | None = None,
+) -> str:
+    """The comparison as a plain-text table, with a count of verdicts; ``extra``: (head, one value per row)
+    columns put before the band rule."""
+    extra = extra or []
     body = [
-        [r.name, r.real, r.sim, f"[{_fmt(r.band[0], 3)}, {_fmt(r.band[1], 3)}]", r.verdict, r.why]
-        for r in rows
+        [r.name, r.real, r.sim, f"[{_fmt(r.band[0], 3)}, {_fmt(r.band[1], 3)}]", r.verdict]
+        + [col[i] for _, col in extra]
+        + [r.why]
+        for i, r in enumerate(rows)
     ]
     n = {v: sum(r.verdict == v for r in rows) for v in ("pass", "fail", "n/a")}
-    return (
-        _table(["statistic", real_name, sim_name, "band", "verdict", "why"], body)
-        + f"\n{n['pass']} pass, {n['fail']} fail, {n['n/a']} n/a"
-    )
+    head = ["statistic", real_name, sim_name, "band", "verdict", *(h for h, _ in extra), "why"]
+    return _table(head, body) + f"\n{n['pass']} pass, {n['fail']} fail, {n['n/a']} n/a"
 
 
 def failure_cause(name: str) -> str:
@@ -1077,6 +1086,51 @@ def _lobster_pairs(folder: Path, tickers) -> list[tuple[Path, Path]]:
     return pairs
 
 
+def _is_se(key: str) -> bool:
+    return key == "se" or key.endswith("_se")
+
+
+def _pool_leaf(key: str, values: list) -> Any:
+    first = values[0]
+    if isinstance(first, dict):
+        return {k: _pool_leaf(str(k), [v[k] for v in values]) for k in first}
+    if isinstance(first, list | tuple):
+        return [_pool_leaf(key, [v[i] for v in values]) for i in range(len(first))]
+    if isinstance(first, bool) or not isinstance(first, int | float | np.integer | np.floating):
+        return first
+    x = np.array([float(v) for v in values])
+    x = x[np.isfinite(x)]
+    if x.size == 0:
+        return math.nan
+    if _is_se(key):  # standard error of the mean of independent days
+        return float(math.sqrt(np.sum(x * x)) / x.size)
+    return float(np.mean(x))
+
+
+def pool_stats(days: list[dict]) -> dict:
+    """The mean over simulated days of their :func:`microstructure_stats`, in the same layout, so that
+    :func:`compare` judges the simulator's expected figure rather than one day's draw: every number is the mean
+    of the days where it is finite, every standard error (``se``, ``*_se``) that of the mean
+    (``sqrt(sum se^2) / n``), texts are the first day's; ``info["days"]`` is the number of days."""
+    if not days:
+        raise ValueError("pool_stats: give at least one day's statistics")
+    out = _pool_leaf("", list(days))
+    out["info"] = {**out.get("info", {}), "days": len(days)}
+    if len(days) > 1:
+        out["name"] = f"{days[0].get('name', 'simulator')} and {len(days) - 1} more days (mean)"
+    return out
+
+
+def real_rank(real: float, sims: list[float]) -> float:
+    """Where ``real`` falls among the simulated days' figures ``sims``: the share of them below it (ties count
+    half; NaN ones left out). 0 or 1: the real day lies outside every simulated day, a sign that the model
+    misses the statistic even when the band lets it pass. NaN without finite figures."""
+    x = np.array([v for v in sims if v is not None and math.isfinite(v)], dtype=float)
+    if x.size == 0 or real is None or not math.isfinite(real):
+        return math.nan
+    return float((np.sum(x < real) + 0.5 * np.sum(x == real)) / x.size)
+
+
 def seed_robustness(
     real: dict,
     seeds: list[int],
@@ -1091,27 +1145,33 @@ def seed_robustness(
     sampling noise of a single day (a row whose band is two standard errors wide fails by chance now and then),
     so a preset is judged on how often each row fails. ``known``: the :func:`microstructure_stats` of seeds
     already simulated with these settings (not run again). Returns ``{"seeds", "fails_per_seed", "mean_fails",
-    "at_most_one", "row_fails"}``: ``at_most_one`` the seeds with at most one failing row, ``row_fails``
-    mapping each row that failed on some seed to the number of seeds it failed on (most first)."""
+    "at_most_one", "row_fails", "row_values", "pooled"}``: ``at_most_one`` the seeds with at most one failing
+    row, ``row_fails`` mapping each row that failed on some seed to the number of seeds it failed on (most
+    first), ``row_values`` each row's simulated figure per seed, ``pooled`` the days' :func:`pool_stats`."""
     if not seeds:
         raise ValueError("seed_robustness: give at least one seed")
-    per_seed, counts = [], {}
+    per_seed, counts, values, days = [], {}, {}, []
     for seed in seeds:
         stats = (known or {}).get(seed)
         if stats is None:
             day = simulator_day(config, seconds=seconds, seed=seed, dt=dt, burn_in_seconds=burn_in_seconds)
             stats = microstructure_stats(day)
+        days.append(stats)
         rows = compare(real, stats)
         failed = [r.name for r in rows if r.verdict == "fail"]
         per_seed.append(len(failed))
         for name in failed:
             counts[name] = counts.get(name, 0) + 1
+        for r in rows:
+            values.setdefault(r.name, []).append(r.sim)
     return {
         "seeds": list(seeds),
         "fails_per_seed": per_seed,
         "mean_fails": float(np.mean(per_seed)),
         "at_most_one": sum(f <= 1 for f in per_seed),
         "row_fails": dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))),
+        "row_values": values,
+        "pooled": pool_stats(days),
     }
 
 
@@ -1161,7 +1221,12 @@ def main(argv: list[str] | None = None) -> int:
             seeds = [int(x) for x in args.seeds.split(",") if x.strip()]
         except ValueError:
             p.error(f"--seeds must be comma-separated integers, got {args.seeds!r}")
-        print(format_robustness(seed_robustness(real[0], seeds, seconds=args.seconds, dt=args.dt)))
+        rb = seed_robustness(real[0], seeds, seconds=args.seconds, dt=args.dt)
+        print(format_robustness(rb))
+        print(f"\nthe mean over these {len(seeds)} days against the real day:")
+        print(
+            format_rows(compare(real[0], rb["pooled"]), real[0]["info"].get("ticker") or "real", "simulated")
+        )
     elif args.seconds > 0:
         sim = microstructure_stats(simulator_day(seconds=args.seconds, seed=args.seed, dt=args.dt))
         print(format_stats(sim), end="\n\n")

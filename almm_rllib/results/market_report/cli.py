@@ -89,8 +89,9 @@ def add_market_report_parser(subparsers) -> argparse.ArgumentParser:
         "--days",
         type=nonnegative_int,
         default=16,
-        help="simulated days (seeds SEED..SEED+N-1, each as long as the run) over which the microstructure "
-        "verdicts are repeated, to show how often each statistic fails (default 16; 0: the one day only)",
+        help="simulated days (seeds SEED..SEED+N-1, each as long as the run) whose mean the microstructure "
+        "verdicts judge, each row also saying on how many single days it fails (default 16; 0: the report's "
+        "one day judged alone)",
     )
     p.add_argument("--out", default="market_report", help="output folder (default ./market_report)")
     p.add_argument(

@@ -7,15 +7,25 @@ path for the real day (:func:`~almm_rllib.results.microstructure.lobster_day`) a
 :func:`~almm_rllib.results.microstructure.compare`; this module only runs the simulated side, packs the rows
 into the report's JSON and writes them as text. Nothing here computes a statistic.
 
-The section (``market_stats.json`` key ``microstructure``): ``real`` and ``simulated`` (each day's
-``microstructure_stats``; ``real`` is None without LOBSTER data), ``rows`` (one dict per statistic: ``name``,
-``real``, ``sim``, ``band`` [lo, hi], ``verdict`` pass / fail / n/a, ``why``: the band's rule; the text and the
-page add each failing row's measured cause, :func:`~almm_rllib.results.microstructure.failure_cause`), the
-counts ``n_pass``, ``n_fail``, ``n_na``, ``n_total`` and the ``headline`` "N of M statistics within band";
-with ``robustness`` (:func:`~almm_rllib.results.microstructure.seed_robustness`), the same comparison over
-several simulated days: ``seeds``,
-``fails_per_seed``, ``mean_fails``, ``at_most_one`` (days with at most one failing row) and ``row_fails`` (each
-row that failed on some day: on how many).
+The verdicts judge the simulator's expected figure: with ``robustness`` (several simulated days,
+:func:`~almm_rllib.results.microstructure.seed_robustness`) the simulated column is the mean over those days
+(:func:`~almm_rllib.results.microstructure.pool_stats`), because the band is built around one real day and
+already allows for that day's sampling error, and one simulated day would add its own a second time (a row
+near its band's edge then passes or fails by the day drawn). Beside each row: on how many single days it
+fails, and where the real figure falls among the simulated days (``real_rank``: 0 or 1 when it lies outside
+every one of them, a gap of the model that a wide band can hide; the text and the page list those rows).
+
+The section (``market_stats.json`` key ``microstructure``): ``real`` and ``simulated`` (the statistics the
+table compares: the real day's and the simulator's, pooled over the days when there are several), ``first_day``
+(the statistics of the report's own run, seed ``seed``), ``days`` (the simulated days behind the simulated
+column: 1 or the robustness seeds' count), ``rows`` (one dict per statistic: ``name``, ``real``, ``sim``,
+``band`` [lo, hi], ``verdict`` pass / fail / n/a, ``why``: the band's rule; with robustness also
+``days_failing`` and ``real_rank``; the text and the page add each failing row's measured cause,
+:func:`~almm_rllib.results.microstructure.failure_cause`), the counts ``n_pass``, ``n_fail``, ``n_na``,
+``n_total``, ``outside`` (the rows whose real figure lies outside every simulated day) and the ``headline``
+"N of M statistics within band"; ``robustness``: ``seeds``, ``fails_per_seed``, ``mean_fails``,
+``at_most_one`` (days with at most one failing row) and ``row_fails`` (each row that failed on some day: on how
+many).
 """
 
 from __future__ import annotations
@@ -39,23 +49,69 @@ def simulated_microstructure(
     return ms.microstructure_stats(day)
 
 
-def comparison_section(real: dict | None, sim: dict) -> dict:
-    """The report's ``microstructure`` section from the two days' statistics (``real`` None: no rows)."""
-    rows = [] if real is None else [r._asdict() for r in ms.compare(real, sim)]
+def comparison_section(real: dict | None, sim: dict, robustness: dict | None = None) -> dict:
+    """The report's ``microstructure`` section from the real day's statistics and the simulator's (``real``
+    None: no rows): ``sim`` is the report's own day; with ``robustness`` the table compares the mean over its
+    days instead (``robustness["pooled"]``) and each row says on how many days it fails and where the real
+    figure falls among them."""
+    pooled = robustness is not None and "pooled" in robustness
+    table_sim = robustness["pooled"] if pooled else sim
+    rows = [] if real is None else [r._asdict() for r in ms.compare(real, table_sim)]
     for r in rows:
         r["band"] = list(r["band"])
+        if pooled:
+            r["days_failing"] = robustness["row_fails"].get(r["name"], 0)
+            r["real_rank"] = ms.real_rank(r["real"], robustness["row_values"].get(r["name"], []))
     n = {v: sum(r["verdict"] == v for r in rows) for v in VERDICTS}
     sec = {
         "real": real,
-        "simulated": sim,
+        "simulated": table_sim,
+        "first_day": sim,
+        "days": len(robustness["seeds"]) if pooled else 1,
         "rows": rows,
         "n_pass": n["pass"],
         "n_fail": n["fail"],
         "n_na": n["n/a"],
         "n_total": len(rows),
+        "outside": [r["name"] for r in rows if r.get("real_rank") in (0.0, 1.0)],
     }
+    if robustness is not None:
+        sec["robustness"] = {k: v for k, v in robustness.items() if k not in ("pooled", "row_values")}
     sec["headline"] = headline(sec)
     return sec
+
+
+def simulated_label(sec: dict) -> str:
+    """The simulated column's head: one day, or the mean over the robustness days."""
+    rb = sec.get("robustness")
+    if sec.get("days", 1) > 1 and rb:
+        return f"simulated (mean of {sec['days']} days)"
+    return "simulated"
+
+
+def outside_line(sec: dict) -> str:
+    """The rows whose real figure lies outside every simulated day, as a sentence ("" when none or one day)."""
+    if sec.get("days", 1) < 2:
+        return ""
+    names = sec.get("outside") or []
+    if not names:
+        return (
+            f"The real day's figure lies within the range of the {sec['days']} simulated days on every row."
+        )
+    below = [r["name"] for r in sec["rows"] if r["name"] in names and r["real_rank"] == 0.0]
+    above = [n for n in names if n not in below]
+    parts = []
+    if below:
+        parts.append("below every one: " + "; ".join(below))
+    if above:
+        parts.append("above every one: " + "; ".join(above))
+    n_days, n_rows = sec["days"], sum(r.get("real_rank") is not None for r in sec["rows"])
+    return (
+        f"Gaps the bands let through: the real day's figure lies outside all {n_days} simulated days on "
+        f"{len(names)} row{'s' if len(names) > 1 else ''} ({'; '.join(parts)}). A model that matched the real "
+        f"day would put it there by chance on about 2/{n_days + 1} of the rows ({2 * n_rows / (n_days + 1):.1f} "
+        f"of {n_rows}); beyond that, these are statistics the model misses even where the verdict is pass."
+    )
 
 
 def robustness_lines(sec: dict) -> list[str]:
@@ -66,10 +122,10 @@ def robustness_lines(sec: dict) -> list[str]:
     n, seeds = len(rb["seeds"]), rb["seeds"]
     span = f"seed {seeds[0]}" if n == 1 else f"seeds {seeds[0]}-{seeds[-1]}"
     out = [
-        f"Over {n} simulated days ({span}, the first is the table's): failing rows per day "
-        f"{', '.join(str(f) for f in rb['fails_per_seed'])}; mean {rb['mean_fails']:.2f}; at most one on "
-        f"{rb['at_most_one']} of {n} days. One day's verdicts carry its sampling noise: a row that fails on few "
-        "days is near its band's edge, one that fails on most is a gap of the model."
+        f"Judged day by day over the {n} simulated days ({span}; the first is the report's own run): failing "
+        f"rows per day {', '.join(str(f) for f in rb['fails_per_seed'])}; mean {rb['mean_fails']:.2f}; at most "
+        f"one on {rb['at_most_one']} of {n} days. One day's verdicts carry its sampling noise: a row that fails "
+        "on few days is near its band's edge, one that fails on most is a gap of the model."
     ]
     out += [f"  {name}: fails on {k} of {n} days" for name, k in rb["row_fails"].items()]
     return out
@@ -95,7 +151,15 @@ def headline(sec: dict) -> str:
         return "no real day to compare with: the microstructure statistics have no verdict"
     text = f"{sec['n_pass']} of {sec['n_total']} statistics within band"
     text += f" against {real_name(sec)} ({sec['n_fail']} fail"
-    return text + (f", {sec['n_na']} n/a: too little data)" if sec["n_na"] else ")")
+    text += f", {sec['n_na']} n/a: too little data)" if sec["n_na"] else ")"
+    rb = sec.get("robustness")
+    if sec.get("days", 1) > 1 and rb:
+        seeds = rb["seeds"]
+        text += (
+            f", the simulator's figures the mean of {sec['days']} simulated days (seeds {seeds[0]}-{seeds[-1]}; "
+            f"day by day {rb['mean_fails']:.2f} failing rows on average)"
+        )
+    return text
 
 
 def failing(sec: dict) -> list[dict]:
@@ -109,13 +173,26 @@ def format_comparison(sec: dict) -> str:
     out = ["Microstructure vs the real day (issue 15, item 2): " + headline(sec)]
     if sec.get("real") is None:
         return out[0]
-    rows = [ms.CompareRow(**{**r, "band": tuple(_num(b) for b in r["band"])}) for r in sec["rows"]]
+    rows = [
+        ms.CompareRow(
+            **{**{k: r[k] for k in ms.CompareRow._fields}, "band": tuple(_num(b) for b in r["band"])}
+        )
+        for r in sec["rows"]
+    ]
     rows = [r._replace(real=_num(r.real), sim=_num(r.sim)) for r in rows]
-    out.append(ms.format_rows(rows, real_name(sec), "simulated"))
+    extra = []
+    if sec.get("days", 1) > 1 and sec.get("robustness"):
+        extra = [
+            (f"days failing (of {sec['days']})", [r.get("days_failing", 0) for r in sec["rows"]]),
+            ("real's rank", [_num(r.get("real_rank")) for r in sec["rows"]]),
+        ]
+    out.append(ms.format_rows(rows, real_name(sec), simulated_label(sec), extra=extra))
     fails = failing(sec)
     if fails:
         out.append("Failing statistics and why:")
         out += [f"  - {r['name']}: {_why_failed(r)}{days_failing(sec, r['name'])}" for r in fails]
+    if outside_line(sec):
+        out.append(outside_line(sec))
     out += robustness_lines(sec)
     return "\n".join(out)
 

@@ -11,8 +11,10 @@ from almm_rllib.results.market_report.comparison import (
     days_failing,
     failing,
     headline,
+    outside_line,
     real_name,
     robustness_lines,
+    simulated_label,
 )
 from almm_rllib.results.market_report.summary import fmt, summary_rows
 from almm_rllib.results.microstructure import failure_cause
@@ -142,7 +144,10 @@ def microstructure_section(stats: dict, figs: dict[str, str] | None = None) -> l
         "signs, the signature plot and 1-s return autocorrelation, the spread, the depth at the touch and the "
         "clustering of arrivals. Figures are scale-free (half-spreads, ticks, ratios, correlations); each "
         "band is the rule in the last column, widened to two standard errors where the real day is a small "
-        "sample.</p>",
+        "sample. With several simulated days the simulated column is their mean, the simulator's expected "
+        "figure (the band already allows for the real day's sampling error; one simulated day would add its "
+        "own); beside it, on how many single days the row fails and where the real figure falls among the "
+        "simulated days (0 or 1: outside all of them).</p>",
     ]
     if sec.get("real") is None:
         return p
@@ -156,12 +161,17 @@ def microstructure_section(stats: dict, figs: dict[str, str] | None = None) -> l
             for r in fails
         )
         p.append(f"<p>Failing statistics and why:</p><ul>{items}</ul>")
+    if outside_line(sec):
+        p.append(f'<p id="outside">{html.escape(outside_line(sec))}</p>')
     rb_lines = robustness_lines(sec)
     if rb_lines:
         p.append(f'<p id="robustness">{html.escape(rb_lines[0])}</p>')
         if len(rb_lines) > 1:
             p.append("<ul>" + "".join(f"<li>{html.escape(x.strip())}</li>" for x in rb_lines[1:]) + "</ul>")
-    head = ["statistic", real_name(sec), "simulated", "band", "verdict", "why"]
+    per_day = sec.get("days", 1) > 1 and bool(sec.get("robustness"))
+    head = ["statistic", real_name(sec), simulated_label(sec), "band", "verdict"]
+    head += [f"days failing (of {sec['days']})", "real's rank"] if per_day else []
+    head.append("why")
     lines = ["<table>", "<tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr>"]
     for r in sec["rows"]:
         cells = [
@@ -170,10 +180,13 @@ def microstructure_section(stats: dict, figs: dict[str, str] | None = None) -> l
             fmt(r["sim"]),
             f"[{fmt(r['band'][0])}, {fmt(r['band'][1])}]",
             _badge(_VERDICT_BADGE[r["verdict"]]),
-            html.escape(r["why"]),
         ]
+        if per_day:
+            cells += [str(r.get("days_failing", 0)), fmt(r.get("real_rank"))]
         lines.append(
-            '<tr><td class="l">' + "</td><td>".join(cells[:5]) + f'</td><td class="l">{cells[5]}</td></tr>'
+            '<tr><td class="l">'
+            + "</td><td>".join(cells)
+            + f'</td><td class="l">{html.escape(r["why"])}</td></tr>'
         )
     lines.append("</table>")
     p.append("\n".join(lines))

@@ -84,10 +84,11 @@ def market_report(
         burn_in_seconds: unrecorded run after the simulator's own warm-up, so the book starts in steady state.
         lags: autocorrelation lags; coarse: steps per coarse return; vol_tolerance: the volatility check's
             relative tolerance.
-        robustness_days: with a real day to compare with, also run the comparison on this many simulated days
-            (seeds ``seed`` .. ``seed + robustness_days - 1``, the first being the table's own run) and report
-            how often each statistic fails (``microstructure.robustness``): one simulated day's verdicts
-            carry that day's sampling noise. 0: no such runs.
+        robustness_days: with a real day to compare with, run the microstructure comparison on this many
+            simulated days (seeds ``seed`` .. ``seed + robustness_days - 1``, the first being the report's own
+            run): the table's verdicts judge the mean over them (the simulator's expected figure), and each
+            row says on how many single days it fails and where the real figure falls among them
+            (``microstructure.robustness``, :mod:`.comparison`). 0: the report's one day is judged alone.
 
     Returns:
         The path of ``report.html``. Both files are written under temporary names and renamed when complete.
@@ -116,17 +117,19 @@ def market_report(
     micro_sim = simulated_microstructure(
         config, seconds=seconds, dt=dt, seed=seed, burn_in_seconds=burn_in_seconds
     )
-    micro = comparison_section(lob_sec.pop("microstructure") if lob_sec else None, micro_sim)
-    if robustness_days > 0 and micro["real"] is not None:
-        micro["robustness"] = seed_robustness(
-            micro["real"],
+    micro_real = lob_sec.pop("microstructure") if lob_sec else None
+    robustness = None
+    if robustness_days > 0 and micro_real is not None:
+        robustness = seed_robustness(
+            micro_real,
             list(range(seed, seed + robustness_days)),
             config=config,
             seconds=seconds,
             dt=dt,
             burn_in_seconds=burn_in_seconds,
-            known={seed: micro_sim},  # the table's own day, not simulated again
+            known={seed: micro_sim},  # the report's own day, not simulated again
         )
+    micro = comparison_section(micro_real, micro_sim, robustness)
     meta = _meta(config, seed, seconds, pinned_seconds, burn_in_seconds, dt, coarse, lags, switching)
     stats = {
         "meta": meta,
