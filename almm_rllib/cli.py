@@ -8,7 +8,8 @@ Exit codes (every verb):
   or the key and where it came from (argparse's usage errors share the code). ``ALMM_DEBUG=1`` adds the
   traceback;
 * 130: interrupted (Ctrl-C / SIGINT; ``almm train`` prints how to resume). SIGTERM ends a run the same way,
-  with 143.
+  with 143 (``almm evaluate`` stops its workers and leaves no partial result; elsewhere SIGTERM's default
+  action ends the process, which a shell reports as 143).
 """
 
 from __future__ import annotations
@@ -204,20 +205,23 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143  #: 128 + SIGTERM
 
 
 def run_verb(name: str, func, args: argparse.Namespace) -> int:
     """Run one verb with the CLI's one error policy: a refused value (ConfigError, CheckpointError, any
     ValueError), a results folder that cannot be written or read (ResultsError) or a missing file is one
-    line ``almm <verb>: <message>`` on stderr and exit code 2; Ctrl-C is ``almm <verb>: interrupted`` and 130.
+    line ``almm <verb>: <message>`` on stderr and exit code 2; Ctrl-C is ``almm <verb>: interrupted`` and 130,
+    a SIGTERM turned into an interrupt (``evaluation.pool.Terminated``) the same line and 143.
     ``ALMM_DEBUG=1`` re-raises, for the traceback."""
+    from almm_rllib.evaluation.pool import Terminated
     from almm_rllib.results.errors import ResultsError
 
     try:
         return int(func(args) or 0)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
         print(f"almm {name}: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return EXIT_TERMINATED if isinstance(e, Terminated) else EXIT_INTERRUPTED
     except (ValueError, ResultsError, FileNotFoundError) as e:
         if os.environ.get("ALMM_DEBUG"):
             raise

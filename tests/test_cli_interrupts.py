@@ -47,7 +47,7 @@ def test_interrupt_stops_evaluate_and_its_workers_at_once(tmp_path, sig):
     finally:
         kill_all(tree | {proc.pid})
     log = (tmp_path / "run.log").read_text()
-    assert rc == 130, log
+    assert rc == (130 if sig == signal.SIGINT else 143), log  # 128 + the signal, as a shell reports it
     assert took < 3.0, f"took {took:.1f} s to stop"
     assert not left, f"worker processes survived: {left}"
     assert "Traceback" not in log, log

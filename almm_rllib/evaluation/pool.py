@@ -141,16 +141,21 @@ class WorkerPool:
             self.terminate()
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C by :func:`sigterm_as_interrupt` (the CLI exits 143 on it, 130 on Ctrl-C)."""
+
+
 @contextlib.contextmanager
 def sigterm_as_interrupt():
-    """While the block runs (main thread only), SIGTERM raises KeyboardInterrupt, so the caller's cleanup for
-    Ctrl-C also runs for a ``kill``; the previous handler is put back afterwards."""
+    """While the block runs (main thread only), SIGTERM raises :class:`Terminated` (a KeyboardInterrupt), so the
+    caller's cleanup for Ctrl-C also runs for a ``kill``, and the CLI still exits with SIGTERM's own code
+    (143); the previous handler is put back afterwards."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def _raise(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
+        raise Terminated(f"signal {signum}")
 
     previous = signal.signal(signal.SIGTERM, _raise)
     try:
@@ -159,4 +164,4 @@ def sigterm_as_interrupt():
         signal.signal(signal.SIGTERM, previous)
 
 
-__all__ = ["WorkerPool", "die_with_parent", "sigterm_as_interrupt", "start_method"]
+__all__ = ["Terminated", "WorkerPool", "die_with_parent", "sigterm_as_interrupt", "start_method"]
