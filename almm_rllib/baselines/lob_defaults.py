@@ -8,7 +8,7 @@ ticks and lots for the rule-based strategies). ``FIT``: the probe's fill rates a
 ``A exp(-k d)``; ``SCORES``: the chosen candidates on the calibration seeds; ``GRID``: every candidate.
 """
 
-MARKET_FINGERPRINT = "sha256:b811b8bd4f34b1c7"
+MARKET_FINGERPRINT = "sha256:2c5f261b62f97386"
 
 CALIBRATION = {
     "market": "order-book market: $222.7, tick 0.01, lot 100 shares, relative volatility per sqrt(s) by regime (low 7.169e-05, medium 9.374e-05, high 0.0001323)",
@@ -24,7 +24,7 @@ CALIBRATION = {
     "seeds": "1000000-1000023",
     "objective": "mean per-episode sharpe (metrics.md) over the calibration seeds; admissible when at most 0.02 of the steps had an action outside the env's box",
     "date": "2026-12-01",
-    "wall_s": 160.8,
+    "wall_s": 45.9,
 }
 
 FIT = {
