@@ -500,8 +500,8 @@ def test_pool_stats_is_the_mean_of_the_days_with_the_standard_error_of_a_mean():
     assert p["response_growth"] == {"value": 3.0, "se": pytest.approx(0.25)}
     assert p["return_acf"][0] == pytest.approx(0.2) and p["return_acf"][1] == 0.2  # NaN days left out
     assert math.isnan(p["fano"]["1"]) and p["flag"] is True
-    assert p["info"] == {"source": "simulator", "seed": 1.5, "days": 2}
-    assert p["name"] == "simulator seed 1 and 1 more days (mean)"
+    assert p["info"] == {"source": "simulator", "seed": [1, 2], "days": 2}
+    assert p["name"] == "simulator, mean of 2 days (seeds 1, 2)"
     one = ms.pool_stats([a])
     assert one["response"] == a["response"] and one["info"]["days"] == 1 and one["name"] == a["name"]
     with pytest.raises(ValueError, match="at least one day"):

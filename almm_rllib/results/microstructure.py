@@ -1111,13 +1111,18 @@ def pool_stats(days: list[dict]) -> dict:
     """The mean over simulated days of their :func:`microstructure_stats`, in the same layout, so that
     :func:`compare` judges the simulator's expected figure rather than one day's draw: every number is the mean
     of the days where it is finite, every standard error (``se``, ``*_se``) that of the mean
-    (``sqrt(sum se^2) / n``), texts are the first day's; ``info["days"]`` is the number of days."""
+    (``sqrt(sum se^2) / n``), texts are the first day's; ``info`` is the first day's with ``days`` (their
+    number) and, for several days, ``seed`` the list of their seeds."""
     if not days:
         raise ValueError("pool_stats: give at least one day's statistics")
-    out = _pool_leaf("", list(days))
-    out["info"] = {**out.get("info", {}), "days": len(days)}
+    out = _pool_leaf("", [{k: v for k, v in d.items() if k != "info"} for d in days])
+    info = days[0].get("info") or {}
+    seeds = [(d.get("info") or {}).get("seed") for d in days]
+    out["info"] = {**info, "days": len(days)}
     if len(days) > 1:
-        out["name"] = f"{days[0].get('name', 'simulator')} and {len(days) - 1} more days (mean)"
+        out["info"]["seed"] = seeds
+        label = ", ".join(str(s) for s in seeds) if None not in seeds else f"{len(days)} days"
+        out["name"] = f"simulator, mean of {len(days)} days (seeds {label})"
     return out
 
 

@@ -30,6 +30,7 @@ many).
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from almm_rllib.results import microstructure as ms
@@ -105,7 +106,7 @@ def outside_line(sec: dict) -> str:
         parts.append("below every one: " + "; ".join(below))
     if above:
         parts.append("above every one: " + "; ".join(above))
-    n_days, n_rows = sec["days"], sum(r.get("real_rank") is not None for r in sec["rows"])
+    n_days, n_rows = sec["days"], sum(math.isfinite(_num(r.get("real_rank"))) for r in sec["rows"])
     return (
         f"Gaps the bands let through: the real day's figure lies outside all {n_days} simulated days on "
         f"{len(names)} row{'s' if len(names) > 1 else ''} ({'; '.join(parts)}). A model that matched the real "
