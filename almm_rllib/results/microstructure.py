@@ -1062,8 +1062,8 @@ def failure_cause(name: str) -> str:
     """Why a failing row fails, as far as it is known: its :func:`known_gap` or, for any other row, that it is
     not a known gap of the model."""
     return known_gap(name) or (
-        "not a known gap of the model: check with --seeds how often it fails (a band two standard errors wide "
-        "fails on some days by chance)"
+        "not a known gap of the model: see on how many simulated days it fails (almm market-report --days, or "
+        "--seeds here; a band two standard errors wide fails on some days by chance)"
     )
 
 
