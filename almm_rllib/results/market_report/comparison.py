@@ -55,7 +55,7 @@ def comparison_section(real: dict | None, sim: dict, robustness: dict | None = N
     None: no rows): ``sim`` is the report's own day; with ``robustness`` the table compares the mean over its
     days instead (``robustness["pooled"]``) and each row says on how many days it fails and where the real
     figure falls among them."""
-    pooled = robustness is not None and "pooled" in robustness
+    pooled = robustness is not None
     table_sim = robustness["pooled"] if pooled else sim
     rows = [] if real is None else [r._asdict() for r in ms.compare(real, table_sim)]
     for r in rows:
@@ -74,25 +74,29 @@ def comparison_section(real: dict | None, sim: dict, robustness: dict | None = N
         "n_fail": n["fail"],
         "n_na": n["n/a"],
         "n_total": len(rows),
-        "outside": [r["name"] for r in rows if r.get("real_rank") in (0.0, 1.0)],
     }
-    if robustness is not None:
+    # with one day every rank is 0 or 1: "outside all days" only means something over several
+    sec["outside"] = [r["name"] for r in rows if r.get("real_rank") in (0.0, 1.0)] if multi_day(sec) else []
+    if pooled:
         sec["robustness"] = {k: v for k, v in robustness.items() if k not in ("pooled", "row_values")}
     sec["headline"] = headline(sec)
     return sec
 
 
+def multi_day(sec: dict) -> bool:
+    """Whether the simulated column is the mean of several days (``comparison_section`` sets ``days`` > 1 only
+    from ``robustness``): the per-day columns, the gaps line and the headline's day count apply."""
+    return sec.get("days", 1) > 1
+
+
 def simulated_label(sec: dict) -> str:
     """The simulated column's head: one day, or the mean over the robustness days."""
-    rb = sec.get("robustness")
-    if sec.get("days", 1) > 1 and rb:
-        return f"simulated (mean of {sec['days']} days)"
-    return "simulated"
+    return f"simulated (mean of {sec['days']} days)" if multi_day(sec) else "simulated"
 
 
 def outside_line(sec: dict) -> str:
     """The rows whose real figure lies outside every simulated day, as a sentence ("" when none or one day)."""
-    if sec.get("days", 1) < 2:
+    if not multi_day(sec):
         return ""
     names = sec.get("outside") or []
     if not names:
@@ -153,8 +157,8 @@ def headline(sec: dict) -> str:
     text = f"{sec['n_pass']} of {sec['n_total']} statistics within band"
     text += f" against {real_name(sec)} ({sec['n_fail']} fail"
     text += f", {sec['n_na']} n/a: too little data)" if sec["n_na"] else ")"
-    rb = sec.get("robustness")
-    if sec.get("days", 1) > 1 and rb:
+    if multi_day(sec):
+        rb = sec["robustness"]
         seeds = rb["seeds"]
         text += (
             f", the simulator's figures the mean of {sec['days']} simulated days (seeds {seeds[0]}-{seeds[-1]}; "
@@ -176,13 +180,17 @@ def format_comparison(sec: dict) -> str:
         return out[0]
     rows = [
         ms.CompareRow(
-            **{**{k: r[k] for k in ms.CompareRow._fields}, "band": tuple(_num(b) for b in r["band"])}
+            r["name"],
+            _num(r["real"]),
+            _num(r["sim"]),
+            tuple(_num(b) for b in r["band"]),
+            r["verdict"],
+            r["why"],
         )
         for r in sec["rows"]
     ]
-    rows = [r._replace(real=_num(r.real), sim=_num(r.sim)) for r in rows]
     extra = []
-    if sec.get("days", 1) > 1 and sec.get("robustness"):
+    if multi_day(sec):
         extra = [
             (f"days failing (of {sec['days']})", [r.get("days_failing", 0) for r in sec["rows"]]),
             ("real's rank", [_num(r.get("real_rank")) for r in sec["rows"]]),
@@ -192,8 +200,9 @@ def format_comparison(sec: dict) -> str:
     if fails:
         out.append("Failing statistics and why:")
         out += [f"  - {r['name']}: {_why_failed(r)}{days_failing(sec, r['name'])}" for r in fails]
-    if outside_line(sec):
-        out.append(outside_line(sec))
+    gaps = outside_line(sec)
+    if gaps:
+        out.append(gaps)
     out += robustness_lines(sec)
     return "\n".join(out)
 

@@ -11,6 +11,7 @@ from almm_rllib.results.market_report.comparison import (
     days_failing,
     failing,
     headline,
+    multi_day,
     outside_line,
     real_name,
     robustness_lines,
@@ -161,14 +162,15 @@ def microstructure_section(stats: dict, figs: dict[str, str] | None = None) -> l
             for r in fails
         )
         p.append(f"<p>Failing statistics and why:</p><ul>{items}</ul>")
-    if outside_line(sec):
-        p.append(f'<p id="outside">{html.escape(outside_line(sec))}</p>')
+    gaps = outside_line(sec)
+    if gaps:
+        p.append(f'<p id="outside">{html.escape(gaps)}</p>')
     rb_lines = robustness_lines(sec)
     if rb_lines:
         p.append(f'<p id="robustness">{html.escape(rb_lines[0])}</p>')
         if len(rb_lines) > 1:
             p.append("<ul>" + "".join(f"<li>{html.escape(x.strip())}</li>" for x in rb_lines[1:]) + "</ul>")
-    per_day = sec.get("days", 1) > 1 and bool(sec.get("robustness"))
+    per_day = multi_day(sec)
     head = ["statistic", real_name(sec), simulated_label(sec), "band", "verdict"]
     head += [f"days failing (of {sec['days']})", "real's rank"] if per_day else []
     head.append("why")
